@@ -1,0 +1,354 @@
+/**
+ * `createAuthClient`: wires the auth path, ky, the refresh coordinator, the session (login wait, idle timeout),
+ * the tab channel and the events together. Each of those lives in its own module; this one only connects them.
+ */
+import type { KyInstance, RetryOptions } from 'ky';
+import { createAuthPath } from './auth-path.js';
+import { ServerClock } from './clock.js';
+import type { Dpop } from './dpop/types.js';
+import { ErrorMapper } from './error-mapper.js';
+import { SessionExpiredError, isSessionExpiredError } from './errors.js';
+import { createEventBus } from './events.js';
+import { createHttp } from './http.js';
+import { createLog } from './log.js';
+import { createOriginMatcher, originOf, type OriginRule } from './origins.js';
+import { openTabChannel } from './refresh/channel.js';
+import { RefreshCoordinator, type SessionStatus } from './refresh/coordinator.js';
+import type { RefreshStrategy } from './refresh/types.js';
+import { IdleTimer, LoginGate, type LoginRequiredMode } from './session.js';
+import { memoryStorage } from './storage/memory.js';
+import { normalizeTokens, type OAuthTokenResponse } from './tokens.js';
+import type { AuthEvents, AuthEventType, Logger, TokenSet, TokenStorage } from './types.js';
+
+/** Options of `createAuthClient`. Every one is optional. */
+export interface AuthClientOptions {
+  /**
+   * Prefix for relative request paths (with or without a leading slash); absolute URLs are used as they are.
+   * Its origin is authorized to receive the token.
+   * @example 'https://api.example.com/v1'
+   */
+  baseUrl?: string;
+  /** How tokens are renewed silently. Without one, a 401 means sign-in is needed. */
+  refresh?: RefreshStrategy;
+  /** Where the token set lives. @default memoryStorage() */
+  storage?: TokenStorage;
+  /**
+   * The origins that receive the token; no other origin ever does. Replaces the default.
+   * @default the origin of `baseUrl` and, in a browser, the page's origin
+   */
+  authorizedOrigins?: OriginRule[];
+  /** Refresh before sending when the access token expires within this many seconds. @default 30 */
+  refreshLeeway?: number;
+  /**
+   * ky's retry options, or a number of retries.
+   * @default 2 retries of idempotent requests on network errors, 408, 429 and 5xx, honouring `Retry-After`
+   */
+  retry?: number | RetryOptions;
+  /** Bounds each network attempt (API and refresh calls), in ms; not the time held for a refresh or sign-in. @default 30000 */
+  timeout?: number;
+  /** When the session is over: reject waiting requests with `SessionExpiredError`, or hold them until `login()`. @default 'reject' */
+  loginRequired?: LoginRequiredMode;
+  /** How long `'wait'` holds a request, in ms. @default 300000 */
+  loginTimeout?: number;
+  /** End the session after this long without activity, in ms. @default off */
+  idleTimeout?: number;
+  /** Emit `sessionWarning` this long before the idle timeout, in ms. @default 60000 */
+  idleWarning?: number;
+  /** In a browser, count pointer, key and visibility events as activity. @default false */
+  trackActivity?: boolean;
+  /** Receives one line per lifecycle step; tokens never appear. @default errors only, to console.error */
+  logger?: Logger;
+  /** Share sign-in, refreshed tokens, session end and logout between tabs. @default true in browsers and workers, false in Node */
+  crossTab?: boolean;
+  /** Sender-constrained tokens (RFC 9449), from `dpop()`. @default off */
+  dpop?: Dpop;
+  /** The underlying fetch. @default globalThis.fetch */
+  fetch?: typeof fetch;
+}
+
+/** The session as the app sees it. */
+export interface AuthSession {
+  status: SessionStatus;
+  /** Expiry of the access token, local epoch ms, when known. */
+  expiresAt?: number;
+}
+
+/** The client `createAuthClient` returns. */
+export interface AuthClient {
+  /** A ky instance with the auth path as its fetch; HTTP failures throw the typed errors. */
+  readonly http: KyInstance;
+  /**
+   * fetch-compatible: the same refresh and replay, resolving with the final Response for any HTTP status.
+   * It rejects only where there is no response to give: `NetworkError`, `TimeoutError`, the app's own abort, or
+   * `SessionExpiredError` when the session is over.
+   */
+  readonly fetch: (input: RequestInfo | URL, init?: RequestInit) => Promise<Response>;
+  /** Subscribe to a typed event; returns the unsubscribe function. */
+  on<K extends AuthEventType>(type: K, handler: (payload: AuthEvents[K]) => void): () => void;
+  /** Unsubscribe. */
+  off<K extends AuthEventType>(type: K, handler: (payload: AuthEvents[K]) => void): void;
+  /**
+   * Store tokens from an interactive sign-in (a `TokenSet` or a raw OAuth token response), emit `login`, resume
+   * held requests. Rejects with `TokenResponseError` for unusable input, keeping the current session.
+   */
+  login(tokens: TokenSet | OAuthTokenResponse): Promise<void>;
+  /** Clear tokens here and in other tabs, emit `logout`, reject held requests with `SessionExpiredError`. */
+  logout(): Promise<void>;
+  /** A valid access token (refreshing first if within the leeway), or `undefined` when signed out. */
+  getAccessToken(): Promise<string | undefined>;
+  /** Force a refresh now (joins one already running). */
+  refresh(): Promise<void>;
+  /** Record user activity for the idle timeout. */
+  touch(): void;
+  /** The session's status and expiry. */
+  readonly session: AuthSession;
+  /** Stop timers, channels and listeners. */
+  dispose(): void;
+}
+
+const ABSOLUTE_URL = /^[a-z][a-z\d+\-.]*:/i;
+
+function pageHref(): string | undefined {
+  const href = (globalThis as { location?: { href?: unknown } }).location?.href;
+  return typeof href === 'string' ? href : undefined;
+}
+
+function isBrowserOrWorker(): boolean {
+  const g = globalThis as { document?: unknown; WorkerGlobalScope?: unknown };
+  return g.document !== undefined || g.WorkerGlobalScope !== undefined;
+}
+
+function positive(name: string, value: number | undefined, fallback: number, allowZero = false): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || Number.isNaN(value) || value < 0 || (!allowZero && value === 0)) {
+    throw new TypeError(`authfetch: option ${name} must be a positive number of ${name === 'refreshLeeway' ? 'seconds' : 'ms'}`);
+  }
+  return value;
+}
+
+/**
+ * Create an auth client.
+ *
+ * @example
+ * ```ts
+ * import { createAuthClient, oauth2Refresh } from 'authfetch';
+ *
+ * const auth = createAuthClient({
+ *   baseUrl: 'https://api.example.com',
+ *   refresh: oauth2Refresh({ tokenEndpoint: 'https://auth.example.com/oauth/token', clientId: 'my-spa' }),
+ * });
+ * auth.on('sessionExpired', () => showSignIn());
+ * const me = await auth.http.get('me').json<{ name: string }>();
+ * ```
+ */
+export function createAuthClient(options: AuthClientOptions = {}): AuthClient {
+  const timeout = positive('timeout', options.timeout, 30_000);
+  const refreshLeeway = positive('refreshLeeway', options.refreshLeeway, 30, true);
+  const loginTimeout = positive('loginTimeout', options.loginTimeout, 300_000);
+  const idleWarning = positive('idleWarning', options.idleWarning, 60_000, true);
+  const idleTimeout = options.idleTimeout === undefined ? undefined : positive('idleTimeout', options.idleTimeout, 0);
+  const mode: LoginRequiredMode = options.loginRequired ?? 'reject';
+  if (mode !== 'reject' && mode !== 'wait') throw new TypeError("authfetch: option loginRequired must be 'reject' or 'wait'");
+  const underlyingFetch = options.fetch ?? globalThis.fetch?.bind(globalThis);
+  if (typeof underlyingFetch !== 'function') throw new TypeError('authfetch: no fetch is available; pass the fetch option');
+
+  const page = pageHref();
+  let base: string | undefined;
+  if (options.baseUrl !== undefined) {
+    try {
+      base = new URL(options.baseUrl, page).href;
+    } catch {
+      throw new TypeError(`authfetch: baseUrl "${options.baseUrl}" is not a valid URL`);
+    }
+    if (!base.endsWith('/')) base += '/';
+  }
+  const defaultOrigins = [base, page].filter((u): u is string => u !== undefined && originOf(u) !== undefined);
+  const isAuthorized = createOriginMatcher(options.authorizedOrigins ?? defaultOrigins);
+
+  const resolveUrl = (input: string): string => {
+    if (ABSOLUTE_URL.test(input)) return input;
+    if (input.startsWith('//')) return new URL(input, page ?? 'https://invalid').href;
+    if (base !== undefined) return base + input.replace(/^\/+/, '');
+    if (page !== undefined) return new URL(input, page).href;
+    throw new TypeError(`authfetch: "${input}" is a relative URL, but no baseUrl is set`);
+  };
+
+  const log = createLog(options.logger);
+  const bus = createEventBus((message, error) => log.error(message, error));
+  const storage = options.storage ?? memoryStorage();
+  const crossTab = options.crossTab ?? isBrowserOrWorker();
+  const clock = new ServerClock();
+  const errors = new ErrorMapper();
+  const retry = options.retry;
+  const backoffLimit = typeof retry === 'object' && retry.backoffLimit !== undefined ? retry.backoffLimit : 3000;
+
+  const gate = new LoginGate({ loginTimeout, bus, log });
+  // eslint-disable-next-line prefer-const
+  let idle: IdleTimer | undefined;
+  // eslint-disable-next-line prefer-const
+  let channel: ReturnType<typeof openTabChannel>;
+
+  // Tokens for the token endpoint go through the underlying fetch; its Date header teaches the server clock too.
+  const refreshFetch: typeof fetch = async (input, init) => {
+    const response = await underlyingFetch(input, init);
+    clock.observe(response.headers.get('date'));
+    return response;
+  };
+
+  const coordinator = new RefreshCoordinator({
+    storage,
+    strategy: options.refresh,
+    bus,
+    log,
+    clock,
+    fetch: refreshFetch,
+    timeout,
+    refreshLeeway,
+    retry: { limit: 2, backoffLimit },
+    crossTab,
+    dpop: options.dpop,
+    onSessionEnd(reason) {
+      idle?.stop();
+      gate.announce(reason);
+    },
+    onTokens() {
+      gate.releaseAll();
+      idle?.start();
+    },
+    onLogout() {
+      idle?.stop();
+      gate.rejectAll(new SessionExpiredError('Signed out', { reason: 'logout' }));
+    },
+  });
+
+  if (idleTimeout !== undefined) {
+    idle = new IdleTimer({
+      idleTimeout,
+      idleWarning: Math.min(idleWarning, idleTimeout),
+      trackActivity: options.trackActivity ?? false,
+      bus,
+      log,
+      onIdle: () => void coordinator.endSession('idle'),
+      onLocalActivity: () => channel?.post({ type: 'activity' }),
+    });
+  }
+
+  channel = crossTab
+    ? openTabChannel(storage.name, (notice) => {
+        if (notice.type === 'activity') idle?.touch(true);
+        else void coordinator.handleNotice(notice);
+      })
+    : undefined;
+  coordinator.attachChannel(channel);
+
+  void coordinator.ready.then(() => {
+    if (coordinator.tokens) idle?.start();
+  });
+
+  // storageFallback is emitted asynchronously by the storage, so a listener attached right after creation hears it.
+  const unsubscribeFallback = storage.onFallback?.((error) => {
+    log.warn('authfetch: IndexedDB is unusable; tokens are kept in memory');
+    bus.emit('storageFallback', { error });
+  });
+
+  // A tab coming back from the background, or a machine waking up, checks expiry at once instead of trusting timers.
+  const wake = () => {
+    idle?.check();
+    const tokens = coordinator.tokens;
+    if (tokens && coordinator.isExpiring(tokens) && coordinator.canRefresh(tokens)) {
+      coordinator.refresh('expiring', tokens.accessToken).catch(() => undefined);
+    }
+  };
+  const doc = (globalThis as { document?: Document }).document;
+  const onVisibility = () => {
+    if (doc?.visibilityState === 'visible') wake();
+  };
+  const win = globalThis as unknown as Partial<Pick<Window, 'addEventListener' | 'removeEventListener'>>;
+  doc?.addEventListener('visibilitychange', onVisibility);
+  win.addEventListener?.('online', wake);
+
+  const authFetch = createAuthPath({
+    fetch: underlyingFetch,
+    coordinator,
+    gate,
+    mode,
+    isAuthorized,
+    resolveUrl,
+    timeout,
+    clock,
+    bus,
+    log,
+    errors,
+    dpop: options.dpop,
+    onActivity: idle ? () => idle?.touch() : () => undefined,
+  });
+  const http = createHttp(authFetch as typeof fetch, retry, resolveUrl, errors);
+
+  return {
+    http,
+    fetch: authFetch,
+    on(type, handler) {
+      return bus.on(type, handler);
+    },
+    off(type, handler) {
+      bus.off(type, handler);
+    },
+    async login(input) {
+      const tokens = normalizeTokens(input, { receivedAt: Date.now() });
+      await coordinator.ready;
+      await coordinator.login(tokens);
+    },
+    async logout() {
+      await coordinator.ready;
+      await coordinator.logout();
+      if (options.dpop?.rotateOnLogout) await options.dpop.rotate();
+    },
+    async getAccessToken() {
+      await coordinator.ready;
+      try {
+        if (coordinator.inflight) return (await coordinator.inflight).accessToken;
+      } catch (error) {
+        if (isSessionExpiredError(error)) return undefined;
+        throw error;
+      }
+      const tokens = coordinator.tokens;
+      if (!tokens) return undefined;
+      if (!coordinator.isExpiring(tokens) || !coordinator.canRefresh(tokens)) return tokens.accessToken;
+      try {
+        return (await coordinator.refresh('expiring', tokens.accessToken)).accessToken;
+      } catch (error) {
+        if (isSessionExpiredError(error)) return undefined;
+        // Transient: the token may still be valid for a while (we refresh ahead of expiry).
+        const expiresAt = coordinator.expiresAt(tokens);
+        if (coordinator.tokens === tokens && expiresAt !== undefined && expiresAt > Date.now()) return tokens.accessToken;
+        throw error;
+      }
+    },
+    async refresh() {
+      await coordinator.ready;
+      if (!options.refresh) throw new TypeError('authfetch: refresh() needs a refresh strategy (the refresh option)');
+      if (!coordinator.canRefresh(coordinator.tokens) && !coordinator.inflight) {
+        throw new SessionExpiredError('There is no refresh token to renew the session with', { reason: 'no-refresh-token' });
+      }
+      await coordinator.refresh('manual');
+    },
+    touch() {
+      idle?.touch();
+    },
+    get session(): AuthSession {
+      const status = coordinator.status;
+      const expiresAt = coordinator.expiresAt();
+      return expiresAt === undefined ? { status } : { status, expiresAt };
+    },
+    dispose() {
+      coordinator.dispose();
+      gate.dispose();
+      idle?.dispose();
+      channel?.close();
+      unsubscribeFallback?.();
+      doc?.removeEventListener('visibilitychange', onVisibility);
+      win.removeEventListener?.('online', wake);
+      bus.clear();
+    },
+  };
+}

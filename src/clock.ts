@@ -1,0 +1,31 @@
+/**
+ * The server's clock as seen from here. Every response's `Date` header updates the offset, so expiry (JWT `exp`,
+ * in the server's clock) is judged by the server's time, not by a client clock that may be minutes off.
+ */
+import { clockOffsetFromDate } from './tokens.js';
+
+/** Tracks "server clock minus local clock" from `Date` headers. */
+export class ServerClock {
+  /** Server clock minus local clock, in ms; 0 until a `Date` header was seen. */
+  offsetMs = 0;
+  /** Whether any `Date` header has been seen: until then a JWT `exp` cannot be trusted to mean "expired". */
+  known = false;
+  #lastHeader: string | null = null;
+
+  /** Learn from a response's `Date` header. Cheap when the header repeats (the common case within a second). */
+  observe(dateHeader: string | null): void {
+    if (dateHeader === null || dateHeader === this.#lastHeader) return;
+    this.#lastHeader = dateHeader;
+    const offset = clockOffsetFromDate(dateHeader);
+    if (offset === undefined) return;
+    // Date has one-second resolution and responses arrive with latency: move only on a real change (> 2 s),
+    // so the offset does not jitter with every second boundary.
+    if (!this.known || Math.abs(offset - this.offsetMs) > 2000) this.offsetMs = offset;
+    this.known = true;
+  }
+
+  /** Local time expressed in the server's clock. */
+  serverNow(): number {
+    return Date.now() + this.offsetMs;
+  }
+}

@@ -1,0 +1,31 @@
+/**
+ * The DPoP (RFC 9449) surface the rest of the library codes against. The implementation (`dpop()` in
+ * `src/dpop/key.ts`) is the only module that imports jose's signing code, so an app that never calls `dpop()`
+ * does not ship it.
+ */
+
+/** Options of one DPoP proof. */
+export interface DpopProofOptions {
+  /** The access token the proof accompanies: adds `ath` (base64url SHA-256 of the token). */
+  accessToken?: string;
+  /** The server's `DPoP-Nonce`; when omitted, the nonce last received from the URL's origin is used. */
+  nonce?: string;
+}
+
+/** A DPoP key and the proofs made with it; pass it as the `dpop` option of `createAuthClient`. */
+export interface Dpop {
+  /** A signed DPoP proof JWT for one request (`htu` without query or fragment; `ath` when a token is given). */
+  proof(method: string, url: string, options?: DpopProofOptions): Promise<string>;
+  /** The RFC 7638 JWK thumbprint of the public key: the `dpop_jkt` authorization request parameter. */
+  thumbprint(): Promise<string>;
+  /** The key pair; its private key is non-extractable. */
+  keyPair(): Promise<CryptoKeyPair>;
+  /** Remember a `DPoP-Nonce` a server sent, per origin (RFC 9449 section 8). */
+  rememberNonce(url: string, nonce: string): void;
+  /** The last nonce received from the URL's origin. */
+  nonceFor(url: string): string | undefined;
+  /** Forget the key (a new one is made on next use); `logout()` calls it when `rotateOnLogout` is set. */
+  rotate(): Promise<void>;
+  /** Whether `logout()` should rotate the key. */
+  readonly rotateOnLogout: boolean;
+}

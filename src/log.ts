@@ -1,0 +1,33 @@
+/**
+ * The lifecycle log: one line per step (sign-in, refresh, replay, failure, session end). Lines are fixed strings
+ * plus codes and reasons; callers never pass a token, a header or a request body.
+ */
+import type { Logger } from './types.js';
+
+/** The client's log with every level present. */
+export interface Log {
+  debug(message: string, ...details: unknown[]): void;
+  warn(message: string, ...details: unknown[]): void;
+  error(message: string, ...details: unknown[]): void;
+}
+
+const noop = () => undefined;
+
+/** Wrap the `logger` option; by default only errors are logged, to `console.error`. */
+export function createLog(logger: Logger | undefined): Log {
+  if (!logger) {
+    return { debug: noop, warn: noop, error: (message, ...details) => console.error(message, ...details) };
+  }
+  // A logger that throws must not break the client either.
+  const safe =
+    (fn: ((message: string, ...details: unknown[]) => void) | undefined) =>
+    (message: string, ...details: unknown[]) => {
+      if (!fn) return;
+      try {
+        fn.call(logger, message, ...details);
+      } catch {
+        // nothing sensible to do with a failing logger
+      }
+    };
+  return { debug: safe(logger.debug), warn: safe(logger.warn), error: safe(logger.error) };
+}

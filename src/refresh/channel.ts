@@ -1,0 +1,62 @@
+/**
+ * Notices between tabs (and between clients over the same storage name in one page). They carry plain data only:
+ * a type, an expiry and a version, never a token. A tab that hears "refresh" or "login" re-reads the shared
+ * storage; it never takes tokens from a message.
+ */
+
+/** What one tab tells the others. */
+export interface TabNotice {
+  type: 'login' | 'refresh' | 'logout' | 'session-end' | 'activity';
+  /** Expiry of the new access token (local epoch ms), for `login`/`refresh`. */
+  expiresAt?: number;
+  /** Why the session ended, for `session-end`. */
+  reason?: string;
+  /** Increases with every notice a sender sends; with `from` it identifies a notice. */
+  version: number;
+  /** A random id of the sending client, so a client ignores its own echo. */
+  from: string;
+}
+
+/** An open channel. */
+export interface TabChannel {
+  post(notice: Omit<TabNotice, 'version' | 'from'>): void;
+  close(): void;
+}
+
+/** Open the channel `authfetch:<name>`, or return `undefined` where BroadcastChannel does not exist. */
+export function openTabChannel(name: string, onNotice: (notice: TabNotice) => void): TabChannel | undefined {
+  if (typeof BroadcastChannel !== 'function') return undefined;
+  const channel = new BroadcastChannel(`authfetch:${name}`);
+  const id = Math.random().toString(36).slice(2) + Date.now().toString(36);
+  let version = 0;
+  channel.onmessage = (event: MessageEvent<unknown>) => {
+    const notice = event.data;
+    if (!isNotice(notice) || notice.from === id) return;
+    onNotice(notice);
+  };
+  // Node 20 has BroadcastChannel too: an open one keeps the process alive unless unref'd.
+  (channel as unknown as { unref?: () => void }).unref?.();
+  return {
+    post(notice) {
+      try {
+        channel.postMessage({ ...notice, version: ++version, from: id });
+      } catch {
+        // A closed channel (after dispose) or an uncloneable value: tabs just do not hear this one.
+      }
+    },
+    close() {
+      channel.close();
+    },
+  };
+}
+
+function isNotice(value: unknown): value is TabNotice {
+  if (typeof value !== 'object' || value === null) return false;
+  const v = value as Record<string, unknown>;
+  return (
+    typeof v.type === 'string' &&
+    ['login', 'refresh', 'logout', 'session-end', 'activity'].includes(v.type) &&
+    typeof v.version === 'number' &&
+    typeof v.from === 'string'
+  );
+}

@@ -1,0 +1,209 @@
+/**
+ * The session around the tokens: holding requests until the user signs in again (`loginRequired: 'wait'`) and
+ * ending an idle session. Timers always aim at a deadline and re-check the clock when they fire or when the page
+ * wakes up, because timers in background tabs and sleeping machines fire late.
+ */
+import { SessionExpiredError } from './errors.js';
+import type { EventBus } from './events.js';
+import type { Log } from './log.js';
+
+/** What to do with requests when the session is over. */
+export type LoginRequiredMode = 'reject' | 'wait';
+
+interface Held {
+  resolve(): void;
+  reject(error: unknown): void;
+  cleanup(): void;
+}
+
+/**
+ * Requests held until `login()` (then replayed), `logout()` (then rejected) or `loginTimeout`.
+ */
+export class LoginGate {
+  #held = new Set<Held>();
+  #announceTimer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(
+    private readonly o: { loginTimeout: number; bus: EventBus; log: Log },
+  ) {}
+
+  /** How many requests are held right now. */
+  get pending(): number {
+    return this.#held.size;
+  }
+
+  /** Hold a request until sign-in. Rejects on logout, `loginTimeout`, or the request's own abort. */
+  hold(signal?: AbortSignal | null): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      if (signal?.aborted) {
+        reject(signal.reason);
+        return;
+      }
+      const onAbort = () => {
+        held.cleanup();
+        reject(signal?.reason);
+      };
+      const timer = setTimeout(() => {
+        held.cleanup();
+        reject(new SessionExpiredError('No sign-in happened within loginTimeout', { reason: 'login-timeout' }));
+      }, this.o.loginTimeout);
+      const held: Held = {
+        resolve: () => {
+          held.cleanup();
+          resolve();
+        },
+        reject: (error) => {
+          held.cleanup();
+          reject(error);
+        },
+        cleanup: () => {
+          clearTimeout(timer);
+          signal?.removeEventListener('abort', onAbort);
+          this.#held.delete(held);
+        },
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.#held.add(held);
+    });
+  }
+
+  /**
+   * Emit `loginRequired` once the requests that were waiting on the ended refresh have moved here, so that
+   * `pending` counts them (their rejection handlers run in microtasks before this timer).
+   */
+  announce(reason: string): void {
+    clearTimeout(this.#announceTimer);
+    this.#announceTimer = setTimeout(() => {
+      this.o.log.debug(`authfetch: sign-in required (${reason}); ${this.pending} request(s) held`);
+      this.o.bus.emit('loginRequired', { reason, pending: this.pending });
+    }, 0);
+  }
+
+  /** Sign-in happened: every held request goes on. */
+  releaseAll(): void {
+    for (const held of [...this.#held]) held.resolve();
+  }
+
+  /** Logout or dispose: every held request rejects with `error`. */
+  rejectAll(error: unknown): void {
+    for (const held of [...this.#held]) held.reject(error);
+  }
+
+  dispose(): void {
+    clearTimeout(this.#announceTimer);
+    this.rejectAll(new SessionExpiredError('The client was disposed', { reason: 'logout' }));
+  }
+}
+
+/** Options of the idle timer. */
+export interface IdleOptions {
+  idleTimeout: number;
+  idleWarning: number;
+  trackActivity: boolean;
+  bus: EventBus;
+  log: Log;
+  /** The idle deadline passed. */
+  onIdle(): void;
+  /** Activity happened here: tell other tabs (throttled by the caller's channel use). */
+  onLocalActivity?(): void;
+}
+
+const ACTIVITY_EVENTS = ['pointerdown', 'keydown', 'wheel', 'touchstart'] as const;
+
+/**
+ * Ends the session after `idleTimeout` without activity, with `sessionWarning` `idleWarning` before.
+ * Activity: `touch()`, requests, user input (with `trackActivity`), and activity in other tabs.
+ */
+export class IdleTimer {
+  #deadline = 0;
+  #warned = false;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #running = false;
+  #lastBroadcast = 0;
+  #lastTrack = 0;
+  #detach: (() => void) | undefined;
+
+  constructor(private readonly o: IdleOptions) {
+    if (o.trackActivity) this.#attachInputListeners();
+  }
+
+  /** Start counting (on sign-in or a restored session). */
+  start(): void {
+    this.#running = true;
+    this.touch();
+  }
+
+  /** Stop counting (signed out or session ended). */
+  stop(): void {
+    this.#running = false;
+    clearTimeout(this.#timer);
+  }
+
+  /** Record activity. `fromOtherTab` activity is not re-broadcast. */
+  touch(fromOtherTab = false): void {
+    if (!this.#running) return;
+    const now = Date.now();
+    this.#deadline = now + this.o.idleTimeout;
+    if (this.#warned) this.#warned = false;
+    if (!fromOtherTab && this.o.onLocalActivity && now - this.#lastBroadcast > Math.min(1000, this.o.idleTimeout / 10)) {
+      this.#lastBroadcast = now;
+      this.o.onLocalActivity();
+    }
+    this.#schedule();
+  }
+
+  /** Re-check the deadline now (the page woke up; timers may have slept). */
+  check(): void {
+    if (!this.#running) return;
+    const remaining = this.#deadline - Date.now();
+    if (remaining <= 0) {
+      this.stop();
+      this.o.log.debug('authfetch: idle timeout reached');
+      this.o.onIdle();
+      return;
+    }
+    if (!this.#warned && remaining <= this.o.idleWarning) {
+      this.#warned = true;
+      this.o.bus.emit('sessionWarning', { remainingMs: remaining });
+    }
+    this.#schedule();
+  }
+
+  #schedule(): void {
+    clearTimeout(this.#timer);
+    if (!this.#running) return;
+    const now = Date.now();
+    const warnAt = this.#deadline - this.o.idleWarning;
+    // Aim at the next deadline that matters, computed from the remaining time, never a fixed interval.
+    const next = !this.#warned && warnAt > now ? warnAt : this.#deadline;
+    this.#timer = setTimeout(() => this.check(), Math.max(0, next - now));
+    (this.#timer as { unref?: () => void }).unref?.();
+  }
+
+  #attachInputListeners(): void {
+    const target = globalThis as unknown as Partial<Pick<Window, 'addEventListener' | 'removeEventListener'>>;
+    const doc = (globalThis as { document?: Document }).document;
+    if (typeof target.addEventListener !== 'function' || !doc) return;
+    // Input events arrive by the hundred: count at most a few per second.
+    const onInput = () => {
+      const now = Date.now();
+      if (now - this.#lastTrack < 250) return;
+      this.#lastTrack = now;
+      this.touch();
+    };
+    const onVisibility = () => {
+      if (doc.visibilityState === 'visible') onInput();
+    };
+    for (const type of ACTIVITY_EVENTS) target.addEventListener(type, onInput, { passive: true, capture: true });
+    doc.addEventListener('visibilitychange', onVisibility);
+    this.#detach = () => {
+      for (const type of ACTIVITY_EVENTS) target.removeEventListener?.(type, onInput, { capture: true });
+      doc.removeEventListener('visibilitychange', onVisibility);
+    };
+  }
+
+  dispose(): void {
+    this.stop();
+    this.#detach?.();
+  }
+}
