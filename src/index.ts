@@ -1,0 +1,70 @@
+/**
+ * authfetch: resilient authenticated fetching. This file only re-exports the public API (see DESIGN.md).
+ */
+export { createAuthClient } from './client.js';
+export type { AuthClient, AuthClientOptions, AuthSession } from './client.js';
+
+export { oauth2Refresh } from './refresh/oauth2.js';
+export type { OAuth2RefreshOptions } from './refresh/oauth2.js';
+export { sessionRefresh } from './refresh/session.js';
+export type { SessionRefreshOptions } from './refresh/session.js';
+export { customRefresh } from './refresh/custom.js';
+export type { RefreshContext, RefreshStrategy } from './refresh/types.js';
+export type { SessionStatus } from './refresh/coordinator.js';
+export type { LoginRequiredMode } from './session.js';
+
+export { memoryStorage } from './storage/memory.js';
+export type { MemoryStorageOptions } from './storage/memory.js';
+export { indexedDbStorage } from './storage/indexeddb.js';
+export type { IndexedDbStorageOptions } from './storage/indexeddb.js';
+
+export {
+  AuthFetchError,
+  HttpError,
+  UnauthorizedError,
+  ForbiddenError,
+  NotFoundError,
+  RateLimitError,
+  ServerError,
+  NetworkError,
+  TimeoutError,
+  SessionExpiredError,
+  TokenResponseError,
+  isAuthFetchError,
+  isHttpError,
+  isUnauthorizedError,
+  isForbiddenError,
+  isNotFoundError,
+  isRateLimitError,
+  isServerError,
+  isNetworkError,
+  isTimeoutError,
+  isSessionExpiredError,
+  isTokenResponseError,
+} from './errors.js';
+export type {
+  ErrorCode,
+  HttpErrorCode,
+  UserAction,
+  UnauthorizedReason,
+  SessionExpiredReason,
+  AuthFetchErrorJSON,
+} from './errors.js';
+
+export { parseChallenges } from './challenge.js';
+export type { Challenge } from './challenge.js';
+
+export type { Dpop, DpopProofOptions } from './dpop/types.js';
+
+export type { OriginRule } from './origins.js';
+export type { OAuthTokenResponse } from './tokens.js';
+export type {
+  AuthEvents,
+  AuthEventType,
+  EventSource,
+  Logger,
+  RefreshTrigger,
+  SessionEndReason,
+  TokenSet,
+  TokenStorage,
+} from './types.js';

@@ -1,0 +1,216 @@
+/**
+ * IndexedDB token storage (idb-keyval): tokens survive a reload and every tab of the origin shares them.
+ * IndexedDB is allowed to be missing or broken (Node, SSR, private modes, blocked or quota-exceeded
+ * databases, opens that never answer); the storage then keeps tokens in memory and says so once through
+ * `onFallback`, and never throws at the app.
+ */
+import { createStore, del, get, set, type UseStore } from 'idb-keyval';
+import { isTokenSet } from '../tokens.js';
+import { copyTokenSet, DEFAULT_STORAGE_NAME, memoryStorage } from './memory.js';
+import type { TokenSet, TokenStorage } from './types.js';
+
+/**
+ * The on-disk layout, which outlives any one version of this code, so it must not change lightly:
+ * database `${name}-tokens`, object store `tokens`, key `tokenSet`. The suffix is there because idb-keyval keeps
+ * one store per database (a second store name added to an existing database is silently never created), so the
+ * DPoP key lives in its own database `${name}-dpop`; it also keeps clear of an app database called `name`.
+ */
+const DATABASE_SUFFIX = '-tokens';
+const STORE_NAME = 'tokens';
+const KEY = 'tokenSet';
+
+const DEFAULT_OPEN_TIMEOUT_MS = 3000;
+
+/** Options of {@link indexedDbStorage}. */
+export interface IndexedDbStorageOptions {
+  /**
+   * Scopes everything tabs share: the IndexedDB database (`${name}-tokens`), the BroadcastChannel and the Web
+   * Lock. Storages with the same name in one origin read and write the same tokens.
+   * @default 'authfetch'
+   */
+  name?: string;
+  /**
+   * Advanced (mostly for tests): how long, in ms, IndexedDB may take to answer before it is considered unusable
+   * and tokens move to memory. Browsers can leave an open pending forever (a blocked upgrade, some private
+   * modes), and a request must never wait on that. Every operation is bounded by it, not only the first,
+   * because idb-keyval reopens the database lazily after the browser closes a connection.
+   * @default 3000
+   */
+  openTimeoutMs?: number;
+}
+
+interface Subscription {
+  listener: (error: unknown) => void;
+  done: boolean;
+}
+
+/**
+ * Keep the token set in IndexedDB (`shared: true`): it survives reloads and every tab of the origin (and every
+ * client in this page) over the same `name` reads the same tokens, which is what lets tabs share one session.
+ *
+ * Nothing is opened until the first `get`/`set`/`clear` (or the first `onFallback` subscription, which probes),
+ * so constructing it is safe in Node and during server-side rendering.
+ *
+ * When IndexedDB is missing or fails (an open that throws, a request that errors, an open that hangs beyond
+ * `openTimeoutMs`), the storage switches to memory for good: the value being set, or the last value it knew,
+ * is carried over, `shared` becomes `false`, and `onFallback` listeners hear the error once, asynchronously
+ * (also when they subscribe after it happened). `get`/`set`/`clear` never throw because of IndexedDB.
+ * A stored value that is not a token set (corrupted, an older shape) reads as `undefined`.
+ *
+ * @param options - `name` (default `'authfetch'`) scopes the database `${name}-tokens`, the BroadcastChannel and
+ *   the Web Lock; `openTimeoutMs` (default `3000`) is advanced.
+ * @example
+ * ```ts
+ * import { createAuthClient, indexedDbStorage } from 'authfetch';
+ *
+ * const auth = createAuthClient({
+ *   baseUrl: 'https://api.example.com',
+ *   storage: indexedDbStorage({ name: 'my-app' }),
+ * });
+ * auth.on('storageFallback', ({ error }) => console.warn('Sessions will not survive a reload', error));
+ * ```
+ */
+export function indexedDbStorage(options: IndexedDbStorageOptions = {}): TokenStorage {
+  const name = options.name ?? DEFAULT_STORAGE_NAME;
+  const timeoutMs =
+    typeof options.openTimeoutMs === 'number' && Number.isFinite(options.openTimeoutMs) && options.openTimeoutMs > 0
+      ? options.openTimeoutMs
+      : DEFAULT_OPEN_TIMEOUT_MS;
+  const memory = memoryStorage({ name });
+
+  let store: UseStore | undefined;
+  // Set once, when IndexedDB is given up; from then on every operation goes to `memory`.
+  let failure: { error: unknown } | undefined;
+  // The last value this instance read from or wrote to IndexedDB: what the fallback starts from, so that
+  // IndexedDB breaking mid-session (a closed connection that cannot reopen) does not sign the user out.
+  let lastKnown: TokenSet | undefined;
+  // Operations run one at a time, so the switch to memory happens between two of them and a slow failing
+  // `set` cannot land after a later `clear` that already fell back.
+  let queue: Promise<unknown> = Promise.resolve();
+  let probeStarted = false;
+  const subscriptions = new Set<Subscription>();
+
+  const notify = (subscription: Subscription, error: unknown): void => {
+    // Always a later microtask: the client subscribes inside createAuthClient, and the app must be able to
+    // attach its storageFallback listener right after creating the client and still hear it.
+    queueMicrotask(() => {
+      if (subscription.done) return;
+      subscription.done = true;
+      try {
+        subscription.listener(error);
+      } catch {
+        // A listener's bug must not turn into an unhandled exception inside the storage; the client's
+        // emitter reports its own handlers' errors.
+      }
+    });
+  };
+
+  const fallBack = async (error: unknown): Promise<void> => {
+    if (failure) return;
+    // idb-keyval rejects with `request.error`, which is null for an aborted transaction; keep an Error.
+    failure = { error: error ?? new DOMException('IndexedDB aborted the transaction', 'AbortError') };
+    if (lastKnown !== undefined) await memory.set(lastKnown);
+    for (const subscription of subscriptions) notify(subscription, failure.error);
+    subscriptions.clear();
+  };
+
+  const useIndexedDb = async <T>(operation: (store: UseStore) => Promise<T>): Promise<T> => {
+    if (typeof globalThis.indexedDB === 'undefined') {
+      throw new DOMException('IndexedDB is not available here', 'NotSupportedError');
+    }
+    // Created on first use, not at construction: idb-keyval reads the global `indexedDB` when it opens.
+    store ??= createStore(name + DATABASE_SUFFIX, STORE_NAME);
+    // Inside an async function, so a synchronous throw from `indexedDB.open` (idb-keyval lets it escape from
+    // get/set) becomes a rejection like any other failure.
+    return withTimeout(operation(store), timeoutMs);
+  };
+
+  const run = <T>(operation: (store: UseStore) => Promise<T>, inMemory: () => Promise<T>): Promise<T> => {
+    const result = queue.then(async () => {
+      if (!failure) {
+        try {
+          return await useIndexedDb(operation);
+        } catch (error) {
+          await fallBack(error);
+        }
+      }
+      // Redone in memory, so a failing `set` keeps the value it was given.
+      return inMemory();
+    });
+    queue = result.catch(() => undefined);
+    return result;
+  };
+
+  const storage: TokenStorage = {
+    name,
+    get shared() {
+      return failure === undefined;
+    },
+    get() {
+      return run(
+        async (s) => {
+          const value: unknown = await get(KEY, s);
+          lastKnown = isTokenSet(value) ? copyTokenSet(value) : undefined;
+          return lastKnown === undefined ? undefined : copyTokenSet(lastKnown);
+        },
+        () => memory.get(),
+      );
+    },
+    set(tokens) {
+      const value = copyTokenSet(tokens);
+      return run(
+        async (s) => {
+          await set(KEY, value, s);
+          lastKnown = isTokenSet(value) ? value : undefined;
+        },
+        () => memory.set(value),
+      );
+    },
+    clear() {
+      return run(
+        async (s) => {
+          await del(KEY, s);
+          lastKnown = undefined;
+        },
+        () => memory.clear(),
+      );
+    },
+    onFallback(listener) {
+      const subscription: Subscription = { listener, done: false };
+      if (failure) {
+        notify(subscription, failure.error);
+      } else {
+        subscriptions.add(subscription);
+        // An app that only listens must still learn that IndexedDB is unusable before its first request.
+        if (!probeStarted) {
+          probeStarted = true;
+          void storage.get().catch(() => undefined);
+        }
+      }
+      return () => {
+        subscription.done = true;
+        subscriptions.delete(subscription);
+      };
+    },
+  };
+  return storage;
+}
+
+/** Reject when `promise` has not settled within `ms`; the timer is cleared so it never keeps Node alive. */
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      reject(new DOMException(`IndexedDB did not answer within ${ms} ms`, 'TimeoutError'));
+    }, ms);
+    promise.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        reject(error);
+      },
+    );
+  });
+}
