@@ -6,7 +6,11 @@ import { decodeJwt } from 'jose';
 import { TokenResponseError } from './errors.js';
 import type { TokenSet } from './types.js';
 
-/** A raw OAuth 2 token response (RFC 6749 section 5.1), as a sign-in or token endpoint returns it. */
+/**
+ * A raw OAuth 2 token response (RFC 6749 section 5.1), as a sign-in or token endpoint returns it. Other members a
+ * server adds are ignored at run time. No index signature: with one, an app's own token-response `interface` (which
+ * has no index signature) could not be passed to `login()`.
+ */
 export interface OAuthTokenResponse {
   access_token: string;
   token_type?: string;
@@ -14,7 +18,6 @@ export interface OAuthTokenResponse {
   refresh_token?: string;
   id_token?: string;
   scope?: string;
-  [extra: string]: unknown;
 }
 
 /** Where the number that turns `expires_in` into `expiresAt` comes from. */
