@@ -5,7 +5,7 @@
  * and nothing is parsed on a 2xx beyond the `Date` header.
  */
 import { summarizeChallenges, parseChallenges } from './challenge.js';
-import { SessionExpiredError, isSessionExpiredError, type UnauthorizedError } from './errors.js';
+import { SessionExpiredError, TimeoutError, isSessionExpiredError, type UnauthorizedError } from './errors.js';
 import type { ErrorMapper } from './error-mapper.js';
 import type { EventBus } from './events.js';
 import type { ServerClock } from './clock.js';
@@ -99,7 +99,10 @@ export function createAuthPath(o: AuthPathOptions): (input: RequestInfo | URL, i
       errors.noteCredentials(response, tokens !== undefined);
       return response;
     } catch (error) {
-      if (timedOut && !user?.aborted) throw errors.forFailure(controller.signal.reason, out);
+      // The timeout is known here: put it in the error (and its message), which errorFromFailure cannot.
+      if (timedOut && !user?.aborted) {
+        throw new TimeoutError(undefined, { method: out.method, url: out.url, timeout: o.timeout, cause: controller.signal.reason });
+      }
       throw errors.forFailure(error, out);
     } finally {
       clearTimeout(timer);
@@ -231,10 +234,14 @@ export function createAuthPath(o: AuthPathOptions): (input: RequestInfo | URL, i
       const header = response.headers.get('www-authenticate');
       const summary = header ? summarizeChallenges(parseChallenges(header)) : {};
       // RFC 9449 section 9: the resource server wants a (new) nonce: one more try, not a refresh, not a retry.
-      if (o.dpop && summary.error === 'use_dpop_nonce' && !nonceRetried && response.headers.get('dpop-nonce') && !out.oneShotBody) {
-        nonceRetried = true;
-        await response.body?.cancel();
-        continue;
+      if (o.dpop && summary.error === 'use_dpop_nonce') {
+        if (!nonceRetried && response.headers.get('dpop-nonce') && !out.oneShotBody) {
+          nonceRetried = true;
+          await response.body?.cancel();
+          continue;
+        }
+        // Asked again, or without a nonce to use: the token is not what is wrong, so a refresh cannot cure it.
+        return finalUnauthorized(response, out);
       }
       // RFC 9470: a stronger sign-in is needed; a refresh cannot give one.
       if (summary.error === 'insufficient_user_authentication') {

@@ -17,7 +17,7 @@ import { RefreshCoordinator, type SessionStatus } from './refresh/coordinator.js
 import type { RefreshStrategy } from './refresh/types.js';
 import { IdleTimer, LoginGate, type LoginRequiredMode } from './session.js';
 import { memoryStorage } from './storage/memory.js';
-import { normalizeTokens, type OAuthTokenResponse } from './tokens.js';
+import { isTokenSet, normalizeTokens, type OAuthTokenResponse } from './tokens.js';
 import type { AuthEvents, AuthEventType, Logger, TokenSet, TokenStorage } from './types.js';
 
 /** Options of `createAuthClient`. Every one is optional. */
@@ -127,6 +127,34 @@ function positive(name: string, value: number | undefined, fallback: number, all
 }
 
 /**
+ * An app's own storage may hand back anything (a corrupted or older-shaped value) or throw synchronously: reads are
+ * validated, so such a value means "signed out" rather than a session with no usable token (DESIGN behaviour 7),
+ * and every call is made to return a promise, as the coordinator expects.
+ */
+function guardStorage(storage: TokenStorage): TokenStorage {
+  const guarded: TokenStorage = {
+    get name() {
+      return storage.name;
+    },
+    get shared() {
+      return storage.shared;
+    },
+    async get() {
+      const value: unknown = await storage.get();
+      return isTokenSet(value) ? value : undefined;
+    },
+    async set(tokens) {
+      await storage.set(tokens);
+    },
+    async clear() {
+      await storage.clear();
+    },
+  };
+  if (storage.onFallback) guarded.onFallback = (listener) => (storage.onFallback as NonNullable<TokenStorage['onFallback']>).call(storage, listener);
+  return guarded;
+}
+
+/**
  * Create an auth client.
  *
  * @example
@@ -175,7 +203,7 @@ export function createAuthClient(options: AuthClientOptions = {}): AuthClient {
 
   const log = createLog(options.logger);
   const bus = createEventBus((message, error) => log.error(message, error));
-  const storage = options.storage ?? memoryStorage();
+  const storage = guardStorage(options.storage ?? memoryStorage());
   const crossTab = options.crossTab ?? isBrowserOrWorker();
   const clock = new ServerClock();
   const errors = new ErrorMapper();
@@ -230,6 +258,9 @@ export function createAuthClient(options: AuthClientOptions = {}): AuthClient {
       log,
       onIdle: () => void coordinator.endSession('idle'),
       onLocalActivity: () => channel?.post({ type: 'activity' }),
+      // Activity in any tab counts for all: the channel tells live tabs at once, this record covers a tab whose
+      // notices were held up (frozen in the background) when its own deadline comes.
+      sharedActivityKey: crossTab ? `authfetch:${storage.name}:activity` : undefined,
     });
   }
 
@@ -248,6 +279,11 @@ export function createAuthClient(options: AuthClientOptions = {}): AuthClient {
   // storageFallback is emitted asynchronously by the storage, so a listener attached right after creation hears it.
   const unsubscribeFallback = storage.onFallback?.((error) => {
     log.warn('authfetch: IndexedDB is unusable; tokens are kept in memory');
+    bus.emit('storageFallback', { error });
+  });
+  // The DPoP key store falls back the same way (IndexedDB unusable: the key lives in memory, lost on reload).
+  const unsubscribeDpopFallback = options.dpop?.onFallback?.((error) => {
+    log.warn('authfetch: IndexedDB is unusable; the DPoP key is kept in memory');
     bus.emit('storageFallback', { error });
   });
 
@@ -282,7 +318,14 @@ export function createAuthClient(options: AuthClientOptions = {}): AuthClient {
     dpop: options.dpop,
     onActivity: idle ? () => idle?.touch() : () => undefined,
   });
-  const http = createHttp(authFetch as typeof fetch, retry, resolveUrl, errors);
+  // A transient refresh failure reaches ky already retried by the coordinator (NetworkError is otherwise retried by
+  // ky): retrying the request would run the whole refresh again, with another refreshError, for each ky retry.
+  const givenRetry: RetryOptions = typeof retry === 'number' ? { limit: retry } : (retry ?? {});
+  const httpRetry: RetryOptions = {
+    ...givenRetry,
+    shouldRetry: (state) => (coordinator.isRefreshFailure(state.error) ? false : givenRetry.shouldRetry?.(state)),
+  };
+  const http = createHttp(authFetch as typeof fetch, httpRetry, resolveUrl, errors);
 
   return {
     http,
@@ -346,6 +389,7 @@ export function createAuthClient(options: AuthClientOptions = {}): AuthClient {
       idle?.dispose();
       channel?.close();
       unsubscribeFallback?.();
+      unsubscribeDpopFallback?.();
       doc?.removeEventListener('visibilitychange', onVisibility);
       win.removeEventListener?.('online', wake);
       bus.clear();

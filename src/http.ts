@@ -46,7 +46,10 @@ export function wrapKy(instance: KyInstance, resolveUrl: (input: string) => stri
     if (isHTTPError(error)) {
       throw await errors.forResponse(error.response, { method: error.request.method, url: error.request.url });
     }
-    throw errors.forFailure(error, { method: 'GET', url: '' });
+    // Failures of the auth path arrive typed already; what is left is ky's own (its TimeoutError, when an app
+    // passes a per-call `timeout`), which carries the request.
+    const request = (error as { request?: Request } | null)?.request;
+    throw errors.forFailure(error, { method: request?.method ?? 'GET', url: request?.url ?? '' });
   };
 
   const call = <T>(method: keyof KyInstance | undefined, input: Input, options?: Options): ResponsePromise<T> => {

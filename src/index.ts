@@ -54,6 +54,8 @@ export type {
 export { parseChallenges } from './challenge.js';
 export type { Challenge } from './challenge.js';
 
+export { dpop } from './dpop/key.js';
+export type { DpopOptions } from './dpop/key.js';
 export type { Dpop, DpopProofOptions } from './dpop/types.js';
 
 export type { OriginRule } from './origins.js';

@@ -28,4 +28,11 @@ export interface Dpop {
   rotate(): Promise<void>;
   /** Whether `logout()` should rotate the key. */
   readonly rotateOnLogout: boolean;
+  /**
+   * Subscribe to the key store giving up on IndexedDB (missing, failing, or hanging) and keeping the key in memory,
+   * so it will not survive a reload. Called at most once, always asynchronously, also when subscribing after it
+   * happened; subscribing starts loading the key so the app learns early. `createAuthClient` forwards it as the
+   * `storageFallback` event. Returns an unsubscribe function.
+   */
+  onFallback?(listener: (error: unknown) => void): () => void;
 }

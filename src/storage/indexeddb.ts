@@ -196,8 +196,12 @@ export function indexedDbStorage(options: IndexedDbStorageOptions = {}): TokenSt
   return storage;
 }
 
-/** Reject when `promise` has not settled within `ms`; the timer is cleared so it never keeps Node alive. */
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+/**
+ * Reject when `promise` has not settled within `ms`; the timer is cleared so it never keeps Node alive.
+ * Shared with the DPoP key store (`src/dpop/key-store.ts`), which bounds its IndexedDB calls the same way.
+ * @internal
+ */
+export function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     const timer = setTimeout(() => {
       reject(new DOMException(`IndexedDB did not answer within ${ms} ms`, 'TimeoutError'));

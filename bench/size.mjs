@@ -1,0 +1,157 @@
+// Bundle-size check (DESIGN.md "sideEffects: false"; STYLE.md "Packaging and size").
+//
+// Bundles two tiny apps against the built package (dist/index.js) the way an app's bundler would (esbuild,
+// minified ESM for the browser), prints the min+gzip size of each, and proves from esbuild's metafile that the
+// app without dpop() and indexedDbStorage() ships neither idb-keyval nor jose's signing code, while the app with
+// them ships both (so the check cannot pass vacuously, e.g. after a path layout change in jose).
+//
+//   npm run size          (builds first: npm run build && node bench/size.mjs)
+//
+// Exits 1 when the proof fails.
+import { build } from 'esbuild';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
+
+const root = resolve(fileURLToPath(new URL('..', import.meta.url)));
+const distEntry = join(root, 'dist', 'index.js');
+if (!existsSync(distEntry)) {
+  console.error('bench/size.mjs: dist/index.js is missing; run `npm run size` (it builds first)');
+  process.exit(1);
+}
+
+const apps = {
+  core: {
+    label: 'createAuthClient + oauth2Refresh + memoryStorage',
+    source: `
+import { createAuthClient, oauth2Refresh, memoryStorage } from 'authfetch';
+export const auth = createAuthClient({
+  baseUrl: 'https://api.example.com',
+  storage: memoryStorage(),
+  refresh: oauth2Refresh({ tokenEndpoint: 'https://auth.example.com/oauth/token', clientId: 'my-spa' }),
+});
+`,
+  },
+  full: {
+    label: '... + dpop() + indexedDbStorage()',
+    source: `
+import { createAuthClient, oauth2Refresh, memoryStorage, dpop, indexedDbStorage } from 'authfetch';
+export const auth = createAuthClient({
+  baseUrl: 'https://api.example.com',
+  storage: indexedDbStorage(),
+  refresh: oauth2Refresh({ tokenEndpoint: 'https://auth.example.com/oauth/token', clientId: 'my-spa' }),
+  dpop: dpop(),
+});
+export const spare = memoryStorage();
+`,
+  },
+};
+
+// What must stay out of the core app. Paths are esbuild's metafile input paths (relative to the working dir).
+const IDB_KEYVAL = /(^|\/)node_modules\/idb-keyval\//;
+// jose's signing code. jose 6's SignJWT (jwt/sign.js) signs through lib/jws_sign.js, the helper every jose signer
+// shares; the JWS builders (jws/*/sign.js) are more signers the core must not ship, though dpop() does not use them.
+// `required`: the dpop app must ship it, so a jose upgrade that moves these files fails the check loudly instead of
+// letting it pass vacuously.
+const JOSE_SIGNING = {
+  'jose jwt/sign.js (SignJWT)': { pattern: /(^|\/)node_modules\/jose\/dist\/[^/]+\/jwt\/sign\.js$/, required: true },
+  'jose lib/jws_sign.js': { pattern: /(^|\/)node_modules\/jose\/dist\/[^/]+\/lib\/jws_sign\.js$/, required: true },
+  'jose jws/*/sign.js': { pattern: /(^|\/)node_modules\/jose\/dist\/[^/]+\/jws\/[^/]+\/sign\.js$/, required: false },
+};
+const JOSE_DECODE = /(^|\/)node_modules\/jose\/dist\/[^/]+\/util\/decode_jwt\.js$/;
+
+const dir = await mkdtemp(join(tmpdir(), 'authfetch-size-'));
+const resolveAuthfetch = {
+  name: 'authfetch-dist',
+  setup(b) {
+    // The app imports the package by name; point it at the build, as npm would after `npm install authfetch`.
+    b.onResolve({ filter: /^authfetch$/ }, () => ({ path: distEntry }));
+  },
+};
+
+async function measure(key) {
+  const entry = join(dir, `${key}.js`);
+  await writeFile(entry, apps[key].source);
+  const result = await build({
+    entryPoints: [entry],
+    bundle: true,
+    minify: true,
+    format: 'esm',
+    platform: 'browser',
+    metafile: true,
+    write: false,
+    outfile: join(dir, `${key}.out.js`),
+    plugins: [resolveAuthfetch],
+    logLevel: 'silent',
+  });
+  const output = result.outputFiles.find((file) => file.path.endsWith('.out.js'));
+  const meta = Object.values(result.metafile.outputs).find((o) => o.entryPoint !== undefined);
+  // Only inputs that put bytes in the output: a module esbuild read but tree-shook away does not ship.
+  const shipped = Object.entries(meta.inputs)
+    .filter(([, info]) => info.bytesInOutput > 0)
+    .map(([path]) => path.replaceAll('\\', '/'));
+  return {
+    text: output.text,
+    min: output.contents.byteLength,
+    gzip: gzipSync(output.contents, { level: 9 }).byteLength,
+    shipped,
+  };
+}
+
+const kb = (bytes) => `${(bytes / 1024).toFixed(1)} kB`;
+let failed = false;
+const check = (ok, message) => {
+  console.log(`  ${ok ? 'ok  ' : 'FAIL'} ${message}`);
+  if (!ok) failed = true;
+};
+
+try {
+  const core = await measure('core');
+  const full = await measure('full');
+  console.log('authfetch bundle size (esbuild, minified ESM for the browser, gzip -9):');
+  console.log(`  ${apps.core.label.padEnd(52)} ${kb(core.min).padStart(9)} min  ${kb(core.gzip).padStart(8)} min+gzip`);
+  console.log(`  ${apps.full.label.padEnd(52)} ${kb(full.min).padStart(9)} min  ${kb(full.gzip).padStart(8)} min+gzip`);
+  console.log('');
+  console.log('proof from the metafiles:');
+
+  const has = (app, pattern) => app.shipped.filter((path) => pattern.test(path));
+  const show = (paths) => paths.map((p) => relative(root, resolve(p))).join(', ');
+
+  // The full app shows what the patterns catch; the core app must have none of it.
+  const fullIdb = has(full, IDB_KEYVAL);
+  check(fullIdb.length > 0, `the dpop + IndexedDB app ships idb-keyval (${show(fullIdb) || 'none found'})`);
+  for (const [label, { pattern, required }] of Object.entries(JOSE_SIGNING)) {
+    if (!required) continue;
+    const found = has(full, pattern);
+    check(found.length > 0, `the dpop + IndexedDB app ships ${label} (${show(found) || 'none found'})`);
+  }
+
+  const coreIdb = has(core, IDB_KEYVAL);
+  check(coreIdb.length === 0, `the core app ships no idb-keyval${coreIdb.length ? ` (found ${show(coreIdb)})` : ''}`);
+  for (const [label, { pattern }] of Object.entries(JOSE_SIGNING)) {
+    const found = has(core, pattern);
+    check(found.length === 0, `the core app ships no ${label}${found.length ? ` (found ${show(found)})` : ''}`);
+  }
+  // Any jose module only the dpop app needs must be signing/key code, never something the core lost by accident;
+  // and the core keeps jose's decodeJwt (expiry of JWT access tokens).
+  check(has(core, JOSE_DECODE).length > 0, "the core app keeps jose's decodeJwt (token expiry)");
+  // Our own modules are one input (dist/index.js), so the metafile cannot show them: the proof header's `typ`, a
+  // string only src/dpop/ holds, shows whether the dpop() code itself was shaken out.
+  check(full.text.includes('dpop+jwt') && !core.text.includes('dpop+jwt'), "authfetch's own dpop() code is only in the dpop app");
+  const joseOnlyInFull = full.shipped.filter((p) => p.includes('node_modules/jose/') && !core.shipped.includes(p));
+  console.log(`  info jose modules only the dpop app ships: ${show(joseOnlyInFull)}`);
+  check(
+    core.gzip < full.gzip,
+    `the core app is smaller (${kb(full.gzip - core.gzip)} min+gzip saved by not using dpop() and indexedDbStorage())`,
+  );
+} finally {
+  await rm(dir, { recursive: true, force: true });
+}
+
+if (failed) {
+  console.error('\nbundle-size proof FAILED: the core app pulls in code it does not use (see FAIL lines)');
+  process.exit(1);
+}

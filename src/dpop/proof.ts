@@ -1,0 +1,77 @@
+/**
+ * DPoP proof JWTs (RFC 9449 section 4): the only module that imports jose's signing code, reached only through
+ * `dpop()`, so an app that never calls it does not ship that code (the size check, `bench/size.mjs`, proves it).
+ */
+import { SignJWT, base64url, type JWK } from 'jose';
+
+/** A key pair with what every proof needs from it, computed once per key. @internal */
+export interface KeyMaterial {
+  /** Changes whenever the key does (see `StoredKey.id`). */
+  id: string;
+  keyPair: CryptoKeyPair;
+  /** The public key as the proof's `jwk` header: the required EC members only (RFC 7638 section 3.2). */
+  jwk: JWK;
+}
+
+/** 128 random bits, base64url: `jti`s and key ids. Unguessable, so a `jti` is unique in practice (RFC 9449 4.2). */
+export function randomId(): string {
+  return base64url.encode(crypto.getRandomValues(new Uint8Array(16)));
+}
+
+/** The public JWK of a key pair, without `key_ops`/`ext`, which have no place in a proof header. @internal */
+export async function publicJwk(publicKey: CryptoKey): Promise<JWK> {
+  const { kty, crv, x, y } = await crypto.subtle.exportKey('jwk', publicKey);
+  return { kty, crv, x, y } as JWK;
+}
+
+/**
+ * Methods fetch upper-cases itself (Fetch standard, "normalize a method"): a proof made for `'post'` must say
+ * `POST`, which is what goes on the wire. Other methods are case-sensitive (RFC 9110 section 9.1) and kept as given.
+ */
+const NORMALIZED_METHODS = /^(?:DELETE|GET|HEAD|OPTIONS|POST|PUT)$/;
+
+function normalizeMethod(method: string): string {
+  const upper = method.toUpperCase();
+  return NORMALIZED_METHODS.test(upper) ? upper : method;
+}
+
+/**
+ * The `htu` claim: the target URI without query and fragment (RFC 9449 section 4.2), and without user info, which is
+ * not part of the target URI either (RFC 9110 section 7.1).
+ */
+function targetUri(url: string): string {
+  let target: URL;
+  try {
+    target = new URL(url);
+  } catch {
+    // The URL is left out of the message: its query could carry secrets.
+    throw new TypeError('authfetch: a DPoP proof needs the absolute URL of the request');
+  }
+  target.search = '';
+  target.hash = '';
+  target.username = '';
+  target.password = '';
+  return target.href;
+}
+
+/** RFC 9449 section 4.2: `ath` is the base64url SHA-256 of the ASCII access token. */
+async function accessTokenHash(accessToken: string): Promise<string> {
+  const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(accessToken));
+  return base64url.encode(new Uint8Array(digest));
+}
+
+/** Sign one proof (RFC 9449 section 4.2): header `typ`, `alg`, `jwk`; claims `jti`, `htm`, `htu`, `iat`, `ath`?, `nonce`?. @internal */
+export async function signProof(
+  key: KeyMaterial,
+  method: string,
+  url: string,
+  options: { accessToken?: string; nonce?: string },
+): Promise<string> {
+  const claims: Record<string, string> = { jti: randomId(), htm: normalizeMethod(method), htu: targetUri(url) };
+  if (options.accessToken !== undefined) claims.ath = await accessTokenHash(options.accessToken);
+  if (options.nonce !== undefined) claims.nonce = options.nonce;
+  return new SignJWT(claims)
+    .setProtectedHeader({ typ: 'dpop+jwt', alg: 'ES256', jwk: key.jwk })
+    .setIssuedAt()
+    .sign(key.keyPair.privateKey);
+}
