@@ -71,12 +71,18 @@ export function createAuthPath(o: AuthPathOptions): (input: RequestInfo | URL, i
   }
 
   async function sendOnce(out: Outgoing, tokens: TokenSet | undefined): Promise<Response> {
-    const headers = new Headers(out.template ? out.template.headers : out.init?.headers);
+    const given = out.template ? out.template.headers : out.init?.headers;
+    // Without headers of the app's own (`auth.fetch(url)`), a plain record: fetch reads it for less than a Headers copy.
+    const headers: Headers | Record<string, string> = given === undefined ? {} : new Headers(given);
+    const setHeader = (name: string, value: string): void => {
+      if (headers instanceof Headers) headers.set(name, value);
+      else headers[name] = value;
+    };
     if (tokens) {
       const useDpop = o.dpop !== undefined && tokens.tokenType?.toLowerCase() !== 'bearer';
-      headers.set('authorization', `${useDpop ? 'DPoP' : 'Bearer'} ${tokens.accessToken}`);
+      setHeader('authorization', `${useDpop ? 'DPoP' : 'Bearer'} ${tokens.accessToken}`);
       // RFC 9449 section 7: a fresh proof for every request and every replay, bound to the token by `ath`.
-      if (useDpop) headers.set('dpop', await (o.dpop as Dpop).proof(out.method, out.url, { accessToken: tokens.accessToken }));
+      if (useDpop) setHeader('dpop', await (o.dpop as Dpop).proof(out.method, out.url, { accessToken: tokens.accessToken }));
     }
     // The per-attempt timeout covers the wait for the response headers only (as ky's does), never the time a
     // request spends held for a refresh or a sign-in, and never the body download.
@@ -93,8 +99,10 @@ export function createAuthPath(o: AuthPathOptions): (input: RequestInfo | URL, i
       controller.abort(new DOMException(`The request took longer than ${o.timeout} ms`, 'TimeoutError'));
     }, o.timeout);
     try {
+      // A Request goes out as fetch(request, init): fetch builds the one Request it sends from both. Building it here
+      // first cost a second Request and a second signal hook-up per attempt (bench/overhead.ts).
       const response = out.template
-        ? await o.fetch(new Request(out.template.body ? out.template.clone() : out.template, { headers, signal: controller.signal }))
+        ? await o.fetch(out.template.body ? out.template.clone() : out.template, { headers, signal: controller.signal })
         : await o.fetch(out.url, { ...out.init, headers, signal: controller.signal });
       errors.noteCredentials(response, tokens !== undefined);
       return response;
@@ -123,7 +131,8 @@ export function createAuthPath(o: AuthPathOptions): (input: RequestInfo | URL, i
 
   /** The session is over: reject (`'reject'`) or hold until sign-in and go on with the new tokens (`'wait'`). */
   async function sessionOver(error: SessionExpiredError, out: Outgoing): Promise<TokenSet> {
-    if (o.mode === 'reject') throw error;
+    // A request still out when the user signed out ends with the logout, as the requests held then do.
+    if (o.mode === 'reject' || error.reason === 'logout') throw error;
     await gate.hold(out.signal);
     const tokens = co.tokens;
     if (!tokens) throw error;
@@ -170,7 +179,9 @@ export function createAuthPath(o: AuthPathOptions): (input: RequestInfo | URL, i
   async function cure(out: Outgoing, sent: TokenSet | undefined): Promise<TokenSet | undefined> {
     try {
       if (sent) {
-        if (!co.canRefresh(sent) && !(co.tokens && co.tokens.accessToken !== sent.accessToken)) {
+        // End the session only while the rejected token is still the current one: when it is already gone (the
+        // session ended or the user signed out meanwhile), co.refresh says so without ending it a second time.
+        if (!co.canRefresh(sent) && co.tokens?.accessToken === sent.accessToken) {
           return sessionOver(await co.endSession('no-refresh-token'), out);
         }
         return await abortable(co.refresh('unauthorized', sent.accessToken), out.signal);
@@ -210,14 +221,17 @@ export function createAuthPath(o: AuthPathOptions): (input: RequestInfo | URL, i
     const out = prepare(input, init);
     const authorized = o.isAuthorized(out.url);
     // A token never goes to another origin, and an Authorization the app set itself is left alone.
-    const appAuthorization = out.template ? out.template.headers.has('authorization') : new Headers(out.init?.headers).has('authorization');
+    const given = out.template ? out.template.headers : out.init?.headers;
+    const appAuthorization = given !== undefined && (given instanceof Headers ? given : new Headers(given)).has('authorization');
     if (!authorized || appAuthorization) {
       const response = await sendOnce(out, undefined);
       emitHttpEvent(response, out);
       return response;
     }
     o.onActivity();
-    let tokens = await tokensForRequest(out);
+    // The common case (signed in, no refresh in flight, not expiring) skips the hops of an async call.
+    const current = co.tokens;
+    let tokens = current && !co.inflight && !co.isExpiring(current) ? current : await tokensForRequest(out);
     let replayed = false;
     let nonceRetried = false;
     for (;;) {

@@ -69,9 +69,13 @@ export class RefreshCoordinator {
   isReady = false;
 
   #inflight: Promise<TokenSet> | undefined;
+  /** The transient failures this coordinator has reported (after its own retries); see `isRefreshFailure`. */
+  #failures = new WeakSet<object>();
   #channel: TabChannel | undefined;
   #disposed = new AbortController();
   #lockName: string;
+  /** Counts notices that change the session, so a slow storage read for an older notice is dropped. */
+  #noticeSeq = 0;
 
   constructor(private readonly o: CoordinatorOptions) {
     this.#lockName = `authfetch:${o.storage.name}:refresh`;
@@ -124,6 +128,14 @@ export class RefreshCoordinator {
     return !strategy.requiresRefreshToken || tokens?.refreshToken !== undefined;
   }
 
+  /**
+   * Whether `error` is a refresh failure this coordinator already retried and reported. ky must not retry the request
+   * that carries it: each of ky's retries would run the whole refresh again (more attempts, another refreshError).
+   */
+  isRefreshFailure(error: unknown): boolean {
+    return typeof error === 'object' && error !== null && this.#failures.has(error);
+  }
+
   /** The refresh in flight, if any: requests starting now wait for it instead of going out with a stale token. */
   get inflight(): Promise<TokenSet> | undefined {
     return this.#inflight;
@@ -137,6 +149,12 @@ export class RefreshCoordinator {
   refresh(trigger: RefreshTrigger, rejected?: string): Promise<TokenSet> {
     if (this.#inflight) return this.#inflight;
     const current = this.tokens;
+    if (rejected !== undefined && current === undefined) {
+      // The session ended (or the user signed out) after this token was sent: its late 401 must not end the
+      // session a second time (a second sessionExpired, with a wrong reason).
+      const reason = this.endReason ?? 'logout';
+      return Promise.reject(new SessionExpiredError(this.endReason ? sessionEndMessage(this.endReason) : 'Signed out', { reason }));
+    }
     if (rejected !== undefined && current !== undefined && current.accessToken !== rejected) {
       return Promise.resolve(current);
     }
@@ -155,8 +173,13 @@ export class RefreshCoordinator {
       // refreshed already: use those tokens rather than spend a rotated refresh token twice (DESIGN behaviour 2).
       let basis = this.tokens;
       if (storage.shared) {
-        const stored = await storage.get().catch(() => undefined);
-        if (stored) basis = stored;
+        const read = await storage.get().then((stored) => ({ stored }), () => undefined);
+        if (read?.stored) basis = read.stored;
+        else if (read && this.tokens !== undefined) {
+          // Shared storage is the truth: it is empty, so another tab signed out or ended the session while we
+          // waited (its notice may still be on the way). Spending our stale refresh token now would be a reuse.
+          throw await this.endSession('other-tab', undefined, true);
+        }
       }
       if (rejected !== undefined && basis && basis.accessToken !== rejected && !this.isExpiring(basis)) {
         if (basis.accessToken !== this.tokens?.accessToken) {
@@ -180,6 +203,7 @@ export class RefreshCoordinator {
           throw await this.endSession(reason, error);
         }
         const typed = toAuthFetchError(error);
+        this.#failures.add(typed);
         log.warn(`authfetch: refresh failed (${typed.code}); the session is kept`);
         bus.emit('refreshError', { error: typed });
         throw typed;
@@ -189,7 +213,7 @@ export class RefreshCoordinator {
       this.endReason = undefined;
       const expiresAt = this.expiresAt(tokens);
       log.debug('authfetch: refresh succeeded');
-      this.#channel?.post({ type: 'refresh', expiresAt });
+      this.#channel?.post({ type: 'refresh', expiresAt, trigger });
       bus.emit('refresh', { expiresAt, trigger, source: 'local' });
       this.o.onTokens();
       return tokens;
@@ -302,17 +326,24 @@ export class RefreshCoordinator {
       case 'login':
       case 'refresh': {
         if (!storage.shared) return; // each tab keeps its own session over memory storage
+        const seq = ++this.#noticeSeq;
+        const before = this.tokens;
         const stored = await storage.get().catch(() => undefined);
+        // While we read, a later notice (a logout) or a local sign-in, refresh or sign-out may have changed the
+        // session: that one is newer, and this read must not bring back the tokens it replaced.
+        if (seq !== this.#noticeSeq || this.tokens !== before) return;
         if (!stored || stored.accessToken === this.tokens?.accessToken) return;
         this.tokens = stored;
         this.endReason = undefined;
         log.debug(`authfetch: ${notice.type} in another tab`);
-        if (notice.type === 'login') bus.emit('login', { expiresAt: this.expiresAt(stored), source: 'other-tab' });
-        else bus.emit('refresh', { expiresAt: this.expiresAt(stored), trigger: 'unauthorized', source: 'other-tab' });
+        // A tab that had no session and now has one was signed in, whichever notice it heard last.
+        if (notice.type === 'login' || before === undefined) bus.emit('login', { expiresAt: this.expiresAt(stored), source: 'other-tab' });
+        else bus.emit('refresh', { expiresAt: this.expiresAt(stored), trigger: notice.trigger ?? 'unauthorized', source: 'other-tab' });
         this.o.onTokens();
         return;
       }
       case 'logout': {
+        this.#noticeSeq++;
         this.tokens = undefined;
         this.endReason = undefined;
         if (!storage.shared) await storage.clear().catch(() => undefined);
@@ -322,6 +353,7 @@ export class RefreshCoordinator {
         return;
       }
       case 'session-end': {
+        this.#noticeSeq++;
         if (!storage.shared) await storage.clear().catch(() => undefined);
         await this.endSession('other-tab', undefined, true);
         return;
