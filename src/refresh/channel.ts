@@ -3,12 +3,15 @@
  * a type, an expiry and a version, never a token. A tab that hears "refresh" or "login" re-reads the shared
  * storage; it never takes tokens from a message.
  */
+import type { RefreshTrigger } from '../types.js';
 
 /** What one tab tells the others. */
 export interface TabNotice {
   type: 'login' | 'refresh' | 'logout' | 'session-end' | 'activity';
   /** Expiry of the new access token (local epoch ms), for `login`/`refresh`. */
   expiresAt?: number;
+  /** What started the refresh, for `refresh` (the other tabs' `refresh` events carry it too). */
+  trigger?: RefreshTrigger;
   /** Why the session ended, for `session-end`. */
   reason?: string;
   /** Increases with every notice a sender sends; with `from` it identifies a notice. */
@@ -54,6 +57,7 @@ function isNotice(value: unknown): value is TabNotice {
   if (typeof value !== 'object' || value === null) return false;
   const v = value as Record<string, unknown>;
   return (
+    (v.trigger === undefined || v.trigger === 'unauthorized' || v.trigger === 'expiring' || v.trigger === 'manual') &&
     typeof v.type === 'string' &&
     ['login', 'refresh', 'logout', 'session-end', 'activity'].includes(v.type) &&
     typeof v.version === 'number' &&
