@@ -11,6 +11,7 @@ import {
   memoryStorage,
   indexedDbStorage,
   parseChallenges,
+  dpop,
   AuthFetchError,
   HttpError,
   UnauthorizedError,
@@ -25,6 +26,7 @@ import {
   isForbiddenError,
   type AuthClient,
   type AuthEvents,
+  type Dpop,
   type Challenge,
   type ErrorCode,
   type RefreshStrategy,
@@ -82,6 +84,17 @@ describe('public types', () => {
     expectTypeOf(indexedDbStorage({ name: 'x' })).toEqualTypeOf<TokenStorage>();
     expectTypeOf<TokenSet>().toHaveProperty('accessToken').toBeString();
     expectTypeOf(parseChallenges('Bearer')).toEqualTypeOf<Challenge[]>();
+  });
+
+  it('dpop() is synchronous and its members are async', () => {
+    const key = dpop({ keyStorage: 'memory', rotateOnLogout: true });
+    expectTypeOf(key).toMatchTypeOf<Dpop>();
+    expectTypeOf(key.proof('GET', 'https://api.example.com/x', { accessToken: 'a' })).toEqualTypeOf<Promise<string>>();
+    expectTypeOf(key.thumbprint()).toEqualTypeOf<Promise<string>>();
+    expectTypeOf(key.keyPair()).toEqualTypeOf<Promise<CryptoKeyPair>>();
+    expectTypeOf(createAuthClient).toBeCallableWith({ dpop: key });
+    // @ts-expect-error: only 'indexeddb' or 'memory'
+    dpop({ keyStorage: 'localStorage' });
   });
 
   it('errors form one hierarchy with literal codes', () => {
