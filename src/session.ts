@@ -106,6 +106,12 @@ export interface IdleOptions {
   onIdle(): void;
   /** Activity happened here: tell other tabs (throttled by the caller's channel use). */
   onLocalActivity?(): void;
+  /**
+   * A `localStorage` key where the time of the last activity in any tab is kept (crossTab). Before ending or
+   * warning, the timer consults it: a tab whose timers and notices were held up (frozen in the background) must
+   * not end the session that a user is using in another tab.
+   */
+  sharedActivityKey?: string;
 }
 
 const ACTIVITY_EVENTS = ['pointerdown', 'keydown', 'wheel', 'touchstart'] as const;
@@ -127,9 +133,15 @@ export class IdleTimer {
     if (o.trackActivity) this.#attachInputListeners();
   }
 
-  /** Start counting (on sign-in or a restored session). */
+  /**
+   * Start counting (on sign-in or a restored session). Already counting: nothing changes, because tokens arriving
+   * (a refresh here or in another tab) are not user activity and must not postpone the idle end.
+   */
   start(): void {
+    if (this.#running) return;
     this.#running = true;
+    this.#warned = false;
+    this.#deadline = 0; // a deadline left from an earlier session must not end this one
     this.touch();
   }
 
@@ -143,11 +155,18 @@ export class IdleTimer {
   touch(fromOtherTab = false): void {
     if (!this.#running) return;
     const now = Date.now();
+    // The deadline passed while timers slept (a background tab, a sleeping machine): input arriving now (the user
+    // coming back) does not revive the session; it ends, unless another tab saw activity in time.
+    if (!fromOtherTab && this.#deadline !== 0 && now >= this.#deadline) {
+      this.check();
+      if (!this.#running) return;
+    }
     this.#deadline = now + this.o.idleTimeout;
     if (this.#warned) this.#warned = false;
-    if (!fromOtherTab && this.o.onLocalActivity && now - this.#lastBroadcast > Math.min(1000, this.o.idleTimeout / 10)) {
+    if (!fromOtherTab && now - this.#lastBroadcast > Math.min(1000, this.o.idleTimeout / 10)) {
       this.#lastBroadcast = now;
-      this.o.onLocalActivity();
+      this.#writeShared(now);
+      this.o.onLocalActivity?.();
     }
     this.#schedule();
   }
@@ -155,6 +174,8 @@ export class IdleTimer {
   /** Re-check the deadline now (the page woke up; timers may have slept). */
   check(): void {
     if (!this.#running) return;
+    const shared = this.#readShared();
+    if (shared !== undefined && shared + this.o.idleTimeout > this.#deadline) this.#deadline = shared + this.o.idleTimeout;
     const remaining = this.#deadline - Date.now();
     if (remaining <= 0) {
       this.stop();
@@ -178,6 +199,27 @@ export class IdleTimer {
     const next = !this.#warned && warnAt > now ? warnAt : this.#deadline;
     this.#timer = setTimeout(() => this.check(), Math.max(0, next - now));
     (this.#timer as { unref?: () => void }).unref?.();
+  }
+
+  /** `localStorage` may be missing (workers) or throw (blocked storage): sharing is then left to the channel. */
+  #writeShared(now: number): void {
+    if (this.o.sharedActivityKey === undefined) return;
+    try {
+      globalThis.localStorage?.setItem(this.o.sharedActivityKey, String(now));
+    } catch {
+      // best effort
+    }
+  }
+
+  #readShared(): number | undefined {
+    if (this.o.sharedActivityKey === undefined) return undefined;
+    try {
+      const value = Number(globalThis.localStorage?.getItem(this.o.sharedActivityKey));
+      // Never trust a value from the future (a clock change, a foreign write): it would keep the session forever.
+      return Number.isFinite(value) && value > 0 && value <= Date.now() ? value : undefined;
+    } catch {
+      return undefined;
+    }
   }
 
   #attachInputListeners(): void {

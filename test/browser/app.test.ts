@@ -1,0 +1,164 @@
+/**
+ * The example app in Chromium: the typed errors' plain-language messages in the page, IndexedDB storage across a
+ * reload and its fallback to memory, and the screenshot the README shows (docs/spa.png).
+ */
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { Browser, BrowserContext } from 'playwright-core';
+import type { ExampleServer } from '../../examples/server/index.mjs';
+import { repoRoot } from '../../examples/spa/mounts.mjs';
+import {
+  ensureBuilt,
+  eventsOf,
+  launchBrowser,
+  openTab,
+  skipBrowser,
+  startApp,
+  waitForEvent,
+  waitForStatus,
+  type Tab,
+} from './helpers.js';
+
+describe.skipIf(skipBrowser)('the example app in Chromium', () => {
+  let browser: Browser;
+  let server: ExampleServer;
+  let context: BrowserContext;
+  let tabs: Tab[] = [];
+
+  beforeAll(async () => {
+    await ensureBuilt();
+    [browser, server] = await Promise.all([launchBrowser(), startApp()]);
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+
+  beforeEach(async () => {
+    context = await browser.newContext({ viewport: { width: 1100, height: 620 } });
+    tabs = [];
+    server.resetStats();
+  });
+
+  afterEach(async (ctx) => {
+    const errors = tabs.flatMap((tab) => tab.errors);
+    await context?.close();
+    if (ctx.task.result?.state !== 'fail') expect(errors).toEqual([]);
+  });
+
+  /** Click an API button and return what the result box shows. */
+  async function press(tab: Tab, call: string): Promise<{ code: string | null; message: string | null; action: string | null }> {
+    const { page } = tab;
+    await page.click(`button[data-call="${call}"]`);
+    await page.waitForSelector('#result[data-state="error"], #result[data-state="ok"]', { timeout: 15_000 });
+    return {
+      code: await page.getAttribute('#result', 'data-code'),
+      message: await page.textContent('#result .user-message').catch(() => null),
+      action: await page.textContent('#result .action').catch(() => null),
+    };
+  }
+
+  it('shows the plain-language message of a 401, a 403 and a 404 in the page', async () => {
+    // loginRequired 'reject': signed out, the protected route ends in a 401 the page must explain.
+    tabs = [await openTab(context, server, { storage: 'messages', autoload: 0, idleTimeout: 0, loginRequired: 'reject' })];
+    const [tab] = tabs;
+
+    const unauthorized = await press(tab, 'me');
+    expect(unauthorized.code).toBe('ERR_UNAUTHORIZED');
+    expect(unauthorized.action).toBe('What you can do: Sign in again.');
+
+    await tab.page.fill('#password', 'wonderland');
+    await tab.page.click('#signin button[type="submit"]');
+    await waitForStatus(tab, 'active');
+
+    const forbidden = await press(tab, 'admin');
+    expect(forbidden.code).toBe('ERR_FORBIDDEN');
+    expect(forbidden.action).toBe('What you can do: Ask for access.');
+
+    const notFound = await press(tab, 'items/42');
+    expect(notFound.code).toBe('ERR_NOT_FOUND');
+    expect(notFound.action).toBe('What you can do: Go back.');
+
+    // Each is the error's own userMessage (the page adds nothing), a different one for each failure, in plain words.
+    const expected = await tab.page.evaluate(async () => {
+      const { auth } = window.demo;
+      const messages: string[] = [];
+      for (const path of ['admin', 'items/42']) {
+        try {
+          await auth.http.get(path);
+        } catch (error) {
+          messages.push((error as { userMessage: string }).userMessage);
+        }
+      }
+      return messages;
+    });
+    expect([forbidden.message, notFound.message]).toEqual(expected);
+    const messages = [unauthorized.message, forbidden.message, notFound.message];
+    expect(new Set(messages).size).toBe(3);
+    for (const message of messages) {
+      expect(message).toMatch(/^[A-Z].*[.]$/);
+      expect(message).not.toMatch(/\b(401|403|404|token|HTTP|ERR_)/i);
+    }
+  });
+
+  it('keeps the session in IndexedDB across a reload', async () => {
+    tabs = [await openTab(context, server, { storage: 'reload', idleTimeout: 0 })];
+    const [tab] = tabs;
+    await tab.page.fill('#password', 'wonderland');
+    await tab.page.click('#signin button[type="submit"]');
+    await tab.page.waitForFunction(() => document.querySelector('#me-name')?.textContent === 'Alice Liddell', undefined, { timeout: 15_000 });
+    const tokenCalls = server.stats.tokenCalls;
+
+    await tab.page.reload();
+    await tab.page.waitForFunction(() => window.demo !== undefined, undefined, { timeout: 30_000 });
+
+    // Restored without signing in again: the page loads the profile with the stored token.
+    await tab.page.waitForFunction(() => document.querySelector('#me-name')?.textContent === 'Alice Liddell', undefined, { timeout: 15_000 });
+    await waitForStatus(tab, 'active');
+    expect(server.stats.tokenCalls).toBe(tokenCalls);
+    expect((await eventsOf(tab)).map((e) => e.type)).not.toContain('storageFallback');
+  });
+
+  it('falls back to memory with storageFallback where IndexedDB throws, and still works', async () => {
+    // A context where opening IndexedDB throws synchronously (as some private modes and blocked contexts do).
+    await context.addInitScript(() => {
+      IDBFactory.prototype.open = function open(): IDBOpenDBRequest {
+        throw new DOMException('IndexedDB is blocked here', 'SecurityError');
+      };
+    });
+    tabs = [await openTab(context, server, { storage: 'blocked', idleTimeout: 0, autoload: 0 })];
+    const [tab] = tabs;
+
+    expect(await waitForEvent(tab, 'storageFallback')).toMatchObject({ code: 'SecurityError' });
+    await tab.page.waitForSelector('#fallback:not([hidden])', { timeout: 15_000 });
+
+    // Sign-in and requests still work; the tokens are in memory.
+    await tab.page.fill('#password', 'wonderland');
+    await tab.page.click('#signin button[type="submit"]');
+    await waitForStatus(tab, 'active');
+    expect(await tab.page.evaluate(() => window.demo.call('me'))).toMatchObject({ ok: true });
+  });
+
+  it('saves a screenshot of the signed-in app with an error message and the event log (docs/spa.png)', async () => {
+    tabs = [await openTab(context, server, { storage: 'screenshot', idleTimeout: 0 })];
+    const [tab] = tabs;
+    const { page } = tab;
+    await page.fill('#password', 'wonderland');
+    await page.click('#signin button[type="submit"]');
+    await page.waitForFunction(() => document.querySelector('#me-name')?.textContent === 'Alice Liddell', undefined, { timeout: 15_000 });
+    await page.evaluate(() => window.demo.auth.refresh());
+    await waitForEvent(tab, 'refresh');
+    const forbidden = await press(tab, 'admin');
+    expect(forbidden.code).toBe('ERR_FORBIDDEN');
+
+    // What the README promises is on the picture.
+    expect(await page.textContent('#status')).toBe('signed in');
+    expect(await page.locator('#log li').count()).toBeGreaterThanOrEqual(3);
+    await page.mouse.move(0, 0); // no hover effect on the picture
+    const file = path.join(repoRoot, 'docs/spa.png');
+    mkdirSync(path.dirname(file), { recursive: true });
+    await page.screenshot({ path: file, fullPage: true });
+  });
+});
