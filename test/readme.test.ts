@@ -20,9 +20,13 @@ declare function redirectToStepUp(acrValues?: string[], maxAge?: number): void;
 declare const mySdk: { getTokenSilently(options: { signal: AbortSignal }): Promise<string> };
 `;
 
+/** A block that starts with this line continues the block before it (it is checked with that block prepended). */
+const CONTINUED = '// continued from the block above';
+
 function snippets(): string[] {
   const readme = readFileSync(join(root, 'README.md'), 'utf8');
-  return [...readme.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1] ?? '');
+  const blocks = [...readme.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1] ?? '');
+  return blocks.map((code, i) => (code.startsWith(CONTINUED) && i > 0 ? `${blocks[i - 1]}\n${code}` : code));
 }
 
 describe('README', () => {
