@@ -7,6 +7,7 @@
  */
 import { createStore, del, get, set, type UseStore } from 'idb-keyval';
 import { withLock } from '../refresh/lock.js';
+import { FallbackSignal } from '../storage/fallback.js';
 import { withTimeout } from '../storage/indexeddb.js';
 import { randomId } from './proof.js';
 
@@ -101,47 +102,25 @@ class IdbFailure {
   constructor(readonly error: unknown) {}
 }
 
-interface Subscription {
-  listener: (error: unknown) => void;
-  done: boolean;
-}
-
 /** The IndexedDB key store (`keyStorage: 'indexeddb'`, the default). Opens nothing until first used. @internal */
 export function indexedDbKeyStore(name: string, timeoutMs: number): KeyStore {
   // The Web Lock that serializes making (and deleting) the key across tabs; the coordinator's is `...:refresh`.
   const lockName = `authfetch:${name}:dpop-key`;
   const memory = memoryKeyStore();
   let store: UseStore | undefined;
-  // Set once, when IndexedDB is given up; from then on the key lives in `memory`.
-  let failure: { error: unknown } | undefined;
+  // Set once, when IndexedDB is given up; from then on the key lives in `memory`. Its first subscriber starts a
+  // probe: an app that only listens must learn before its first request that the key will not survive a reload.
+  const fallback = new FallbackSignal(() => void keyStore.get().catch(() => undefined));
   // The key this instance last read or made: what the fallback keeps, so IndexedDB breaking mid-session does not
   // change the key (and with it unbind every token).
   let lastKnown: StoredKey | undefined;
   // Concurrent callers (a burst of requests) share one read.
   let reading: Promise<StoredKey> | undefined;
-  let probeStarted = false;
-  const subscriptions = new Set<Subscription>();
-
-  const notify = (subscription: Subscription, error: unknown): void => {
-    // Always a later microtask, as the token storage does: createAuthClient subscribes, and an app listener attached
-    // right after creating the client must still hear it.
-    queueMicrotask(() => {
-      if (subscription.done) return;
-      subscription.done = true;
-      try {
-        subscription.listener(error);
-      } catch {
-        // The client's emitter reports its own handlers' errors; nothing to do here.
-      }
-    });
-  };
 
   const fallBack = (error: unknown): void => {
-    if (failure) return;
-    failure = { error: error ?? new DOMException('IndexedDB aborted the transaction', 'AbortError') };
+    if (fallback.failure) return;
     if (lastKnown) memory.adopt(lastKnown);
-    for (const subscription of subscriptions) notify(subscription, failure.error);
-    subscriptions.clear();
+    fallback.fail(error);
   };
 
   const idb = async <T>(operation: (store: UseStore) => Promise<T>): Promise<T> => {
@@ -182,7 +161,7 @@ export function indexedDbKeyStore(name: string, timeoutMs: number): KeyStore {
 
   const keyStore: KeyStore = {
     get() {
-      if (failure) return memory.get();
+      if (fallback.failure) return memory.get();
       // Read on every use (one small IndexedDB get, shared by concurrent callers) rather than cached: another tab may
       // have rotated the key, and a proof made with a stale key would be refused for tokens bound to the new one.
       if (!reading) {
@@ -199,7 +178,7 @@ export function indexedDbKeyStore(name: string, timeoutMs: number): KeyStore {
     async rotate() {
       lastKnown = undefined;
       reading = undefined;
-      if (!failure) {
+      if (!fallback.failure) {
         try {
           await withLock(lockName, true, () => idb((s) => del(KEY, s)));
           return;
@@ -211,21 +190,7 @@ export function indexedDbKeyStore(name: string, timeoutMs: number): KeyStore {
       await memory.rotate();
     },
     onFallback(listener) {
-      const subscription: Subscription = { listener, done: false };
-      if (failure) {
-        notify(subscription, failure.error);
-      } else {
-        subscriptions.add(subscription);
-        // An app that only listens must learn before its first request that the key will not survive a reload.
-        if (!probeStarted) {
-          probeStarted = true;
-          keyStore.get().catch(() => undefined);
-        }
-      }
-      return () => {
-        subscription.done = true;
-        subscriptions.delete(subscription);
-      };
+      return fallback.subscribe(listener);
     },
   };
   return keyStore;

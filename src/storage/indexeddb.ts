@@ -6,6 +6,7 @@
  */
 import { createStore, del, get, set, type UseStore } from 'idb-keyval';
 import { isTokenSet } from '../tokens.js';
+import { FallbackSignal } from './fallback.js';
 import { copyTokenSet, DEFAULT_STORAGE_NAME, memoryStorage } from './memory.js';
 import type { TokenSet, TokenStorage } from './types.js';
 
@@ -37,11 +38,6 @@ export interface IndexedDbStorageOptions {
    * @default 3000
    */
   openTimeoutMs?: number;
-}
-
-interface Subscription {
-  listener: (error: unknown) => void;
-  done: boolean;
 }
 
 /**
@@ -80,38 +76,19 @@ export function indexedDbStorage(options: IndexedDbStorageOptions = {}): TokenSt
 
   let store: UseStore | undefined;
   // Set once, when IndexedDB is given up; from then on every operation goes to `memory`.
-  let failure: { error: unknown } | undefined;
+  const fallback = new FallbackSignal(() => void storage.get().catch(() => undefined));
   // The last value this instance read from or wrote to IndexedDB: what the fallback starts from, so that
   // IndexedDB breaking mid-session (a closed connection that cannot reopen) does not sign the user out.
   let lastKnown: TokenSet | undefined;
   // Operations run one at a time, so the switch to memory happens between two of them and a slow failing
   // `set` cannot land after a later `clear` that already fell back.
   let queue: Promise<unknown> = Promise.resolve();
-  let probeStarted = false;
-  const subscriptions = new Set<Subscription>();
-
-  const notify = (subscription: Subscription, error: unknown): void => {
-    // Always a later microtask: the client subscribes inside createAuthClient, and the app must be able to
-    // attach its storageFallback listener right after creating the client and still hear it.
-    queueMicrotask(() => {
-      if (subscription.done) return;
-      subscription.done = true;
-      try {
-        subscription.listener(error);
-      } catch {
-        // A listener's bug must not turn into an unhandled exception inside the storage; the client's
-        // emitter reports its own handlers' errors.
-      }
-    });
-  };
 
   const fallBack = async (error: unknown): Promise<void> => {
-    if (failure) return;
-    // idb-keyval rejects with `request.error`, which is null for an aborted transaction; keep an Error.
-    failure = { error: error ?? new DOMException('IndexedDB aborted the transaction', 'AbortError') };
+    if (fallback.failure) return;
+    // Carry the last value over before anyone hears of the fallback (and reads from memory).
     if (lastKnown !== undefined) await memory.set(lastKnown);
-    for (const subscription of subscriptions) notify(subscription, failure.error);
-    subscriptions.clear();
+    fallback.fail(error);
   };
 
   const useIndexedDb = async <T>(operation: (store: UseStore) => Promise<T>): Promise<T> => {
@@ -127,7 +104,7 @@ export function indexedDbStorage(options: IndexedDbStorageOptions = {}): TokenSt
 
   const run = <T>(operation: (store: UseStore) => Promise<T>, inMemory: () => Promise<T>): Promise<T> => {
     const result = queue.then(async () => {
-      if (!failure) {
+      if (!fallback.failure) {
         try {
           return await useIndexedDb(operation);
         } catch (error) {
@@ -144,7 +121,7 @@ export function indexedDbStorage(options: IndexedDbStorageOptions = {}): TokenSt
   const storage: TokenStorage = {
     name,
     get shared() {
-      return failure === undefined;
+      return fallback.failure === undefined;
     },
     get() {
       return run(
@@ -176,21 +153,7 @@ export function indexedDbStorage(options: IndexedDbStorageOptions = {}): TokenSt
       );
     },
     onFallback(listener) {
-      const subscription: Subscription = { listener, done: false };
-      if (failure) {
-        notify(subscription, failure.error);
-      } else {
-        subscriptions.add(subscription);
-        // An app that only listens must still learn that IndexedDB is unusable before its first request.
-        if (!probeStarted) {
-          probeStarted = true;
-          void storage.get().catch(() => undefined);
-        }
-      }
-      return () => {
-        subscription.done = true;
-        subscriptions.delete(subscription);
-      };
+      return fallback.subscribe(listener);
     },
   };
   return storage;
