@@ -17,6 +17,13 @@ export function median(values: readonly number[]): number {
   return sorted.length % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 }
 
+/** The `q` quantile (0..1, nearest rank) of some numbers; NaN for none. `quantile(v, 0.5)` is close to the median. */
+export function quantile(values: readonly number[], q: number): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((x, y) => x - y);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.round(q * (sorted.length - 1))))] as number;
+}
+
 /** Milliseconds since an arbitrary origin (monotonic). */
 export function now(): number {
   return performance.now();
