@@ -211,9 +211,8 @@ export function createAuthClient(options: AuthClientOptions = {}): AuthClient {
   const backoffLimit = typeof retry === 'object' && retry.backoffLimit !== undefined ? retry.backoffLimit : 3000;
 
   const gate = new LoginGate({ loginTimeout, bus, log });
-  // eslint-disable-next-line prefer-const
+  // Assigned below: the coordinator's callbacks and the idle timer refer to each other, so these come later.
   let idle: IdleTimer | undefined;
-  // eslint-disable-next-line prefer-const
   let channel: ReturnType<typeof openTabChannel>;
 
   // Tokens for the token endpoint go through the underlying fetch; its Date header teaches the server clock too.
