@@ -48,6 +48,12 @@ interface Outgoing {
   oneShotBody: boolean;
 }
 
+/** Whether an init carries no option (ky passes `{}`), without allocating the array `Object.keys` would. */
+function isEmptyInit(init: RequestInit): boolean {
+  for (const key in init) if (Object.hasOwn(init, key)) return false;
+  return true;
+}
+
 /** Thrown (as a TypeError) when a 401 must be replayed but the body was a one-shot stream. */
 const ONE_SHOT_MESSAGE =
   'authfetch: the request got 401 and the token was renewed, but its body is a one-shot ReadableStream that ' +
@@ -66,7 +72,7 @@ export function createAuthPath(o: AuthPathOptions): (input: RequestInfo | URL, i
       return { url, method: (init?.method ?? 'GET').toUpperCase(), init: init ?? {}, signal: init?.signal, oneShotBody };
     }
     // A Request (ky always passes one). Merge init into a template; its body is teed per attempt by clone().
-    const template = init && Object.keys(init).length > 0 ? new Request(input, init) : input;
+    const template = init && !isEmptyInit(init) ? new Request(input, init) : input;
     return { url: template.url, method: template.method, template, signal: template.signal, oneShotBody: false };
   }
 
@@ -104,7 +110,9 @@ export function createAuthPath(o: AuthPathOptions): (input: RequestInfo | URL, i
       const response = out.template
         ? await o.fetch(out.template.body ? out.template.clone() : out.template, { headers, signal: controller.signal })
         : await o.fetch(out.url, { ...out.init, headers, signal: controller.signal });
-      errors.noteCredentials(response, tokens !== undefined);
+      // Only a non-2xx response ever gets a typed error, the one reader of this note: a 2xx skips the WeakMap entry
+      // (a WeakMap entry per response is GC work on every request).
+      if (!response.ok) errors.noteCredentials(response, tokens !== undefined);
       return response;
     } catch (error) {
       // The timeout is known here: put it in the error (and its message), which errorFromFailure cannot.

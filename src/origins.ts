@@ -41,7 +41,17 @@ export function createOriginMatcher(rules: readonly OriginRule[]): OriginMatcher
       exact.add(origin);
     }
   }
+  const exactList = [...exact];
   return (url) => {
+    // Fast path, without parsing: a URL that starts with an authorized origin followed by "/", "?", "#" or nothing
+    // has exactly that origin (a userinfo "@", a port ":" or a longer host would follow the prefix otherwise).
+    // Anything else (uppercase, default ports, other origins) is decided by the URL parser as before.
+    for (const origin of exactList) {
+      if (url.startsWith(origin)) {
+        const next = url.charCodeAt(origin.length);
+        if (Number.isNaN(next) || next === 47 /* / */ || next === 63 /* ? */ || next === 35 /* # */) return true;
+      }
+    }
     const origin = originOf(url);
     if (origin === undefined) return false;
     if (exact.has(origin)) return true;
