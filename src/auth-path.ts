@@ -5,7 +5,7 @@
  * and nothing is parsed on a 2xx beyond the `Date` header.
  */
 import { summarizeChallenges, parseChallenges } from './challenge.js';
-import { SessionExpiredError, TimeoutError, isSessionExpiredError, type UnauthorizedError } from './errors.js';
+import { SessionExpiredError, TimeoutError, isSessionExpiredError, type ForbiddenError, type UnauthorizedError } from './errors.js';
 import type { ErrorMapper } from './error-mapper.js';
 import type { EventBus } from './events.js';
 import type { ServerClock } from './clock.js';
@@ -214,7 +214,7 @@ export function createAuthPath(o: AuthPathOptions): (input: RequestInfo | URL, i
 
   function emitHttpEvent(response: Response, out: Outgoing): void {
     if (response.status === 403 && bus.has('forbidden')) {
-      void errors.forResponse(response, out).then((error) => bus.emit('forbidden', error as never));
+      void errors.forResponse(response, out).then((error) => bus.emit('forbidden', error as ForbiddenError));
     }
   }
 
