@@ -988,9 +988,12 @@ function scopeFromChallenge(headers: Headers): string[] | undefined {
   return [...summary.scope];
 }
 
-// Retry-After (RFC 9110 section 10.2.3): delta-seconds or an HTTP-date. A date is measured against the response's
-// own Date header when present, so that a skewed local clock does not stretch or shrink the wait.
-function retryAfterFrom(headers: Headers): number | undefined {
+/**
+ * Retry-After (RFC 9110 section 10.2.3) in ms: delta-seconds or an HTTP-date. A date is measured against the
+ * response's own Date header when present, so that a skewed local clock does not stretch or shrink the wait.
+ * Also used by the refresh coordinator for a 503's Retry-After. @internal
+ */
+export function retryAfterFrom(headers: Headers): number | undefined {
   const value = headers.get('retry-after')?.trim();
   if (!value) return undefined;
   if (/^\d+$/.test(value)) {

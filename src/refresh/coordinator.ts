@@ -10,6 +10,7 @@ import {
   TokenResponseError,
   isAuthFetchError,
   isSessionExpiredError,
+  retryAfterFrom,
   type AuthFetchError,
 } from '../errors.js';
 import type { EventBus } from '../events.js';
@@ -234,7 +235,10 @@ export class RefreshCoordinator {
         // Exponential backoff with "equal jitter": half fixed, half random, so tabs and clients spread out.
         const base = Math.min(retry.backoffLimit, 300 * 2 ** attempt);
         let delay = base / 2 + Math.random() * (base / 2);
-        const retryAfterMs = (error as { retryAfterMs?: number }).retryAfterMs;
+        // Retry-After (RFC 9110 10.2.3) on a 429, and on a 503 too, where a server in maintenance sends it.
+        const retryAfterMs =
+          (error as { retryAfterMs?: number }).retryAfterMs ??
+          (code === 'ERR_SERVER' ? retryAfterFrom((error as { response: Response }).response.headers) : undefined);
         if (typeof retryAfterMs === 'number') delay = Math.min(retry.backoffLimit, Math.max(delay, retryAfterMs));
         this.o.log.debug(`authfetch: refresh attempt ${attempt + 1} failed (${code}); retrying in ${Math.round(delay)} ms`);
         await sleep(delay, this.#disposed.signal);
