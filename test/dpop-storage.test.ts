@@ -1,10 +1,12 @@
 /**
  * The DPoP key in IndexedDB (fake-indexeddb in Node): it persists across `dpop()` instances of one name, names keep
- * keys apart, the first key is made once under concurrency, rotation reaches other instances, and an unusable
+ * keys apart, the first key is made once under concurrency, it is read once and then used from memory, rotation
+ * reaches other instances through the `authfetch:<name>:dpop` BroadcastChannel notice (Node 20 has BroadcastChannel,
+ * delivered between channel objects of one process as between tabs), and an unusable
  * IndexedDB moves the key to memory with a single asynchronous `onFallback` (the client's `storageFallback`).
  * What only a browser can show (a reload, two tabs, Chromium's non-extractable keys) is in the browser tests.
  */
-import { IDBFactory, IDBKeyRange, IDBObjectStore } from 'fake-indexeddb';
+import { IDBDatabase, IDBFactory, IDBKeyRange, IDBObjectStore } from 'fake-indexeddb';
 import { createStore, get as idbGet, set as idbSet } from 'idb-keyval';
 import { calculateJwkThumbprint, EmbeddedJWK, jwtVerify, type JWK } from 'jose';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -93,11 +95,99 @@ describe('dpop() key in IndexedDB', () => {
 
     await a.rotate();
     expect(await idbGet('keyPair', rawStore('rot'))).toBeUndefined();
-    // The other instance (another tab) picks the rotation up on its next use, without a message.
+    // The other instance (another tab) drops its copy when the rotation notice arrives, and re-reads on next use.
+    await vi.waitFor(async () => expect(await b.thumbprint()).not.toBe(before), { timeout: 5000, interval: 10 });
     const after = await b.thumbprint();
-    expect(after).not.toBe(before);
     expect(await a.thumbprint()).toBe(after);
     expect(await verifiedThumbprint(a)).toBe(after);
+  });
+
+  it('reads IndexedDB once: a burst of 20 proofs after the first load performs no IndexedDB read', async () => {
+    // Every idb-keyval operation opens a transaction on the database, and its `get` is an object store get: count both.
+    const transactions = vi.spyOn(IDBDatabase.prototype, 'transaction');
+    const reads = vi.spyOn(IDBObjectStore.prototype, 'get');
+    const key = dpop({ name: 'hot' });
+    const thumbprint = await verifiedThumbprint(key);
+    // The counters see the first load (they would see any later one).
+    expect(reads.mock.calls.length).toBeGreaterThan(0);
+    const [readsBefore, transactionsBefore] = [reads.mock.calls.length, transactions.mock.calls.length];
+
+    const concurrent = await Promise.all(Array.from({ length: 10 }, (_, i) => key.proof('GET', `https://api.example.com/c${i}`)));
+    const sequential: string[] = [];
+    for (let i = 0; i < 10; i++) sequential.push(await key.proof('POST', `https://api.example.com/s${i}`, { accessToken: 't' }));
+    const proofs = [...concurrent, ...sequential];
+    expect(new Set(proofs).size).toBe(20); // a fresh proof each time (random jti)
+    for (const proof of proofs) {
+      const { protectedHeader } = await jwtVerify(proof, EmbeddedJWK, { typ: 'dpop+jwt' });
+      expect(await calculateJwkThumbprint(protectedHeader.jwk as JWK)).toBe(thumbprint);
+    }
+    expect(reads.mock.calls.length).toBe(readsBefore);
+    expect(transactions.mock.calls.length).toBe(transactionsBefore);
+  });
+
+  it('keeps using its copy until a rotation notice, then the next proof uses the key now stored', async () => {
+    const key = dpop({ name: 'notice' });
+    const before = await verifiedThumbprint(key);
+
+    // Another tab stores a new key (as its key store does after a rotation): without a notice this instance does not
+    // look, which is what keeps IndexedDB off the hot path.
+    const replacement = await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign', 'verify']);
+    const replacementThumbprint = await calculateJwkThumbprint(
+      (await crypto.subtle.exportKey('jwk', replacement.publicKey)) as JWK,
+    );
+    await idbSet('keyPair', { id: 'other-tab-key', ...replacement }, rawStore('notice'));
+    expect(await verifiedThumbprint(key)).toBe(before);
+
+    // The plain notice that tab posts, on the channel of the name.
+    const otherTab = new BroadcastChannel('authfetch:notice:dpop');
+    try {
+      otherTab.postMessage({ type: 'rotated', id: 'other-tab-key' });
+      await vi.waitFor(async () => expect(await verifiedThumbprint(key)).toBe(replacementThumbprint), { timeout: 5000, interval: 10 });
+      expect(await key.thumbprint()).toBe(replacementThumbprint);
+    } finally {
+      otherTab.close();
+    }
+  });
+
+  it('announces a stored or deleted key with a plain notice, never key material', async () => {
+    const heard: unknown[] = [];
+    const listener = new BroadcastChannel('authfetch:announce:dpop');
+    listener.onmessage = (event: MessageEvent<unknown>) => heard.push(event.data);
+    try {
+      const key = dpop({ name: 'announce' });
+      await key.thumbprint(); // makes and stores the first key
+      await vi.waitFor(() => expect(heard).toHaveLength(1), { timeout: 5000, interval: 10 });
+      const stored = (await idbGet('keyPair', rawStore('announce'))) as { id: string };
+      expect(heard[0]).toEqual({ type: 'rotated', id: stored.id });
+
+      await key.rotate();
+      await vi.waitFor(() => expect(heard).toHaveLength(2), { timeout: 5000, interval: 10 });
+      expect(heard[1]).toEqual({ type: 'rotated', id: null });
+    } finally {
+      listener.close();
+    }
+  });
+
+  it("drops its copy when the client hears another tab's login (which may have used a rotated key)", async () => {
+    const key = dpop({ name: 'signin' });
+    const before = await key.thumbprint();
+    // Another tab rotated the key and signed in with the new one; its key notice has not arrived (none is sent here).
+    const replacement = await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign', 'verify']);
+    const replacementThumbprint = await calculateJwkThumbprint(
+      (await crypto.subtle.exportKey('jwk', replacement.publicKey)) as JWK,
+    );
+    await idbSet('keyPair', { id: 'signed-in-with', ...replacement }, rawStore('signin'));
+    expect(await key.thumbprint()).toBe(before);
+
+    const here = createAuthClient({ baseUrl: 'https://api.example.com', crossTab: true, dpop: key });
+    const there = createAuthClient({ baseUrl: 'https://api.example.com', crossTab: true });
+    try {
+      await there.login({ accessToken: 'token-from-the-other-tab', expiresAt: Date.now() + 600_000 });
+      await vi.waitFor(async () => expect(await key.thumbprint()).toBe(replacementThumbprint), { timeout: 5000, interval: 10 });
+    } finally {
+      here.dispose();
+      there.dispose();
+    }
   });
 
   it('replaces a stored value that is not a key pair', async () => {

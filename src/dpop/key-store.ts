@@ -4,6 +4,11 @@
  * The private key is made non-extractable and stored as a CryptoKey (structured-cloneable), so script can use it but
  * never read it out. IndexedDB is allowed to be missing or broken, exactly as for the token storage
  * (`src/storage/indexeddb.ts`): the key then lives in memory and the failure is reported once through `onFallback`.
+ *
+ * The key is read from IndexedDB once and then kept in memory, so a DPoP request costs no IndexedDB read. The copy is
+ * dropped whenever the key can have changed elsewhere: on `rotate()`, on a `{ type: 'rotated', id }` notice on the
+ * BroadcastChannel `authfetch:<name>:dpop` (posted by every key store of the name, in any tab, after it stores or
+ * deletes a key; never key material), and when the client hears another tab's login or logout (`forget()`).
  */
 import { createStore, del, get, set, type UseStore } from 'idb-keyval';
 import { withLock } from '../refresh/lock.js';
@@ -28,6 +33,8 @@ export interface KeyStore {
   get(): Promise<StoredKey>;
   /** Forget the key; the next `get` makes a new one. */
   rotate(): Promise<void>;
+  /** Drop the in-memory copy of a shared key, so the next `get` re-reads it (the key may have changed elsewhere). */
+  forget(): void;
   /** See `Dpop.onFallback`. */
   onFallback(listener: (error: unknown) => void): () => void;
 }
@@ -39,6 +46,22 @@ export interface KeyStore {
 const DATABASE_SUFFIX = '-dpop';
 const STORE_NAME = 'keys';
 const KEY = 'keyPair';
+
+/**
+ * What a key store tells the others of its name, in this page and in other tabs: the key changed. `id` is the id of
+ * the key now stored, or `null` when it was deleted (rotated; the next use makes a new one). Plain data only.
+ * @internal
+ */
+export interface KeyNotice {
+  type: 'rotated';
+  id: string | null;
+}
+
+function isKeyNotice(value: unknown): value is KeyNotice {
+  if (typeof value !== 'object' || value === null) return false;
+  const v = value as Record<string, unknown>;
+  return v.type === 'rotated' && (typeof v.id === 'string' || v.id === null);
+}
 
 /** Make a new ES256 key pair; only the private key is non-extractable (WebCrypto always makes public keys extractable). */
 export async function generateStoredKey(): Promise<StoredKey> {
@@ -87,6 +110,9 @@ export function memoryKeyStore(): KeyStore & { adopt(key: StoredKey): void } {
     async rotate() {
       key = undefined;
     },
+    forget() {
+      // The key lives only here: there is no other copy that could have changed.
+    },
     adopt(existing) {
       key = Promise.resolve(existing);
     },
@@ -116,6 +142,18 @@ export function indexedDbKeyStore(name: string, timeoutMs: number): KeyStore {
   let lastKnown: StoredKey | undefined;
   // Concurrent callers (a burst of requests) share one read.
   let reading: Promise<StoredKey> | undefined;
+  // The hot path: the key as last read, used without touching IndexedDB until something says it may have changed.
+  // A proof made between another tab's rotation and the notice reaching this one still uses the old key; a server
+  // that bound the token to the new key answers 401 (`invalid_dpop_proof` / `invalid_token`). That cannot loop: the
+  // auth path refreshes and replays once (the notice has usually arrived by then, and the replay's proof is made
+  // afresh), and a replay that is refused again is the final answer (`src/auth-path.ts`, `finalUnauthorized`).
+  let cached: StoredKey | undefined;
+  // Bumped whenever the cache is dropped: a read that started before is still returned to its callers but not cached,
+  // since it may have read the key the notice announced as replaced.
+  let generation = 0;
+  // `undefined`: not opened yet; `null`: no BroadcastChannel here, so nothing is cached (every use reads IndexedDB,
+  // the only way left to see another tab's rotation at once).
+  let channel: BroadcastChannel | null | undefined;
 
   const fallBack = (error: unknown): void => {
     if (fallback.failure) return;
@@ -138,6 +176,45 @@ export function indexedDbKeyStore(name: string, timeoutMs: number): KeyStore {
     }
   };
 
+  const forget = (): void => {
+    generation++;
+    cached = undefined;
+    reading = undefined;
+  };
+
+  /** Open the notice channel (once, lazily: `dpop()` opens nothing until used); whether notices can be heard. */
+  const listen = (): boolean => {
+    if (channel === undefined) {
+      channel = null;
+      if (typeof BroadcastChannel === 'function') {
+        try {
+          const opened = new BroadcastChannel(`authfetch:${name}:dpop`);
+          opened.onmessage = (event: MessageEvent<unknown>) => {
+            // The announced key is the one held already (tabs racing for the first key): nothing to re-read.
+            if (isKeyNotice(event.data) && (event.data.id === null || event.data.id !== cached?.id)) forget();
+          };
+          // Node 20 has BroadcastChannel too: an open one keeps the process alive unless unref'd. There is no dispose
+          // on `Dpop` (a key outlives any one client), so the channel lives as long as the page.
+          (opened as unknown as { unref?: () => void }).unref?.();
+          channel = opened;
+        } catch {
+          // Left at null: read on every use instead.
+        }
+      }
+    }
+    return channel !== null;
+  };
+
+  /** Tell the other key stores of this name (other tabs, other `dpop()` instances here) that the key changed. */
+  const announce = (id: string | null): void => {
+    listen();
+    try {
+      channel?.postMessage({ type: 'rotated', id } satisfies KeyNotice);
+    } catch {
+      // A closed channel: the others keep their copy until their next login/logout notice or rotation.
+    }
+  };
+
   const load = async (): Promise<StoredKey> => {
     try {
       const found = asStoredKey(await idb((s) => get(KEY, s)));
@@ -150,6 +227,7 @@ export function indexedDbKeyStore(name: string, timeoutMs: number): KeyStore {
         const made = await generateStoredKey();
         lastKnown = made; // kept in memory if storing it fails
         await idb((s) => set(KEY, made, s));
+        announce(made.id);
         return made;
       });
     } catch (error) {
@@ -162,25 +240,33 @@ export function indexedDbKeyStore(name: string, timeoutMs: number): KeyStore {
   const keyStore: KeyStore = {
     get() {
       if (fallback.failure) return memory.get();
-      // Read on every use (one small IndexedDB get, shared by concurrent callers) rather than cached: another tab may
-      // have rotated the key, and a proof made with a stale key would be refused for tokens bound to the new one.
+      if (cached) return Promise.resolve(cached);
       if (!reading) {
+        // Listening starts before the read, so a rotation during the read is heard and the read is not cached.
+        const canCache = listen();
+        const started = generation;
         const current = load();
         reading = current;
         current
+          .then(
+            (key) => {
+              if (canCache && generation === started && !fallback.failure) cached = key;
+            },
+            () => undefined,
+          )
           .finally(() => {
             if (reading === current) reading = undefined;
-          })
-          .catch(() => undefined);
+          });
       }
       return reading;
     },
     async rotate() {
       lastKnown = undefined;
-      reading = undefined;
+      forget();
       if (!fallback.failure) {
         try {
           await withLock(lockName, true, () => idb((s) => del(KEY, s)));
+          announce(null);
           return;
         } catch (error) {
           if (!(error instanceof IdbFailure)) throw error;
@@ -189,6 +275,7 @@ export function indexedDbKeyStore(name: string, timeoutMs: number): KeyStore {
       }
       await memory.rotate();
     },
+    forget,
     onFallback(listener) {
       return fallback.subscribe(listener);
     },

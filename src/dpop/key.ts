@@ -45,8 +45,9 @@ export interface DpopOptions {
  *
  * The key is an ES256 (P-256) pair made with WebCrypto; its private key is non-extractable, so script can sign with
  * it but never read it. With `keyStorage: 'indexeddb'` it is kept as a CryptoKey in the IndexedDB database
- * `${name}-dpop` and made once even when tabs race (a Web Lock, then a re-read); each use checks IndexedDB, so a key
- * rotated in another tab is picked up at once.
+ * `${name}-dpop` and made once even when tabs race (a Web Lock, then a re-read). It is read once and kept in memory;
+ * a key rotated in another tab (or by another `dpop()` of the same name) is announced on the BroadcastChannel
+ * `authfetch:${name}:dpop`, and the next use re-reads it.
  *
  * The client then sends tokens as `Authorization: DPoP <token>` with a fresh proof (`ath` bound to the token) unless
  * their `tokenType` is `Bearer`; remembers `DPoP-Nonce` per origin; retries a `use_dpop_nonce` challenge once without
@@ -126,6 +127,9 @@ export function dpop(options: DpopOptions = {}): Dpop {
     async rotate(): Promise<void> {
       material = undefined;
       await store.rotate();
+    },
+    forgetCachedKey(): void {
+      store.forget();
     },
     onFallback(listener: (error: unknown) => void): () => void {
       return store.onFallback(listener);

@@ -35,4 +35,10 @@ export interface Dpop {
    * `storageFallback` event. Returns an unsubscribe function.
    */
   onFallback?(listener: (error: unknown) => void): () => void;
+  /**
+   * Drop the in-memory copy of the key so the next use re-reads it from storage. The client calls it when another tab
+   * signs in or out: that sign-in may have been made with a key rotated there, whose notice has not arrived yet.
+   * @internal
+   */
+  forgetCachedKey?(): void;
 }

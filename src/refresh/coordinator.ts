@@ -329,6 +329,9 @@ export class RefreshCoordinator {
     switch (notice.type) {
       case 'login':
       case 'refresh': {
+        // The other tab may have signed in with a DPoP key it rotated (rotateOnLogout): re-read the shared key before
+        // the next proof rather than wait for the key store's own notice (src/dpop/key-store.ts).
+        if (notice.type === 'login') this.o.dpop?.forgetCachedKey?.();
         if (!storage.shared) return; // each tab keeps its own session over memory storage
         const seq = ++this.#noticeSeq;
         const before = this.tokens;
@@ -347,6 +350,7 @@ export class RefreshCoordinator {
         return;
       }
       case 'logout': {
+        this.o.dpop?.forgetCachedKey?.(); // a logout there may have rotated the key (rotateOnLogout)
         this.#noticeSeq++;
         this.tokens = undefined;
         this.endReason = undefined;
