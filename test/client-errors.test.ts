@@ -6,8 +6,7 @@
  */
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { startExampleServer, type ExampleServer } from '../examples/server/index.mjs';
+import { describe, expect, it, vi } from 'vitest';
 import {
   AuthFetchError,
   ForbiddenError,
@@ -19,7 +18,6 @@ import {
   SessionExpiredError,
   TimeoutError,
   UnauthorizedError,
-  createAuthClient,
   customRefresh,
   isAuthFetchError,
   type AuthClient,
@@ -27,31 +25,13 @@ import {
   type AuthEvents,
   type UserAction,
 } from '../src/index.js';
+import { useClients, useExampleServer } from './helpers/example.js';
 
-let api: ExampleServer;
-const clients: AuthClient[] = [];
-
-beforeAll(async () => {
-  api = await startExampleServer();
-});
-
-afterAll(async () => {
-  await api.close();
-});
-
-beforeEach(() => {
-  api.setFault('none');
-  api.resetStats();
-});
-
-afterEach(() => {
-  for (const client of clients.splice(0)) client.dispose();
-});
+const api = useExampleServer();
+const createClient = useClients();
 
 function client(options: AuthClientOptions = {}): AuthClient {
-  const auth = createAuthClient({ baseUrl: api.url, ...options });
-  clients.push(auth);
-  return auth;
+  return createClient({ baseUrl: api.url, ...options });
 }
 
 /** A client signed in with a real access token (scope without `admin`); the token is returned for leak checks. */

@@ -27,6 +27,7 @@ import {
   type TokenSet,
   type TokenStorage,
 } from '../src/index.js';
+import { useClients } from './helpers/example.js';
 
 // ---------------------------------------------------------------------------------------------------------------
 // A recording server: another origin that must never see the token unless authorized
@@ -90,7 +91,7 @@ async function startRecordingServer(): Promise<RecordingServer> {
 
 let api: ExampleServer;
 let other: RecordingServer;
-const clients: AuthClient[] = [];
+const client = useClients();
 
 beforeAll(async () => {
   [api, other] = await Promise.all([startExampleServer(), startRecordingServer()]);
@@ -107,16 +108,8 @@ beforeEach(() => {
 });
 
 afterEach(() => {
-  for (const client of clients.splice(0)) client.dispose();
   vi.restoreAllMocks();
 });
-
-/** A client disposed after the test. */
-function client(options: AuthClientOptions = {}): AuthClient {
-  const auth = createAuthClient(options);
-  clients.push(auth);
-  return auth;
-}
 
 /** A client on the example API, signed in with a real (ES256 JWT) access token. */
 async function signedIn(options: AuthClientOptions = {}): Promise<{ auth: AuthClient; token: string; refreshToken: string }> {

@@ -6,33 +6,18 @@
  * IndexedDB moves the key to memory with a single asynchronous `onFallback` (the client's `storageFallback`).
  * What only a browser can show (a reload, two tabs, Chromium's non-extractable keys) is in the browser tests.
  */
-import { IDBDatabase, IDBFactory, IDBKeyRange, IDBObjectStore } from 'fake-indexeddb';
+import { IDBDatabase, IDBObjectStore } from 'fake-indexeddb';
 import { createStore, get as idbGet, set as idbSet } from 'idb-keyval';
 import { calculateJwkThumbprint, EmbeddedJWK, jwtVerify, type JWK } from 'jose';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { createAuthClient, dpop } from '../src/index.js';
-
-/** Let queued microtasks and timers of 0 ms run. */
-const flush = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
+import { failGets, failPuts, fakeIdbGlobals as g, flush, useFreshIndexedDb, useHangingIndexedDb, useThrowingIndexedDb } from './helpers/fake-idb.js';
 
 // The on-disk layout is a contract with keys written by earlier versions: database `${name}-dpop`, store `keys`,
 // key `keyPair`.
 const rawStore = (name = 'authfetch') => createStore(`${name}-dpop`, 'keys');
 
-const g = globalThis as { indexedDB?: unknown; IDBKeyRange?: unknown };
-const originalIndexedDb = g.indexedDB;
-const originalKeyRange = g.IDBKeyRange;
-
-beforeEach(() => {
-  g.indexedDB = new IDBFactory();
-  g.IDBKeyRange = IDBKeyRange;
-});
-
-afterEach(() => {
-  vi.restoreAllMocks();
-  g.indexedDB = originalIndexedDb;
-  g.IDBKeyRange = originalKeyRange;
-});
+useFreshIndexedDb();
 
 /** A proof made with the key verifies against the JWK in its own header, and that JWK is the key's. */
 async function verifiedThumbprint(key: ReturnType<typeof dpop>): Promise<string> {
@@ -220,11 +205,7 @@ describe('dpop() key in IndexedDB', () => {
 describe('dpop() falling back to memory', () => {
   it('when indexedDB.open throws: the key works in memory and onFallback fires once, asynchronously', async () => {
     const securityError = new DOMException('The operation is insecure.', 'SecurityError');
-    g.indexedDB = {
-      open() {
-        throw securityError;
-      },
-    };
+    useThrowingIndexedDb(securityError);
     const key = dpop();
     const onFallback = vi.fn();
     key.onFallback!(onFallback);
@@ -260,13 +241,7 @@ describe('dpop() falling back to memory', () => {
   });
 
   it('when the open hangs beyond openTimeoutMs', async () => {
-    let opens = 0;
-    g.indexedDB = {
-      open() {
-        opens++;
-        return {}; // an IDBOpenDBRequest that never fires
-      },
-    };
+    const { opens } = useHangingIndexedDb();
     const key = dpop({ openTimeoutMs: 30 });
     const onFallback = vi.fn();
     key.onFallback!(onFallback);
@@ -277,14 +252,12 @@ describe('dpop() falling back to memory', () => {
     await flush();
     expect(onFallback).toHaveBeenCalledTimes(1);
     expect((onFallback.mock.calls[0]![0] as DOMException).name).toBe('TimeoutError');
-    expect(opens).toBe(1); // given up for good
+    expect(opens()).toBe(1); // given up for good
   });
 
   it('when storing the new key fails (quota), keeping that key', async () => {
     const quota = new DOMException('Quota exceeded', 'QuotaExceededError');
-    vi.spyOn(IDBObjectStore.prototype, 'put').mockImplementation(() => {
-      throw quota;
-    });
+    failPuts(quota);
     const key = dpop();
     const onFallback = vi.fn();
     key.onFallback!(onFallback);
@@ -298,9 +271,7 @@ describe('dpop() falling back to memory', () => {
   it('when IndexedDB breaks mid-session, keeping the key it had (tokens stay bound to it)', async () => {
     const key = dpop();
     const before = await key.thumbprint();
-    vi.spyOn(IDBObjectStore.prototype, 'get').mockImplementation(() => {
-      throw new DOMException('gone', 'InvalidStateError');
-    });
+    failGets();
     expect(await verifiedThumbprint(key)).toBe(before);
     expect(await key.thumbprint()).toBe(before);
   });

@@ -4,32 +4,18 @@
  * `login()` (then they are replayed), `logout()` or `loginTimeout` (then they reject), or their own abort. A 401
  * that nothing can renew (no strategy, no refresh token) ends the session with reason `no-refresh-token`.
  */
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { startExampleServer, type ExampleServer } from '../examples/server/index.mjs';
+import { describe, expect, it, vi } from 'vitest';
 import {
   SessionExpiredError,
-  createAuthClient,
-  oauth2Refresh,
   type AuthClient,
   type AuthClientOptions,
   type AuthEvents,
 } from '../src/index.js';
+import { exampleClientOptions, useClients, useExampleServer } from './helpers/example.js';
 
-let server: ExampleServer;
-const clients: AuthClient[] = [];
-
-beforeAll(async () => {
-  // The refresh answers after 300 ms, so that every request of a burst is waiting on it when it is rejected.
-  server = await startExampleServer({ opaqueTokens: true, refreshDelayMs: 300 });
-});
-afterAll(() => server.close());
-beforeEach(() => {
-  server.setFault('none');
-  server.resetStats();
-});
-afterEach(() => {
-  for (const auth of clients.splice(0)) auth.dispose();
-});
+// The refresh answers after 300 ms, so that every request of a burst is waiting on it when it is rejected.
+const server = useExampleServer({ opaqueTokens: true, refreshDelayMs: 300 });
+const createClient = useClients();
 
 interface Watched {
   auth: AuthClient;
@@ -38,12 +24,7 @@ interface Watched {
 }
 
 function makeClient(options: AuthClientOptions = {}): Watched {
-  const auth = createAuthClient({
-    baseUrl: `${server.url}/api`,
-    refresh: oauth2Refresh({ tokenEndpoint: `${server.url}/oauth/token`, clientId: 'demo-spa' }),
-    ...options,
-  });
-  clients.push(auth);
+  const auth = createClient({ ...exampleClientOptions(server), ...options });
   const loginRequired: AuthEvents['loginRequired'][] = [];
   const expired: AuthEvents['sessionExpired'][] = [];
   auth.on('loginRequired', (e) => loginRequired.push(e));

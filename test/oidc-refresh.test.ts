@@ -3,10 +3,9 @@
  * a resource server that validates tokens by introspection (issue 3; DESIGN.md `oauth2Refresh`, behaviour 1).
  * Sign-in is the real authorization-code + PKCE flow (`obtainTokens`); every refresh is a real refresh_token grant.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   SessionExpiredError,
-  createAuthClient,
   memoryStorage,
   oauth2Refresh,
   type AuthClient,
@@ -15,6 +14,7 @@ import {
   type OAuthTokenResponse,
   type TokenStorage,
 } from '../src/index.js';
+import { useClients } from './helpers/example.js';
 import { startOidcProvider, type OidcHarness, type ResourceServer } from './helpers/oidc.js';
 
 /** The part of oidc-provider's model API used to make one access token stale without touching its grant. */
@@ -30,10 +30,7 @@ interface Accepted {
   tokenType: string;
 }
 
-const clients: AuthClient[] = [];
-afterEach(() => {
-  for (const auth of clients.splice(0)) auth.dispose();
-});
+const createClient = useClients();
 
 interface Session {
   auth: AuthClient;
@@ -44,13 +41,12 @@ interface Session {
 
 function clientFor(op: OidcHarness, api: ResourceServer, options: AuthClientOptions = {}): Session {
   const storage = memoryStorage();
-  const auth = createAuthClient({
+  const auth = createClient({
     baseUrl: api.url,
     refresh: oauth2Refresh({ tokenEndpoint: op.tokenEndpoint, clientId: op.clientId }),
     storage,
     ...options,
   });
-  clients.push(auth);
   const refreshes: AuthEvents['refresh'][] = [];
   const expired: AuthEvents['sessionExpired'][] = [];
   auth.on('refresh', (e) => refreshes.push(e));

@@ -6,8 +6,8 @@
  * any event, log line or error.
  */
 import { inspect } from 'node:util';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { startExampleServer, type ExampleServer, type FaultName } from '../examples/server/index.mjs';
+import { describe, expect, it, vi } from 'vitest';
+import { startExampleServer, type FaultName } from '../examples/server/index.mjs';
 import {
   NetworkError,
   RateLimitError,
@@ -15,30 +15,17 @@ import {
   SessionExpiredError,
   TimeoutError,
   TokenResponseError,
-  createAuthClient,
   memoryStorage,
-  oauth2Refresh,
   type AuthClient,
   type AuthClientOptions,
   type AuthEvents,
   type AuthEventType,
   type TokenStorage,
 } from '../src/index.js';
+import { exampleClientOptions, useClients, useExampleServer } from './helpers/example.js';
 
-let server: ExampleServer;
-const clients: AuthClient[] = [];
-
-beforeAll(async () => {
-  server = await startExampleServer({ opaqueTokens: true });
-});
-afterAll(() => server.close());
-beforeEach(() => {
-  server.setFault('none');
-  server.resetStats();
-});
-afterEach(() => {
-  for (const auth of clients.splice(0)) auth.dispose();
-});
+const server = useExampleServer({ opaqueTokens: true });
+const createClient = useClients();
 
 interface Setup {
   auth: AuthClient;
@@ -51,13 +38,7 @@ interface Setup {
 /** A signed-in client whose access token the server no longer accepts: the next request must refresh. */
 async function staleSession(options: AuthClientOptions = {}): Promise<Setup> {
   const storage = memoryStorage();
-  const auth = createAuthClient({
-    baseUrl: `${server.url}/api`,
-    refresh: oauth2Refresh({ tokenEndpoint: `${server.url}/oauth/token`, clientId: 'demo-spa' }),
-    storage,
-    ...options,
-  });
-  clients.push(auth);
+  const auth = createClient({ ...exampleClientOptions(server), storage, ...options });
   const issued = await server.issueTokens();
   await auth.login(issued);
   const refreshErrors: AuthEvents['refreshError'][] = [];
@@ -306,14 +287,7 @@ describe('no token leaks (DESIGN "Events": no payload, log line or error message
       error: (message: string, ...details: unknown[]) => logLines.push(`error ${message}`) && capture('log.error', [message, ...details]),
     };
 
-    const auth = createAuthClient({
-      baseUrl: `${jwtServer.url}/api`,
-      refresh: oauth2Refresh({ tokenEndpoint: `${jwtServer.url}/oauth/token`, clientId: 'demo-spa' }),
-      fetch: spyFetch,
-      logger,
-      timeout: 300,
-    });
-    clients.push(auth);
+    const auth = createClient({ ...exampleClientOptions(jwtServer), fetch: spyFetch, logger, timeout: 300 });
     for (const type of EVENT_TYPES) {
       auth.on(type, (payload: unknown) => {
         capture(`event ${type}`, payload);

@@ -22,6 +22,7 @@ import {
   type AuthEvents,
   type RefreshContext,
 } from '../src/index.js';
+import { exampleClientOptions, useClients } from './helpers/example.js';
 
 /** What `/api/echo` answers. */
 interface Echo {
@@ -32,12 +33,12 @@ interface Echo {
   length: number;
 }
 
-const clients: AuthClient[] = [];
+const createClient = useClients();
 const servers: ExampleServer[] = [];
 
+// Registered after useClients, so it runs before the clients are disposed (vitest runs afterEach hooks as a stack).
 afterEach(() => {
   vi.useRealTimers();
-  for (const auth of clients.splice(0)) auth.dispose();
 });
 
 afterAll(async () => {
@@ -52,13 +53,14 @@ async function startServer(options: Parameters<typeof startExampleServer>[0] = {
 
 /** A client for the example server: baseUrl `/api`, oauth2Refresh against its token endpoint unless overridden. */
 function clientFor(server: ExampleServer, options: AuthClientOptions = {}): AuthClient {
-  const auth = createAuthClient({
-    baseUrl: `${server.url}/api`,
-    refresh: oauth2Refresh({ tokenEndpoint: `${server.url}/oauth/token`, clientId: 'demo-spa' }),
-    ...options,
-  });
-  clients.push(auth);
-  return auth;
+  return createClient({ ...exampleClientOptions(server), ...options });
+}
+
+/** Sign in, then have the server refuse that access token (401 invalid_token) and zero its stats: the next request refreshes. */
+async function signInStale(auth: AuthClient, server: ExampleServer): Promise<void> {
+  await auth.login(await server.issueTokens());
+  server.expireAll();
+  server.resetStats();
 }
 
 /** Record every payload of one event type. */
@@ -98,9 +100,7 @@ describe('single flight (behaviour 1)', () => {
   it('300 concurrent requests with a stale token cause exactly one refresh, and each is replayed once', async () => {
     const server = await startServer({ refreshDelayMs: 100 });
     const auth = clientFor(server);
-    await auth.login(await server.issueTokens());
-    server.expireAll();
-    server.resetStats();
+    await signInStale(auth, server);
     const refreshes = record(auth, 'refresh');
 
     const N = 300;
@@ -173,9 +173,7 @@ describe('single flight (behaviour 1)', () => {
     // A strategy that "succeeds" with a token the server does not accept.
     const auth = clientFor(server, { refresh: customRefresh(() => (refreshes++, { accessToken: 'not-a-token-the-server-knows' })) });
     const unauthorized = record(auth, 'unauthorized');
-    await auth.login(await server.issueTokens());
-    server.expireAll();
-    server.resetStats();
+    await signInStale(auth, server);
 
     const error = await auth.http.get('me').then(
       () => undefined,
@@ -194,9 +192,7 @@ describe('single flight (behaviour 1)', () => {
     let refreshes = 0;
     const auth = clientFor(server, { refresh: customRefresh(() => (refreshes++, { accessToken: 'still-not-accepted' })) });
     const unauthorized = record(auth, 'unauthorized');
-    await auth.login(await server.issueTokens());
-    server.expireAll();
-    server.resetStats();
+    await signInStale(auth, server);
 
     const response = await auth.fetch('me');
     expect(response.status).toBe(401);
@@ -210,9 +206,7 @@ describe('single flight (behaviour 1)', () => {
   it('with retry: 0 a 401 is still refreshed and replayed (the replay has its own budget)', async () => {
     const server = await startServer();
     const auth = clientFor(server, { retry: 0 });
-    await auth.login(await server.issueTokens());
-    server.expireAll();
-    server.resetStats();
+    await signInStale(auth, server);
 
     await expect(auth.http.get('me').json()).resolves.toMatchObject({ sub: 'alice' });
     expect(server.stats.refreshCalls).toBe(1);
@@ -595,14 +589,13 @@ describe('strategies', () => {
       ]);
       // The client's own fetch sees what cannot be observed on the wire (cache mode, credentials).
       const inits: RequestInit[] = [];
-      const auth = createAuthClient({
+      const auth = createClient({
         refresh: oauth2Refresh({ tokenEndpoint: endpoint.url, clientId: 'my-spa' }),
         fetch: (input, init) => {
           if (init) inits.push(init);
           return fetch(input, init);
         },
       });
-      clients.push(auth);
       await auth.login({ accessToken: 'at-1', refreshToken: 'rt-1', expiresAt: Date.now() + 300_000 });
 
       await auth.refresh();
@@ -629,7 +622,7 @@ describe('strategies', () => {
 
     it('sends client_secret, scope and extra parameters only when given', async () => {
       const endpoint = await startRecordingTokenEndpoint([{ access_token: 'at-2', expires_in: 300 }]);
-      const auth = createAuthClient({
+      const auth = createClient({
         refresh: oauth2Refresh({
           tokenEndpoint: endpoint.url,
           clientId: 'backend',
@@ -638,7 +631,6 @@ describe('strategies', () => {
           extraParams: { resource: 'https://api.example' },
         }),
       });
-      clients.push(auth);
       await auth.login({ access_token: 'at-1', refresh_token: 'rt-1', expires_in: 300 });
       await auth.refresh();
       await endpoint.close();

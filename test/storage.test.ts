@@ -1,9 +1,10 @@
-import { IDBFactory, IDBKeyRange, IDBObjectStore } from 'fake-indexeddb';
+import { IDBFactory, IDBObjectStore } from 'fake-indexeddb';
 import { createStore, get as idbGet, set as idbSet } from 'idb-keyval';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { indexedDbStorage } from '../src/storage/indexeddb.js';
 import { memoryStorage } from '../src/storage/memory.js';
 import type { TokenSet } from '../src/types.js';
+import { failGets, failPuts, fakeIdbGlobals as g, flush, useFreshIndexedDb, useHangingIndexedDb, useThrowingIndexedDb } from './helpers/fake-idb.js';
 
 const tokens = (): TokenSet => ({
   accessToken: 'at-1',
@@ -14,27 +15,11 @@ const tokens = (): TokenSet => ({
   tokenType: 'Bearer',
 });
 
-/** Let queued microtasks and timers of 0 ms run. */
-const flush = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
-
 // The on-disk layout is a contract with data written by earlier versions: database `${name}-tokens`,
 // store `tokens`, key `tokenSet`.
 const rawStore = (name = 'authfetch') => createStore(`${name}-tokens`, 'tokens');
 
-const g = globalThis as { indexedDB?: unknown; IDBKeyRange?: unknown };
-const originalIndexedDb = g.indexedDB;
-const originalKeyRange = g.IDBKeyRange;
-
-beforeEach(() => {
-  g.indexedDB = new IDBFactory();
-  g.IDBKeyRange = IDBKeyRange;
-});
-
-afterEach(() => {
-  vi.restoreAllMocks();
-  g.indexedDB = originalIndexedDb;
-  g.IDBKeyRange = originalKeyRange;
-});
+useFreshIndexedDb();
 
 describe('memoryStorage', () => {
   it('defaults its name and is not shared', () => {
@@ -201,11 +186,7 @@ describe('indexedDbStorage', () => {
 
     it('when indexedDB.open throws synchronously (SecurityError)', async () => {
       const securityError = new DOMException('The operation is insecure.', 'SecurityError');
-      g.indexedDB = {
-        open() {
-          throw securityError;
-        },
-      };
+      useThrowingIndexedDb(securityError);
       const storage = indexedDbStorage();
       const onFallback = vi.fn();
       storage.onFallback!(onFallback);
@@ -217,13 +198,7 @@ describe('indexedDbStorage', () => {
     });
 
     it('when the open hangs beyond openTimeoutMs, carrying over the value being set', async () => {
-      let opens = 0;
-      g.indexedDB = {
-        open() {
-          opens += 1;
-          return {}; // an IDBOpenDBRequest that never fires
-        },
-      };
+      const { opens } = useHangingIndexedDb();
       const storage = indexedDbStorage({ openTimeoutMs: 20 });
       const onFallback = vi.fn();
       storage.onFallback!(onFallback); // the probe hangs first; the set waits behind it
@@ -236,7 +211,7 @@ describe('indexedDbStorage', () => {
       expect((onFallback.mock.calls[0]![0] as DOMException).name).toBe('TimeoutError');
       // Given up for good: no further opens.
       await storage.clear();
-      expect(opens).toBe(1);
+      expect(opens()).toBe(1);
     });
 
     it('gives a hanging open 3000 ms by default', async () => {
@@ -261,9 +236,7 @@ describe('indexedDbStorage', () => {
 
     it('when a put fails (quota), keeping the value being set', async () => {
       const quota = new DOMException('Quota exceeded', 'QuotaExceededError');
-      vi.spyOn(IDBObjectStore.prototype, 'put').mockImplementation(() => {
-        throw quota;
-      });
+      failPuts(quota);
       const storage = indexedDbStorage();
       const onFallback = vi.fn();
       storage.onFallback!(onFallback);
@@ -293,9 +266,7 @@ describe('indexedDbStorage', () => {
     it('when IndexedDB breaks mid-session, starting from the last known tokens (no sign-out)', async () => {
       const storage = indexedDbStorage();
       await storage.set(tokens());
-      vi.spyOn(IDBObjectStore.prototype, 'get').mockImplementation(() => {
-        throw new DOMException('gone', 'InvalidStateError');
-      });
+      failGets();
       expect(await storage.get()).toEqual(tokens());
       expect(storage.shared).toBe(false);
     });

@@ -4,49 +4,18 @@
  */
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { Browser, BrowserContext } from 'playwright-core';
-import type { ExampleServer } from '../../examples/server/index.mjs';
+import { expect, it } from 'vitest';
 import { repoRoot } from '../../examples/spa/mounts.mjs';
 import {
-  ensureBuilt,
+  describeInBrowser,
   eventsOf,
-  launchBrowser,
   openTab,
-  skipBrowser,
-  startApp,
   waitForEvent,
   waitForStatus,
   type Tab,
 } from './helpers.js';
 
-describe.skipIf(skipBrowser)('the example app in Chromium', () => {
-  let browser: Browser;
-  let server: ExampleServer;
-  let context: BrowserContext;
-  let tabs: Tab[] = [];
-
-  beforeAll(async () => {
-    await ensureBuilt();
-    [browser, server] = await Promise.all([launchBrowser(), startApp()]);
-  });
-
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-  });
-
-  beforeEach(async () => {
-    context = await browser.newContext({ viewport: { width: 1100, height: 620 } });
-    tabs = [];
-    server.resetStats();
-  });
-
-  afterEach(async (ctx) => {
-    const errors = tabs.flatMap((tab) => tab.errors);
-    await context?.close();
-    if (ctx.task.result?.state !== 'fail') expect(errors).toEqual([]);
-  });
+describeInBrowser('the example app in Chromium', { context: { viewport: { width: 1100, height: 620 } } }, (suite) => {
 
   /** Click an API button and return what the result box shows. */
   async function press(tab: Tab, call: string): Promise<{ code: string | null; message: string | null; action: string | null }> {
@@ -62,8 +31,8 @@ describe.skipIf(skipBrowser)('the example app in Chromium', () => {
 
   it('shows the plain-language message of a 401, a 403 and a 404 in the page', async () => {
     // loginRequired 'reject': signed out, the protected route ends in a 401 the page must explain.
-    tabs = [await openTab(context, server, { storage: 'messages', autoload: 0, idleTimeout: 0, loginRequired: 'reject' })];
-    const [tab] = tabs;
+    suite.tabs = [await openTab(suite.context, suite.server, { storage: 'messages', autoload: 0, idleTimeout: 0, loginRequired: 'reject' })];
+    const [tab] = suite.tabs;
 
     const unauthorized = await press(tab, 'me');
     expect(unauthorized.code).toBe('ERR_UNAUTHORIZED');
@@ -104,12 +73,12 @@ describe.skipIf(skipBrowser)('the example app in Chromium', () => {
   });
 
   it('keeps the session in IndexedDB across a reload', async () => {
-    tabs = [await openTab(context, server, { storage: 'reload', idleTimeout: 0 })];
-    const [tab] = tabs;
+    suite.tabs = [await openTab(suite.context, suite.server, { storage: 'reload', idleTimeout: 0 })];
+    const [tab] = suite.tabs;
     await tab.page.fill('#password', 'wonderland');
     await tab.page.click('#signin button[type="submit"]');
     await tab.page.waitForFunction(() => document.querySelector('#me-name')?.textContent === 'Alice Liddell', undefined, { timeout: 15_000 });
-    const tokenCalls = server.stats.tokenCalls;
+    const tokenCalls = suite.server.stats.tokenCalls;
 
     await tab.page.reload();
     await tab.page.waitForFunction(() => window.demo !== undefined, undefined, { timeout: 30_000 });
@@ -117,19 +86,19 @@ describe.skipIf(skipBrowser)('the example app in Chromium', () => {
     // Restored without signing in again: the page loads the profile with the stored token.
     await tab.page.waitForFunction(() => document.querySelector('#me-name')?.textContent === 'Alice Liddell', undefined, { timeout: 15_000 });
     await waitForStatus(tab, 'active');
-    expect(server.stats.tokenCalls).toBe(tokenCalls);
+    expect(suite.server.stats.tokenCalls).toBe(tokenCalls);
     expect((await eventsOf(tab)).map((e) => e.type)).not.toContain('storageFallback');
   });
 
   it('falls back to memory with storageFallback where IndexedDB throws, and still works', async () => {
     // A context where opening IndexedDB throws synchronously (as some private modes and blocked contexts do).
-    await context.addInitScript(() => {
+    await suite.context.addInitScript(() => {
       IDBFactory.prototype.open = function open(): IDBOpenDBRequest {
         throw new DOMException('IndexedDB is blocked here', 'SecurityError');
       };
     });
-    tabs = [await openTab(context, server, { storage: 'blocked', idleTimeout: 0, autoload: 0 })];
-    const [tab] = tabs;
+    suite.tabs = [await openTab(suite.context, suite.server, { storage: 'blocked', idleTimeout: 0, autoload: 0 })];
+    const [tab] = suite.tabs;
 
     expect(await waitForEvent(tab, 'storageFallback')).toMatchObject({ code: 'SecurityError' });
     await tab.page.waitForSelector('#fallback:not([hidden])', { timeout: 15_000 });
@@ -142,8 +111,8 @@ describe.skipIf(skipBrowser)('the example app in Chromium', () => {
   });
 
   it('saves a screenshot of the signed-in app with an error message and the event log (docs/spa.png)', async () => {
-    tabs = [await openTab(context, server, { storage: 'screenshot', idleTimeout: 0 })];
-    const [tab] = tabs;
+    suite.tabs = [await openTab(suite.context, suite.server, { storage: 'screenshot', idleTimeout: 0 })];
+    const [tab] = suite.tabs;
     const { page } = tab;
     await page.fill('#password', 'wonderland');
     await page.click('#signin button[type="submit"]');

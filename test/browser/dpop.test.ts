@@ -3,45 +3,18 @@
  * it survives a reload (the same thumbprint, so tokens bound to it stay usable), and tabs racing to make the first
  * key end up with one key.
  */
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { decodeProtectedHeader, importJWK, jwtVerify, type JWK } from 'jose';
-import type { Browser, BrowserContext } from 'playwright-core';
-import type { ExampleServer } from '../../examples/server/index.mjs';
-import { ensureBuilt, launchBrowser, openTab, openTabs, skipBrowser, startApp, type Tab } from './helpers.js';
+import { describeInBrowser, openTab, openTabs, type Tab } from './helpers.js';
 
-describe.skipIf(skipBrowser)('DPoP keys in Chromium', () => {
-  let browser: Browser;
-  let server: ExampleServer;
-  let context: BrowserContext;
-  let tabs: Tab[] = [];
+describeInBrowser('DPoP keys in Chromium', (suite) => {
   const params = { storage: 'dpop', autoload: 0, idleTimeout: 0 };
-
-  beforeAll(async () => {
-    await ensureBuilt();
-    [browser, server] = await Promise.all([launchBrowser(), startApp()]);
-  });
-
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-  });
-
-  beforeEach(async () => {
-    context = await browser.newContext();
-    tabs = [];
-  });
-
-  afterEach(async (ctx) => {
-    const errors = tabs.flatMap((tab) => tab.errors);
-    await context?.close();
-    if (ctx.task.result?.state !== 'fail') expect(errors).toEqual([]);
-  });
 
   const thumbprintIn = (tab: Tab) => tab.page.evaluate(() => window.demo.lib.dpop({ name: 'dpop' }).thumbprint());
 
   it('keeps the private key non-extractable', async () => {
-    tabs = [await openTab(context, server, params)];
-    const outcome = await tabs[0].page.evaluate(async () => {
+    suite.tabs = [await openTab(suite.context, suite.server, params)];
+    const outcome = await suite.tabs[0].page.evaluate(async () => {
       const { privateKey, publicKey } = await window.demo.lib.dpop({ name: 'dpop' }).keyPair();
       let exported: string;
       try {
@@ -56,8 +29,8 @@ describe.skipIf(skipBrowser)('DPoP keys in Chromium', () => {
   });
 
   it('signs proofs that verify with the public key they carry', async () => {
-    tabs = [await openTab(context, server, params)];
-    const proof = await tabs[0].page.evaluate(() =>
+    suite.tabs = [await openTab(suite.context, suite.server, params)];
+    const proof = await suite.tabs[0].page.evaluate(() =>
       window.demo.lib.dpop({ name: 'dpop' }).proof('GET', `${location.origin}/api/me?x=1#frag`, { accessToken: 'abc' }),
     );
     // Verified here, in Node, with the public key the proof carries (RFC 9449 section 4.3).
@@ -66,33 +39,33 @@ describe.skipIf(skipBrowser)('DPoP keys in Chromium', () => {
     const claims = { htm: payload.htm, htu: payload.htu, ath: payload.ath, hasPrivate: 'd' in (header.jwk as object) };
     expect(claims).toEqual({
       htm: 'GET',
-      htu: `${server.url}/api/me`, // no query, no fragment (RFC 9449 section 4.2)
+      htu: `${suite.server.url}/api/me`, // no query, no fragment (RFC 9449 section 4.2)
       ath: 'ungWv48Bz-pBQUDeXa4iI7ADYaOWF3qctBD_YfIAFa0', // base64url(SHA-256('abc'))
       hasPrivate: false,
     });
   });
 
   it('keeps the same key across a reload', async () => {
-    tabs = [await openTab(context, server, params)];
-    const before = await thumbprintIn(tabs[0]);
-    await tabs[0].page.reload();
-    await tabs[0].page.waitForFunction(() => window.demo !== undefined, undefined, { timeout: 30_000 });
-    expect(await thumbprintIn(tabs[0])).toBe(before);
+    suite.tabs = [await openTab(suite.context, suite.server, params)];
+    const before = await thumbprintIn(suite.tabs[0]);
+    await suite.tabs[0].page.reload();
+    await suite.tabs[0].page.waitForFunction(() => window.demo !== undefined, undefined, { timeout: 30_000 });
+    expect(await thumbprintIn(suite.tabs[0])).toBe(before);
   });
 
   it('gives tabs racing for the first key one key', async () => {
-    tabs = await openTabs(context, server, 3, params);
-    const thumbprints = await Promise.all(tabs.map(thumbprintIn));
+    suite.tabs = await openTabs(suite.context, suite.server, 3, params);
+    const thumbprints = await Promise.all(suite.tabs.map(thumbprintIn));
     expect(new Set(thumbprints).size).toBe(1);
     expect(thumbprints[0]).toMatch(/^[\w-]{43}$/);
   });
 
   it('gives tabs racing for the first key one key without Web Locks too (the IndexedDB lease)', async () => {
-    await context.addInitScript(() => {
+    await suite.context.addInitScript(() => {
       delete (Navigator.prototype as { locks?: unknown }).locks;
     });
-    tabs = await openTabs(context, server, 3, params);
-    const thumbprints = await Promise.all(tabs.map(thumbprintIn));
+    suite.tabs = await openTabs(suite.context, suite.server, 3, params);
+    const thumbprints = await Promise.all(suite.tabs.map(thumbprintIn));
     expect(new Set(thumbprints).size).toBe(1);
   });
 });

@@ -11,7 +11,8 @@ import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } f
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { isMainThread } from 'node:worker_threads';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type BrowserContextOptions, type Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect } from 'vitest';
 import { startExampleServer, type ExampleServer, type ExampleServerOptions } from '../../examples/server/index.mjs';
 import { repoRoot, spaStaticMounts } from '../../examples/spa/mounts.mjs';
 import type * as Authfetch from '../../src/index.js';
@@ -299,4 +300,81 @@ export async function burstAllTimed(
       return outcome;
     }),
   );
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The suite lifecycle
+
+/**
+ * What a browser suite's tests work with. `browser` and `server` last for the file; `context` (and the `tabs` a test
+ * opens in it) are new for every test. A test (or a nested `beforeEach`) may replace `context` and sets `tabs`.
+ */
+export interface BrowserSuite {
+  readonly browser: Browser;
+  readonly server: ExampleServer;
+  context: BrowserContext;
+  tabs: Tab[];
+}
+
+/** How `useBrowserSuite` starts what the suite shares. */
+export interface BrowserSuiteOptions {
+  /** Options of the example server (e.g. `refreshDelayMs`). */
+  server?: Omit<ExampleServerOptions, 'static'>;
+  /** Options of each test's browser context (e.g. a `viewport` for screenshots). */
+  context?: BrowserContextOptions;
+}
+
+/**
+ * Register the lifecycle every browser test file shares, inside its `describe`: build `dist/`, launch Chromium and
+ * start the app once; give each test a fresh context (its own IndexedDB, so no test sees another's session), a
+ * server without faults and with zeroed stats; and after each test close the context, failing a test that passed
+ * if any of its tabs threw an uncaught error (an error in the app or the library must not go unnoticed).
+ *
+ * Returns one live object: read `suite.server`, `suite.context`, `suite.tabs` inside hooks and tests, not before.
+ */
+export function useBrowserSuite(options: BrowserSuiteOptions = {}): BrowserSuite {
+  const suite = { tabs: [] } as unknown as { browser?: Browser; server?: ExampleServer; context?: BrowserContext; tabs: Tab[] };
+
+  beforeAll(async () => {
+    await ensureBuilt();
+    [suite.browser, suite.server] = await Promise.all([launchBrowser(), startApp(options.server)]);
+  });
+
+  afterAll(async () => {
+    await suite.browser?.close();
+    await suite.server?.close();
+  });
+
+  beforeEach(async () => {
+    suite.context = await (suite.browser as Browser).newContext(options.context);
+    suite.tabs = [];
+    (suite.server as ExampleServer).setFault('none');
+    (suite.server as ExampleServer).resetStats();
+  });
+
+  afterEach(async (ctx) => {
+    const errors = suite.tabs.flatMap((tab) => tab.errors);
+    await suite.context?.close();
+    if (ctx.task.result?.state !== 'fail') expect(errors).toEqual([]);
+  });
+
+  return suite as BrowserSuite;
+}
+
+/**
+ * `describe` a browser suite with `useBrowserSuite` already registered, skipped (with the one line printed above)
+ * where there is no Chromium and CI does not require it.
+ */
+export function describeInBrowser(name: string, body: (suite: BrowserSuite) => void): void;
+/** The same, with options for the server and each test's browser context. */
+export function describeInBrowser(name: string, options: BrowserSuiteOptions, body: (suite: BrowserSuite) => void): void;
+export function describeInBrowser(
+  name: string,
+  optionsOrBody: BrowserSuiteOptions | ((suite: BrowserSuite) => void),
+  maybeBody?: (suite: BrowserSuite) => void,
+): void {
+  const [options, body] = typeof optionsOrBody === 'function' ? [{}, optionsOrBody] : [optionsOrBody, maybeBody!];
+  describe.skipIf(skipBrowser)(name, () => {
+    body(useBrowserSuite(options));
+  });
 }

@@ -3,68 +3,37 @@
  * any tab counting for all, and a tab (or machine) coming back checking at once instead of trusting timers that
  * slept (DESIGN options idleTimeout, idleWarning, trackActivity; behaviour 6).
  */
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { Browser, BrowserContext } from 'playwright-core';
-import type { ExampleServer } from '../../examples/server/index.mjs';
+import { describe, expect, it } from 'vitest';
 import {
   deafTo,
-  ensureBuilt,
+  describeInBrowser,
   eventsOf,
-  launchBrowser,
   loginWith,
   openTab,
   openTabs,
   signIn,
-  skipBrowser,
-  startApp,
   waitForEvent,
   waitForStatus,
   type Tab,
 } from './helpers.js';
 
-describe.skipIf(skipBrowser)('idle sessions and waking up in Chromium', () => {
-  let browser: Browser;
-  let server: ExampleServer;
-  let context: BrowserContext;
-  let tabs: Tab[] = [];
-
-  beforeAll(async () => {
-    await ensureBuilt();
-    [browser, server] = await Promise.all([launchBrowser(), startApp()]);
-  });
-
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-  });
-
-  beforeEach(async () => {
-    context = await browser.newContext();
-    tabs = [];
-    server.resetStats();
-  });
-
-  afterEach(async (ctx) => {
-    const errors = tabs.flatMap((tab) => tab.errors);
-    await context?.close();
-    if (ctx.task.result?.state !== 'fail') expect(errors).toEqual([]);
-  });
+describeInBrowser('idle sessions and waking up in Chromium', (suite) => {
 
   it('warns idleWarning before the end, then ends the session in every tab', async () => {
     const idleTimeout = 1500;
     const idleWarning = 700;
-    tabs = await openTabs(context, server, 2, { storage: 'idle', autoload: 0, idleTimeout, idleWarning });
-    await signIn(tabs[0]);
-    const login = await waitForEvent(tabs[0], 'login');
-    await waitForEvent(tabs[1], 'login', { source: 'other-tab' });
+    suite.tabs = await openTabs(suite.context, suite.server, 2, { storage: 'idle', autoload: 0, idleTimeout, idleWarning });
+    await signIn(suite.tabs[0]);
+    const login = await waitForEvent(suite.tabs[0], 'login');
+    await waitForEvent(suite.tabs[1], 'login', { source: 'other-tab' });
 
-    for (const tab of tabs) {
+    for (const tab of suite.tabs) {
       const warning = await waitForEvent(tab, 'sessionWarning');
       expect(warning.remainingMs).toBeGreaterThan(0);
       expect(warning.remainingMs).toBeLessThanOrEqual(idleWarning);
     }
     const ended = [];
-    for (const tab of tabs) {
+    for (const tab of suite.tabs) {
       const expired = await waitForEvent(tab, 'sessionExpired');
       await waitForEvent(tab, 'loginRequired');
       await waitForStatus(tab, 'expired');
@@ -79,16 +48,16 @@ describe.skipIf(skipBrowser)('idle sessions and waking up in Chromium', () => {
     for (const e of ended) expect(['idle', 'other-tab']).toContain(e.reason);
     expect(Math.min(...ended.map((e) => e.at)) - login.at).toBeGreaterThanOrEqual(idleTimeout - 100);
     // The session is gone from the shared storage too: a new tab starts signed out.
-    const fresh = await openTab(context, server, { storage: 'idle', autoload: 0, idleTimeout, idleWarning });
-    tabs.push(fresh);
+    const fresh = await openTab(suite.context, suite.server, { storage: 'idle', autoload: 0, idleTimeout, idleWarning });
+    suite.tabs.push(fresh);
     expect(await fresh.page.evaluate(() => window.demo.auth.getAccessToken())).toBeUndefined();
   });
 
   it('activity in another tab postpones the warning and the end in every tab', async () => {
     const idleTimeout = 4000;
     const idleWarning = 2500;
-    tabs = await openTabs(context, server, 2, { storage: 'busy', autoload: 0, idleTimeout, idleWarning });
-    const [quiet, busy] = tabs;
+    suite.tabs = await openTabs(suite.context, suite.server, 2, { storage: 'busy', autoload: 0, idleTimeout, idleWarning });
+    const [quiet, busy] = suite.tabs;
     await signIn(quiet);
     await waitForEvent(busy, 'login', { source: 'other-tab' });
 
@@ -99,7 +68,7 @@ describe.skipIf(skipBrowser)('idle sessions and waking up in Chromium', () => {
       await busy.page.mouse.click(600, 700);
       await new Promise((resolve) => setTimeout(resolve, 300));
     }
-    for (const tab of tabs) {
+    for (const tab of suite.tabs) {
       const types = (await eventsOf(tab)).map((e) => e.type);
       expect(types).not.toContain('sessionWarning');
       expect(types).not.toContain('sessionExpired');
@@ -121,10 +90,10 @@ describe.skipIf(skipBrowser)('idle sessions and waking up in Chromium', () => {
     const idleTimeout = 2000;
     const idleWarning = 500;
     const params = { storage: 'frozen', autoload: 0, idleTimeout, idleWarning };
-    const active = await openTab(context, server, params);
+    const active = await openTab(suite.context, suite.server, params);
     // This tab hears every notice except "activity", as a tab whose channel messages were held up would.
-    const deaf = await openTab(context, server, params, deafTo(['activity']));
-    tabs = [active, deaf];
+    const deaf = await openTab(suite.context, suite.server, params, deafTo(['activity']));
+    suite.tabs = [active, deaf];
     await signIn(active);
     await waitForEvent(deaf, 'login', { source: 'other-tab' });
 
@@ -135,7 +104,7 @@ describe.skipIf(skipBrowser)('idle sessions and waking up in Chromium', () => {
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
     // The deaf tab's own deadline came and went, but it found the activity record and kept the session.
-    for (const tab of tabs) {
+    for (const tab of suite.tabs) {
       const types = (await eventsOf(tab)).map((e) => e.type);
       expect(types).not.toContain('sessionWarning');
       expect(types).not.toContain('sessionExpired');
@@ -144,31 +113,31 @@ describe.skipIf(skipBrowser)('idle sessions and waking up in Chromium', () => {
   });
 
   it('a tab coming back online or to the foreground checks expiry at once and refreshes', async () => {
-    tabs = [await openTab(context, server, { storage: 'wake', autoload: 0, idleTimeout: 0 })];
-    const [tab] = tabs;
+    suite.tabs = [await openTab(suite.context, suite.server, { storage: 'wake', autoload: 0, idleTimeout: 0 })];
+    const [tab] = suite.tabs;
     // Expires in 20 s, within the 30 s refresh leeway. Nothing is scheduled: only a request or a wake-up checks.
-    await loginWith(tab, await server.issueTokens({ ttl: 20 }));
-    expect(server.stats.refreshCalls).toBe(0);
+    await loginWith(tab, await suite.server.issueTokens({ ttl: 20 }));
+    expect(suite.server.stats.refreshCalls).toBe(0);
 
     await tab.page.evaluate(() => window.dispatchEvent(new Event('online')));
     expect(await waitForEvent(tab, 'refresh')).toMatchObject({ source: 'local', trigger: 'expiring' });
-    expect(server.stats.refreshCalls).toBe(1);
+    expect(suite.server.stats.refreshCalls).toBe(1);
 
-    await loginWith(tab, await server.issueTokens({ ttl: 20 }));
+    await loginWith(tab, await suite.server.issueTokens({ ttl: 20 }));
     await tab.page.evaluate(() => document.dispatchEvent(new Event('visibilitychange'))); // headless tabs are visible
     await tab.page.waitForFunction(() => window.demo.events.filter((e) => e.type === 'refresh').length === 2, undefined, { timeout: 15_000 });
-    expect(server.stats.refreshCalls).toBe(2);
-    expect(server.stats.reuseDetected).toBe(0);
+    expect(suite.server.stats.refreshCalls).toBe(2);
+    expect(suite.server.stats.reuseDetected).toBe(0);
   });
 
   describe('after the machine slept past the idle deadline (fake clock: timers did not fire)', () => {
     const idleTimeout = 60_000;
 
     async function sleptTab(trackActivity: boolean): Promise<Tab> {
-      const tab = await openTab(context, server, { storage: 'sleep', autoload: 0, idleTimeout, idleWarning: 10_000, trackActivity: trackActivity ? 1 : 0 }, (page) =>
+      const tab = await openTab(suite.context, suite.server, { storage: 'sleep', autoload: 0, idleTimeout, idleWarning: 10_000, trackActivity: trackActivity ? 1 : 0 }, (page) =>
         page.clock.install(),
       );
-      tabs.push(tab);
+      suite.tabs.push(tab);
       await signIn(tab);
       await waitForEvent(tab, 'login');
       // Five minutes pass on the wall clock while every timer of the page sleeps.

@@ -4,94 +4,59 @@
  * logout reaching every tab, two clients in one page, and the IndexedDB lease where Web Locks are missing.
  * DESIGN behaviour 2 and "Storage and tabs".
  */
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { Browser, BrowserContext } from 'playwright-core';
-import type { ExampleServer } from '../../examples/server/index.mjs';
+import { beforeEach, describe, expect, it } from 'vitest';
 import {
   burstAll,
   deafTo,
-  ensureBuilt,
+  describeInBrowser,
   eventsOf,
-  launchBrowser,
   loginWith,
   openTab,
   openTabs,
-  signIn,
-  skipBrowser,
-  startApp,
   waitForEvent,
   waitForStatus,
   type Tab,
 } from './helpers.js';
 
-describe.skipIf(skipBrowser)('tabs in Chromium', () => {
-  let browser: Browser;
-  let server: ExampleServer;
-  let context: BrowserContext;
-  let tabs: Tab[] = [];
-
-  beforeAll(async () => {
-    await ensureBuilt();
-    // The token endpoint answers refreshes after 300 ms, so that the tabs' refresh attempts overlap (tabs share
-    // about six HTTP/1.1 connections, which would otherwise serialize them and hide races).
-    [browser, server] = await Promise.all([launchBrowser(), startApp({ refreshDelayMs: 300 })]);
-  });
-
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-  });
-
-  beforeEach(async () => {
-    context = await browser.newContext();
-    tabs = [];
-    server.setFault('none');
-    server.resetStats();
-  });
-
-  afterEach(async (ctx) => {
-    // A page error (an uncaught exception in the app or the library) fails the test that caused it.
-    const errors = tabs.flatMap((tab) => tab.errors);
-    await context?.close();
-    if (ctx.task.result?.state !== 'fail') expect(errors).toEqual([]);
-  });
-
+// The token endpoint answers refreshes after 300 ms, so that the tabs' refresh attempts overlap (tabs share about six
+// HTTP/1.1 connections, which would otherwise serialize them and hide races).
+describeInBrowser('tabs in Chromium', { server: { refreshDelayMs: 300 } }, (suite) => {
   /** Open `n` tabs and sign them all in with one token set, through a sign-in in the first tab. */
   async function signedInTabs(n: number, ttl: number, params: Record<string, string | number> = {}): Promise<Tab[]> {
     // loginRequired 'reject': a session that ended by mistake (a reused refresh token) fails fast instead of holding.
-    tabs = await openTabs(context, server, n, { storage: 'tabs', autoload: 0, idleTimeout: 0, loginRequired: 'reject', ...params });
-    await loginWith(tabs[0], await server.issueTokens({ ttl }));
-    await Promise.all(tabs.map((tab) => waitForStatus(tab, 'active')));
+    suite.tabs = await openTabs(suite.context, suite.server, n, { storage: 'tabs', autoload: 0, idleTimeout: 0, loginRequired: 'reject', ...params });
+    await loginWith(suite.tabs[0], await suite.server.issueTokens({ ttl }));
+    await Promise.all(suite.tabs.map((tab) => waitForStatus(tab, 'active')));
     // Every other tab heard the sign-in from the first one.
-    await Promise.all(tabs.slice(1).map((tab) => waitForEvent(tab, 'login', { source: 'other-tab' })));
-    server.resetStats();
-    return tabs;
+    await Promise.all(suite.tabs.slice(1).map((tab) => waitForEvent(tab, 'login', { source: 'other-tab' })));
+    suite.server.resetStats();
+    return suite.tabs;
   }
 
   it('five tabs with an expired token refresh once in all, and every request succeeds', async () => {
     await signedInTabs(5, 0); // expires_in 0: every tab finds the token expiring before its first request
 
-    const outcomes = await burstAll(tabs, 20);
+    const outcomes = await burstAll(suite.tabs, 20);
 
-    expect(outcomes).toEqual(tabs.map(() => ({ ok: 20, codes: [] })));
-    expect(server.stats.refreshCalls).toBe(1);
-    expect(server.stats.reuseDetected).toBe(0);
+    expect(outcomes).toEqual(suite.tabs.map(() => ({ ok: 20, codes: [] })));
+    expect(suite.server.stats.refreshCalls).toBe(1);
+    expect(suite.server.stats.reuseDetected).toBe(0);
     // One tab refreshed; every other tab took its tokens (from the lock's re-read or from the notice).
-    const refreshes = await Promise.all(tabs.map(async (tab) => (await eventsOf(tab)).filter((e) => e.type === 'refresh')));
+    const refreshes = await Promise.all(suite.tabs.map(async (tab) => (await eventsOf(tab)).filter((e) => e.type === 'refresh')));
     expect(refreshes.flat().filter((e) => e.source === 'local')).toHaveLength(1);
     for (const events of refreshes) expect(events).toHaveLength(1);
   });
 
   it('five tabs whose token the server rejects (401) refresh once in all and replay', async () => {
     await signedInTabs(5, 300);
-    server.expireAll(); // the access token is now refused with 401 invalid_token
+    suite.server.expireAll(); // the access token is now refused with 401 invalid_token
 
-    const outcomes = await burstAll(tabs, 20);
+    const outcomes = await burstAll(suite.tabs, 20);
 
-    expect(outcomes).toEqual(tabs.map(() => ({ ok: 20, codes: [] })));
-    expect(server.stats.refreshCalls).toBe(1);
-    expect(server.stats.reuseDetected).toBe(0);
-    const local = (await Promise.all(tabs.map(eventsOf))).flat().filter((e) => e.type === 'refresh' && e.source === 'local');
+    expect(outcomes).toEqual(suite.tabs.map(() => ({ ok: 20, codes: [] })));
+    expect(suite.server.stats.refreshCalls).toBe(1);
+    expect(suite.server.stats.reuseDetected).toBe(0);
+    const local = (await Promise.all(suite.tabs.map(eventsOf))).flat().filter((e) => e.type === 'refresh' && e.source === 'local');
     expect(local).toEqual([expect.objectContaining({ trigger: 'unauthorized' })]);
   });
 
@@ -100,11 +65,11 @@ describe.skipIf(skipBrowser)('tabs in Chromium', () => {
     // Each refresh rotates the refresh token. The next tab refreshes at once, before the first one's notice may have
     // arrived: it must read the rotated token from storage, not use the spent one it still holds in memory.
     for (let i = 0; i < 6; i++) {
-      await tabs[i % 3].page.evaluate(() => window.demo.auth.refresh());
+      await suite.tabs[i % 3].page.evaluate(() => window.demo.auth.refresh());
     }
-    expect(server.stats.refreshCalls).toBe(6);
-    expect(server.stats.reuseDetected).toBe(0);
-    for (const tab of tabs) {
+    expect(suite.server.stats.refreshCalls).toBe(6);
+    expect(suite.server.stats.reuseDetected).toBe(0);
+    for (const tab of suite.tabs) {
       const events = await eventsOf(tab);
       expect(events.filter((e) => e.type === 'sessionExpired')).toEqual([]);
       // The other tabs' refresh events say what started the refresh (the notice carries the trigger).
@@ -112,46 +77,46 @@ describe.skipIf(skipBrowser)('tabs in Chromium', () => {
       expect(await tab.page.evaluate(() => window.demo.auth.session.status)).toBe('active');
     }
     // And the last tokens work everywhere.
-    expect(await burstAll(tabs, 2)).toEqual(tabs.map(() => ({ ok: 2, codes: [] })));
-    expect(server.stats.refreshCalls).toBe(6);
+    expect(await burstAll(suite.tabs, 2)).toEqual(suite.tabs.map(() => ({ ok: 2, codes: [] })));
+    expect(suite.server.stats.refreshCalls).toBe(6);
   });
 
   it('logout in one tab signs out the others', async () => {
     await signedInTabs(3, 300);
 
-    await tabs[0].page.evaluate(() => window.demo.auth.logout());
+    await suite.tabs[0].page.evaluate(() => window.demo.auth.logout());
 
-    for (const tab of tabs.slice(1)) {
+    for (const tab of suite.tabs.slice(1)) {
       await waitForEvent(tab, 'logout', { source: 'other-tab' });
       await waitForStatus(tab, 'signed-out');
       // The page shows the sign-in form again.
       await tab.page.waitForSelector('#signin-card:not([hidden])', { timeout: 15_000 });
     }
-    expect(server.stats.refreshCalls).toBe(0);
+    expect(suite.server.stats.refreshCalls).toBe(0);
   });
 
   it('a tab that missed the logout notice does not bring the session back with its stale refresh token', async () => {
     const params = { storage: 'tabs', autoload: 0, idleTimeout: 0, loginRequired: 'reject' };
-    const signer = await openTab(context, server, params);
-    const deaf = await openTab(context, server, params, deafTo(['logout']));
-    tabs = [signer, deaf];
-    await loginWith(signer, await server.issueTokens({ ttl: 300 }));
+    const signer = await openTab(suite.context, suite.server, params);
+    const deaf = await openTab(suite.context, suite.server, params, deafTo(['logout']));
+    suite.tabs = [signer, deaf];
+    await loginWith(signer, await suite.server.issueTokens({ ttl: 300 }));
     await waitForStatus(deaf, 'active');
 
     await signer.page.evaluate(() => window.demo.auth.logout());
-    server.resetStats();
-    server.expireAll();
+    suite.server.resetStats();
+    suite.server.expireAll();
     // The deaf tab still holds the tokens in memory. Its next request meets a 401 and wants a refresh; the shared
     // storage, read under the lock, says the session is over, so no refresh token goes out.
     expect(await deaf.page.evaluate(() => window.demo.call('me'))).toMatchObject({ ok: false, code: 'ERR_SESSION_EXPIRED' });
     expect(await waitForEvent(deaf, 'sessionExpired')).toMatchObject({ reason: 'other-tab' });
-    expect(server.stats.refreshCalls).toBe(0);
+    expect(suite.server.stats.refreshCalls).toBe(0);
     expect(await signer.page.evaluate(() => window.demo.auth.getAccessToken())).toBeUndefined();
   });
 
   it('sign-in in one tab resumes a request held in another', async () => {
-    tabs = await openTabs(context, server, 2, { storage: 'held', autoload: 0, idleTimeout: 0 });
-    const [signer, waiter] = tabs;
+    suite.tabs = await openTabs(suite.context, suite.server, 2, { storage: 'held', autoload: 0, idleTimeout: 0 });
+    const [signer, waiter] = suite.tabs;
 
     // Signed out, loginRequired 'wait': the request is held, and the page says so.
     await waiter.page.click('button[data-call="me"]');
@@ -165,35 +130,35 @@ describe.skipIf(skipBrowser)('tabs in Chromium', () => {
     await waitForEvent(waiter, 'login', { source: 'other-tab' });
     await waiter.page.waitForSelector('#result[data-state="ok"]', { timeout: 15_000 });
     expect(await waiter.page.textContent('#result pre')).toContain('Alice Liddell');
-    expect(server.stats.requestsByPath['/api/me']).toBeGreaterThanOrEqual(2); // the held one went out twice: 401, then replayed
+    expect(suite.server.stats.requestsByPath['/api/me']).toBeGreaterThanOrEqual(2); // the held one went out twice: 401, then replayed
   });
 
   it('a refresh rejected in one tab ends the session in all, and logout in another rejects the held requests', async () => {
     await signedInTabs(3, 300, { loginRequired: 'wait' });
-    server.expireAll();
-    server.revokeRefreshTokens();
+    suite.server.expireAll();
+    suite.server.revokeRefreshTokens();
 
     // Tab 1's request meets the 401, its refresh is rejected: the session ends and the request is held for sign-in.
-    const held = tabs[1].page.evaluate(() => window.demo.call('me'));
-    expect(await waitForEvent(tabs[1], 'sessionExpired')).toMatchObject({ reason: 'refresh-rejected' });
-    for (const tab of [tabs[0], tabs[2]]) {
+    const held = suite.tabs[1].page.evaluate(() => window.demo.call('me'));
+    expect(await waitForEvent(suite.tabs[1], 'sessionExpired')).toMatchObject({ reason: 'refresh-rejected' });
+    for (const tab of [suite.tabs[0], suite.tabs[2]]) {
       expect(await waitForEvent(tab, 'sessionExpired')).toMatchObject({ reason: 'other-tab' });
       await waitForEvent(tab, 'loginRequired');
       await waitForStatus(tab, 'expired');
     }
-    expect(await waitForEvent(tabs[1], 'loginRequired')).toMatchObject({ pending: 1 });
+    expect(await waitForEvent(suite.tabs[1], 'loginRequired')).toMatchObject({ pending: 1 });
 
     // The user gives up and signs out in tab 2: the request held in tab 1 is rejected.
-    await tabs[2].page.evaluate(() => window.demo.auth.logout());
+    await suite.tabs[2].page.evaluate(() => window.demo.auth.logout());
     expect(await held).toMatchObject({ ok: false, code: 'ERR_SESSION_EXPIRED' });
-    await waitForEvent(tabs[1], 'logout', { source: 'other-tab' });
-    expect(server.stats.refreshCalls).toBe(1);
-    expect(server.stats.reuseDetected).toBe(0);
+    await waitForEvent(suite.tabs[1], 'logout', { source: 'other-tab' });
+    expect(suite.server.stats.refreshCalls).toBe(1);
+    expect(suite.server.stats.reuseDetected).toBe(0);
   });
 
   it('two clients over the same storage name in one page coordinate like two tabs', async () => {
-    tabs = [await openTab(context, server, { storage: 'pair', autoload: 0, idleTimeout: 0 })];
-    const outcome = await tabs[0].page.evaluate(async (tokens) => {
+    suite.tabs = [await openTab(suite.context, suite.server, { storage: 'pair', autoload: 0, idleTimeout: 0 })];
+    const outcome = await suite.tabs[0].page.evaluate(async (tokens) => {
       const { auth, lib } = window.demo;
       const second = lib.createAuthClient({
         baseUrl: '/api/',
@@ -213,13 +178,13 @@ describe.skipIf(skipBrowser)('tabs in Chromium', () => {
       const results = await Promise.all([...calls(auth), ...calls(second)]);
       second.dispose();
       return { ok: results.filter(Boolean).length, secondEvents };
-    }, await server.issueTokens({ ttl: 0 }));
+    }, await suite.server.issueTokens({ ttl: 0 }));
 
     expect(outcome.ok).toBe(20);
-    expect(server.stats.refreshCalls).toBe(1);
-    expect(server.stats.reuseDetected).toBe(0);
+    expect(suite.server.stats.refreshCalls).toBe(1);
+    expect(suite.server.stats.reuseDetected).toBe(0);
     expect(outcome.secondEvents[0]).toEqual({ type: 'login', source: 'other-tab' });
-    const firstRefreshes = (await eventsOf(tabs[0])).filter((e) => e.type === 'refresh');
+    const firstRefreshes = (await eventsOf(suite.tabs[0])).filter((e) => e.type === 'refresh');
     // Exactly one of the two clients refreshed; the other took its tokens.
     const localCount =
       firstRefreshes.filter((e) => e.source === 'local').length +
@@ -229,30 +194,30 @@ describe.skipIf(skipBrowser)('tabs in Chromium', () => {
 
   describe('without Web Locks (an insecure context): the IndexedDB lease', () => {
     beforeEach(async () => {
-      await context.close();
-      context = await browser.newContext();
+      await suite.context.close();
+      suite.context = await suite.browser.newContext();
       // What a page served over plain HTTP from a LAN address sees: no navigator.locks.
-      await context.addInitScript(() => {
+      await suite.context.addInitScript(() => {
         delete (Navigator.prototype as { locks?: unknown }).locks;
       });
     });
 
     it('still refreshes once across five tabs', async () => {
       await signedInTabs(5, 0);
-      expect(await tabs[0].page.evaluate(() => 'locks' in navigator)).toBe(false);
+      expect(await suite.tabs[0].page.evaluate(() => 'locks' in navigator)).toBe(false);
 
-      const outcomes = await burstAll(tabs, 20);
+      const outcomes = await burstAll(suite.tabs, 20);
 
-      expect(outcomes).toEqual(tabs.map(() => ({ ok: 20, codes: [] })));
-      expect(server.stats.refreshCalls).toBe(1);
-      expect(server.stats.reuseDetected).toBe(0);
+      expect(outcomes).toEqual(suite.tabs.map(() => ({ ok: 20, codes: [] })));
+      expect(suite.server.stats.refreshCalls).toBe(1);
+      expect(suite.server.stats.reuseDetected).toBe(0);
     });
 
     it('a lease left by a tab that died holding it blocks the others only until it expires', async () => {
       await signedInTabs(2, 0);
       // A tab that crashed while refreshing left its lease behind (the layout is documented in src/refresh/lock.ts).
       const leftFor = 1500;
-      await tabs[0].page.evaluate(async (ms) => {
+      await suite.tabs[0].page.evaluate(async (ms) => {
         const db = await new Promise<IDBDatabase>((resolve, reject) => {
           const request = indexedDB.open('authfetch-locks', 1);
           request.onupgradeneeded = () => request.result.createObjectStore('leases');
@@ -269,13 +234,13 @@ describe.skipIf(skipBrowser)('tabs in Chromium', () => {
       }, leftFor);
       const started = Date.now();
 
-      const outcomes = await burstAll(tabs, 5);
+      const outcomes = await burstAll(suite.tabs, 5);
 
       // The lease was honoured while it lasted, then taken over: nothing waits for the dead tab forever.
       expect(Date.now() - started).toBeGreaterThanOrEqual(leftFor - 300);
-      expect(outcomes).toEqual(tabs.map(() => ({ ok: 5, codes: [] })));
-      expect(server.stats.refreshCalls).toBe(1);
-      expect(server.stats.reuseDetected).toBe(0);
+      expect(outcomes).toEqual(suite.tabs.map(() => ({ ok: 5, codes: [] })));
+      expect(suite.server.stats.refreshCalls).toBe(1);
+      expect(suite.server.stats.reuseDetected).toBe(0);
     });
   });
 });
