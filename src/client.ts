@@ -317,14 +317,7 @@ export function createAuthClient(options: AuthClientOptions = {}): AuthClient {
     dpop: options.dpop,
     onActivity: idle ? () => idle?.touch() : () => undefined,
   });
-  // A transient refresh failure reaches ky already retried by the coordinator (NetworkError is otherwise retried by
-  // ky): retrying the request would run the whole refresh again, with another refreshError, for each ky retry.
-  const givenRetry: RetryOptions = typeof retry === 'number' ? { limit: retry } : (retry ?? {});
-  const httpRetry: RetryOptions = {
-    ...givenRetry,
-    shouldRetry: (state) => (coordinator.isRefreshFailure(state.error) ? false : givenRetry.shouldRetry?.(state)),
-  };
-  const http = createHttp(authFetch as typeof fetch, httpRetry, resolveUrl, errors);
+  const http = createHttp(authFetch as typeof fetch, retry, resolveUrl, errors, (error) => coordinator.isRefreshFailure(error));
 
   return {
     http,

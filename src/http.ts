@@ -17,8 +17,15 @@ export const DEFAULT_RETRY: Required<Pick<RetryOptions, 'limit' | 'methods' | 's
   afterStatusCodes: [429, 503],
 };
 
-/** Normalise the `retry` option (a number is the limit) onto the contract's defaults. */
-export function retryOptions(retry: number | RetryOptions | undefined): RetryOptions {
+/**
+ * Normalise the `retry` option (a number is the limit) onto the contract's defaults.
+ * @param isRefreshFailure recognises a refresh failure the coordinator already retried and reported: retrying the
+ *   request would run the whole refresh again, with another refreshError, for each of ky's retries
+ */
+export function retryOptions(
+  retry: number | RetryOptions | undefined,
+  isRefreshFailure: (error: unknown) => boolean = () => false,
+): RetryOptions {
   const given = typeof retry === 'number' ? { limit: retry } : (retry ?? {});
   const userShouldRetry = given.shouldRetry;
   return {
@@ -26,6 +33,7 @@ export function retryOptions(retry: number | RetryOptions | undefined): RetryOpt
     ...given,
     shouldRetry: async (state) => {
       const { error } = state;
+      if (isRefreshFailure(error)) return false;
       // A session that ended, a refused token, a non-replayable body: running the auth path again cannot help.
       // Network failures keep ky's default treatment (retried for idempotent methods).
       if (isAuthFetchError(error) && !isNetworkError(error)) return false;
@@ -87,12 +95,13 @@ export function createHttp(
   retry: number | RetryOptions | undefined,
   resolveUrl: (input: string) => string,
   errors: ErrorMapper,
+  isRefreshFailure: (error: unknown) => boolean,
 ): KyInstance {
   const instance = ky.create({
     fetch: authFetch,
     // The per-attempt timeout lives in the auth path: ky's would also cut requests held for a refresh or sign-in.
     timeout: false,
-    retry: retryOptions(retry),
+    retry: retryOptions(retry, isRefreshFailure),
     throwHttpErrors: true,
   });
   return wrapKy(instance, resolveUrl, errors);
