@@ -6,13 +6,13 @@
 import type { JWK } from 'jose';
 import { calculateJwkThumbprint } from 'jose';
 import { originOf } from '../origins.js';
+import { openTimeoutFrom } from '../storage/indexeddb.js';
 import { DEFAULT_STORAGE_NAME } from '../storage/memory.js';
 import { indexedDbKeyStore, memoryKeyStore, type KeyStore } from './key-store.js';
 import { publicJwk, signProof, type KeyMaterial } from './proof.js';
 import type { Dpop, DpopProofOptions } from './types.js';
 
 /** The same bound the token storage puts on IndexedDB: an open that has not answered by then counts as unusable. */
-const DEFAULT_OPEN_TIMEOUT_MS = 3000;
 
 /** Options of {@link dpop}. */
 export interface DpopOptions {
@@ -75,10 +75,7 @@ export function dpop(options: DpopOptions = {}): Dpop {
   }
   const name = options.name ?? DEFAULT_STORAGE_NAME;
   if (typeof name !== 'string' || name === '') throw new TypeError('authfetch: dpop option name must be a non-empty string');
-  const timeoutMs =
-    typeof options.openTimeoutMs === 'number' && Number.isFinite(options.openTimeoutMs) && options.openTimeoutMs > 0
-      ? options.openTimeoutMs
-      : DEFAULT_OPEN_TIMEOUT_MS;
+  const timeoutMs = openTimeoutFrom(options.openTimeoutMs);
   const store: KeyStore = keyStorage === 'memory' ? memoryKeyStore() : indexedDbKeyStore(name, timeoutMs);
 
   // RFC 9449 section 8/9: a nonce belongs to the server that issued it; the authorization server and each resource

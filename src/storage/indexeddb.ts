@@ -22,6 +22,14 @@ const KEY = 'tokenSet';
 
 const DEFAULT_OPEN_TIMEOUT_MS = 3000;
 
+/**
+ * The `openTimeoutMs` option of the IndexedDB stores (tokens and the DPoP key): a positive finite number, else the
+ * default of 3 s after which a pending IndexedDB call counts as unusable. @internal
+ */
+export function openTimeoutFrom(value: number | undefined): number {
+  return typeof value === 'number' && Number.isFinite(value) && value > 0 ? value : DEFAULT_OPEN_TIMEOUT_MS;
+}
+
 /** Options of {@link indexedDbStorage}. */
 export interface IndexedDbStorageOptions {
   /**
@@ -68,10 +76,7 @@ export interface IndexedDbStorageOptions {
  */
 export function indexedDbStorage(options: IndexedDbStorageOptions = {}): TokenStorage {
   const name = options.name ?? DEFAULT_STORAGE_NAME;
-  const timeoutMs =
-    typeof options.openTimeoutMs === 'number' && Number.isFinite(options.openTimeoutMs) && options.openTimeoutMs > 0
-      ? options.openTimeoutMs
-      : DEFAULT_OPEN_TIMEOUT_MS;
+  const timeoutMs = openTimeoutFrom(options.openTimeoutMs);
   const memory = memoryStorage({ name });
 
   let store: UseStore | undefined;
