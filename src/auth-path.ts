@@ -4,8 +4,9 @@
  * with this function as its `fetch`. It stays lean: no Request is built for a string URL with a replayable body,
  * and nothing is parsed on a 2xx beyond the `Date` header.
  */
+import type { Attempt } from './attempt.js';
 import { summarizeChallenges, parseChallenges } from './challenge.js';
-import { SessionExpiredError, TimeoutError, isSessionExpiredError, type ForbiddenError, type UnauthorizedError } from './errors.js';
+import { SessionExpiredError, isSessionExpiredError, type ForbiddenError, type UnauthorizedError } from './errors.js';
 import type { ErrorMapper } from './error-mapper.js';
 import type { EventBus } from './events.js';
 import type { ServerClock } from './clock.js';
@@ -18,14 +19,14 @@ import type { TokenSet } from './types.js';
 
 /** What the auth path is built from. */
 export interface AuthPathOptions {
-  fetch: typeof fetch;
+  /** Sends one network attempt, bounded by the per-attempt timeout. */
+  attempt: Attempt;
   coordinator: RefreshCoordinator;
   gate: LoginGate;
   mode: LoginRequiredMode;
   isAuthorized: OriginMatcher;
   /** Turns a relative path into an absolute URL (baseUrl, or the page). */
   resolveUrl(input: string): string;
-  timeout: number;
   clock: ServerClock;
   bus: EventBus;
   log: Log;
@@ -39,13 +40,26 @@ export interface AuthPathOptions {
 interface Outgoing {
   url: string;
   method: string;
-  /** For a string/URL input: the init, reused as is for every attempt (its body type is replayable). */
+  /** For a string/URL input: the app's init, if any, reused as is for every attempt (its body type is replayable). */
   init?: RequestInit;
-  /** For a Request input: a template never sent itself; each attempt sends a clone. */
+  /** For a Request input: the request to send; with a body, each attempt sends a clone (a body is read once). */
   template?: Request;
+  /**
+   * The template is private to the caller (ky builds a Request per attempt and never reads it again), so the token
+   * is set on its headers in place. An app's own Request is never touched: its headers are copied instead.
+   */
+  privateTemplate: boolean;
   signal: AbortSignal | null | undefined;
   /** The body is a one-shot ReadableStream given in init: it cannot be sent twice. */
   oneShotBody: boolean;
+  /** The token may be attached (an authorized origin, and no Authorization of the app's own). */
+  authorized: boolean;
+  /** The tokens the current attempt was sent with. */
+  tokens: TokenSet | undefined;
+  /** The current attempt is the replay after a 401 (whose own 401 is final). */
+  replayed: boolean;
+  /** The current attempt is the one retry with a new DPoP nonce. */
+  nonceRetried: boolean;
 }
 
 /** Whether an init carries no option (ky passes `{}`), without allocating the array `Object.keys` would. */
@@ -60,70 +74,149 @@ const ONE_SHOT_MESSAGE =
   'cannot be sent again. Pass the body as a string, Blob, ArrayBuffer, FormData or URLSearchParams (or a Request) ' +
   'so it can be replayed.';
 
+/** The auth path's two entries: the same behaviour, for the app's own calls and for ky's. */
+export interface AuthPath {
+  /** `auth.fetch`: the app's input and init are never modified. */
+  fetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response>;
+  /** ky's `fetch` in `auth.http`: the Request ky passes is ky's own, made for this one call, and gets the token set on it. */
+  forKy(input: RequestInfo | URL, init?: RequestInit): Promise<Response>;
+}
+
 /** Build the auth path. */
-export function createAuthPath(o: AuthPathOptions): (input: RequestInfo | URL, init?: RequestInit) => Promise<Response> {
+export function createAuthPath(o: AuthPathOptions): AuthPath {
   const { coordinator: co, gate, bus, errors } = o;
 
-  function prepare(input: RequestInfo | URL, init: RequestInit | undefined): Outgoing {
+  function prepare(input: RequestInfo | URL, init: RequestInit | undefined, privateRequest: boolean): Outgoing {
     if (typeof input === 'string' || input instanceof URL) {
       const url = typeof input === 'string' ? o.resolveUrl(input) : input.href;
       const body = init?.body;
       const oneShotBody = typeof ReadableStream !== 'undefined' && body instanceof ReadableStream;
-      return { url, method: (init?.method ?? 'GET').toUpperCase(), init: init ?? {}, signal: init?.signal, oneShotBody };
+      return {
+        url,
+        method: (init?.method ?? 'GET').toUpperCase(),
+        init,
+        signal: init?.signal,
+        oneShotBody,
+        privateTemplate: false,
+        authorized: false,
+        tokens: undefined,
+        replayed: false,
+        nonceRetried: false,
+      };
     }
-    // A Request (ky always passes one). Merge init into a template; its body is teed per attempt by clone().
-    const template = init && !isEmptyInit(init) ? new Request(input, init) : input;
-    return { url: template.url, method: template.method, template, signal: template.signal, oneShotBody: false };
+    // A Request (ky always passes one). Merge init into a template (our own object then); its body is teed per
+    // attempt by clone().
+    const merged = init !== undefined && !isEmptyInit(init);
+    const template = merged ? new Request(input, init) : input;
+    return {
+      url: template.url,
+      method: template.method,
+      template,
+      signal: template.signal,
+      oneShotBody: false,
+      privateTemplate: merged || privateRequest,
+      authorized: false,
+      tokens: undefined,
+      replayed: false,
+      nonceRetried: false,
+    };
   }
 
-  async function sendOnce(out: Outgoing, tokens: TokenSet | undefined): Promise<Response> {
-    const given = out.template ? out.template.headers : out.init?.headers;
-    // Without headers of the app's own (`auth.fetch(url)`), a plain record: fetch reads it for less than a Headers copy.
-    const headers: Headers | Record<string, string> = given === undefined ? {} : new Headers(given);
-    const setHeader = (name: string, value: string): void => {
-      if (headers instanceof Headers) headers.set(name, value);
-      else headers[name] = value;
-    };
-    if (tokens) {
-      const useDpop = o.dpop !== undefined && tokens.tokenType?.toLowerCase() !== 'bearer';
-      setHeader('authorization', `${useDpop ? 'DPoP' : 'Bearer'} ${tokens.accessToken}`);
-      // RFC 9449 section 7: a fresh proof for every request and every replay, bound to the token by `ath`.
-      if (useDpop) setHeader('dpop', await (o.dpop as Dpop).proof(out.method, out.url, { accessToken: tokens.accessToken }));
+  /** The app's headers for one attempt (a copy), ky's Request's own (set in place), or none (`auth.fetch(url)`). */
+  function ownHeaders(out: Outgoing): Headers | undefined {
+    const template = out.template;
+    // ky's own Request: set the header in place instead of copying every header for fetch to copy again.
+    if (template && out.privateTemplate) return template.headers;
+    const given = template ? template.headers : out.init?.headers;
+    return given === undefined ? undefined : new Headers(given);
+  }
+
+  /** `Bearer <token>` for the last token seen, built once (a header string per request is measurable garbage). */
+  let bearerToken: string | undefined;
+  let bearerHeader = '';
+  function bearer(accessToken: string): string {
+    if (accessToken !== bearerToken) {
+      bearerToken = accessToken;
+      bearerHeader = `Bearer ${accessToken}`;
     }
-    // The per-attempt timeout covers the wait for the response headers only (as ky's does), never the time a
-    // request spends held for a refresh or a sign-in, and never the body download.
-    const controller = new AbortController();
-    const user = out.signal;
-    const onUserAbort = () => controller.abort(user?.reason);
-    if (user) {
-      if (user.aborted) throw user.reason;
-      user.addEventListener('abort', onUserAbort, { once: true });
-    }
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      controller.abort(new DOMException(`The request took longer than ${o.timeout} ms`, 'TimeoutError'));
-    }, o.timeout);
+    return bearerHeader;
+  }
+
+  /**
+   * Send one attempt with these tokens (or none). Its response goes through {@link afterAttempt} in the same promise:
+   * the common case, a 2xx, costs one promise layer over raw fetch rather than one per function (bench/overhead.ts).
+   */
+  function send(out: Outgoing, tokens: TokenSet | undefined): Promise<Response> {
     try {
-      // A Request goes out as fetch(request, init): fetch builds the one Request it sends from both. Building it here
-      // first cost a second Request and a second signal hook-up per attempt (bench/overhead.ts).
-      const response = out.template
-        ? await o.fetch(out.template.body ? out.template.clone() : out.template, { headers, signal: controller.signal })
-        : await o.fetch(out.url, { ...out.init, headers, signal: controller.signal });
-      // Only a non-2xx response ever gets a typed error, the one reader of this note: a 2xx skips the WeakMap entry
-      // (a WeakMap entry per response is GC work on every request).
-      if (!response.ok) errors.noteCredentials(response, tokens !== undefined);
-      return response;
-    } catch (error) {
-      // The timeout is known here: put it in the error (and its message), which errorFromFailure cannot.
-      if (timedOut && !user?.aborted) {
-        throw new TimeoutError(undefined, { method: out.method, url: out.url, timeout: o.timeout, cause: controller.signal.reason });
+      out.tokens = tokens;
+      if (!tokens) return dispatch(out, ownHeaders(out) ?? {});
+      if (o.dpop === undefined || tokens.tokenType?.toLowerCase() === 'bearer') {
+        const authorization = bearer(tokens.accessToken);
+        const own = ownHeaders(out);
+        if (own === undefined) return dispatch(out, { authorization });
+        own.set('authorization', authorization);
+        return dispatch(out, own);
       }
-      throw errors.forFailure(error, out);
-    } finally {
-      clearTimeout(timer);
-      user?.removeEventListener('abort', onUserAbort);
+      // RFC 9449 section 7: a fresh proof for every request and every replay, bound to the token by `ath`.
+      return o.dpop.proof(out.method, out.url, { accessToken: tokens.accessToken }).then((proof) => {
+        const authorization = `DPoP ${tokens.accessToken}`;
+        const own = ownHeaders(out);
+        if (own === undefined) return dispatch(out, { authorization, dpop: proof });
+        own.set('authorization', authorization);
+        own.set('dpop', proof);
+        return dispatch(out, own);
+      });
+    } catch (error) {
+      return Promise.reject(error);
     }
+  }
+
+  function dispatch(out: Outgoing, headers: Headers | Record<string, string>): Promise<Response> {
+    const template = out.template;
+    // A Request goes out as fetch(request, init): fetch builds the one Request it sends from both. Building it here
+    // first cost a second Request and a second signal hook-up per attempt (bench/overhead.ts). A body is teed by
+    // clone() so the template can be sent again on a replay.
+    let input: RequestInfo;
+    let init: RequestInit | undefined;
+    if (template) {
+      input = template.body ? template.clone() : template;
+      init = out.privateTemplate ? undefined : { headers };
+    } else {
+      input = out.url;
+      init = out.init ? { ...out.init, headers } : { headers };
+    }
+    // The per-attempt timeout (src/attempt.ts) covers the wait for the response headers only (as ky's does), never
+    // the time a request spends held for a refresh or a sign-in, and never the body download.
+    return o.attempt(input, init, out, afterAttempt, failedAttempt);
+  }
+
+  /** A failure without a response: typed (NetworkError, TimeoutError) where it is one; an app's abort as it is. */
+  function failedAttempt(error: unknown, out: Outgoing): never {
+    if (out.privateTemplate && out.template) {
+      // The Request is ky's, and ky's own TimeoutError (an app's per-call `timeout`) holds on to it: no token may
+      // stay on it.
+      out.template.headers.delete('authorization');
+      out.template.headers.delete('dpop');
+    }
+    throw errors.forFailure(error, out);
+  }
+
+  /** An attempt's response: handed back as it is, or, for a 401 with a token, on to {@link after401}. */
+  function afterAttempt(response: Response, out: Outgoing): Response | Promise<Response> {
+    // Only a non-2xx response ever gets a typed error, the one reader of this note: a 2xx skips the WeakMap entry
+    // (a WeakMap entry per response is GC work on every request).
+    if (!response.ok) errors.noteCredentials(response, out.tokens !== undefined);
+    if (out.authorized) {
+      if (o.clock.wantsDate()) o.clock.observe(response.headers.get('date'));
+      if (o.dpop) {
+        const nonce = response.headers.get('dpop-nonce');
+        if (nonce) o.dpop.rememberNonce(out.url, nonce);
+      }
+    }
+    const status = response.status;
+    if (status === 401 && out.authorized) return after401(response, out);
+    if (status === 403) emitForbidden(response, out);
+    return response;
   }
 
   /** Wait for a promise, unless the request's own signal aborts first. */
@@ -212,10 +305,9 @@ export function createAuthPath(o: AuthPathOptions): (input: RequestInfo | URL, i
     }
   }
 
-  function emitHttpEvent(response: Response, out: Outgoing): void {
-    if (response.status === 403 && bus.has('forbidden')) {
-      void errors.forResponse(response, out).then((error) => bus.emit('forbidden', error as ForbiddenError));
-    }
+  /** A 403 reached the app: tell `forbidden` listeners (if any) with the typed error. */
+  function emitForbidden(response: Response, out: Outgoing): void {
+    if (bus.has('forbidden')) void errors.forResponse(response, out).then((error) => bus.emit('forbidden', error as ForbiddenError));
   }
 
   async function finalUnauthorized(response: Response, out: Outgoing): Promise<Response> {
@@ -224,66 +316,61 @@ export function createAuthPath(o: AuthPathOptions): (input: RequestInfo | URL, i
     return response;
   }
 
-  return async function authFetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response> {
-    if (!co.isReady) await co.ready;
-    const out = prepare(input, init);
-    const authorized = o.isAuthorized(out.url);
-    // A token never goes to another origin, and an Authorization the app set itself is left alone.
-    const given = out.template ? out.template.headers : out.init?.headers;
-    const appAuthorization = given !== undefined && (given instanceof Headers ? given : new Headers(given)).has('authorization');
-    if (!authorized || appAuthorization) {
-      const response = await sendOnce(out, undefined);
-      emitHttpEvent(response, out);
+  function authFetch(input: RequestInfo | URL, init: RequestInit | undefined, privateRequest: boolean): Promise<Response> {
+    if (!co.isReady) return co.ready.then(() => authFetch(input, init, privateRequest));
+    let out: Outgoing;
+    try {
+      out = prepare(input, init, privateRequest);
+      // A token never goes to another origin, and an Authorization the app set itself is left alone.
+      const given = out.template ? out.template.headers : out.init?.headers;
+      const appAuthorization = given !== undefined && (given instanceof Headers ? given : new Headers(given)).has('authorization');
+      out.authorized = o.isAuthorized(out.url) && !appAuthorization;
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    if (!out.authorized) return send(out, undefined);
+    o.onActivity();
+    // The common case (signed in, no refresh in flight, not expiring) goes out at once, without an async hop.
+    const current = co.tokens;
+    if (current && !co.inflight && !co.isExpiring(current)) return send(out, current);
+    return tokensForRequest(out).then((tokens) => send(out, tokens));
+  }
+
+  /** A 401: retry with a new DPoP nonce, report a step-up, or cure (refresh, sign-in) and replay once. */
+  async function after401(response: Response, out: Outgoing): Promise<Response> {
+    const header = response.headers.get('www-authenticate');
+    const summary = header ? summarizeChallenges(parseChallenges(header)) : {};
+    // RFC 9449 section 9: the resource server wants a (new) nonce: one more try, not a refresh, not a retry.
+    if (o.dpop && summary.error === 'use_dpop_nonce') {
+      if (!out.nonceRetried && response.headers.get('dpop-nonce') && !out.oneShotBody) {
+        await response.body?.cancel();
+        out.nonceRetried = true;
+        return send(out, out.tokens);
+      }
+      // Asked again, or without a nonce to use: the token is not what is wrong, so a refresh cannot cure it.
+      return finalUnauthorized(response, out);
+    }
+    // RFC 9470: a stronger sign-in is needed; a refresh cannot give one.
+    if (summary.error === 'insufficient_user_authentication') {
+      const error = (await errors.forResponse(response, out)) as UnauthorizedError;
+      o.log.debug('authfetch: step-up authentication required');
+      bus.emit('stepUp', { acrValues: summary.acrValues, maxAge: summary.maxAge, error });
       return response;
     }
-    o.onActivity();
-    // The common case (signed in, no refresh in flight, not expiring) skips the hops of an async call.
-    const current = co.tokens;
-    let tokens = current && !co.inflight && !co.isExpiring(current) ? current : await tokensForRequest(out);
-    let replayed = false;
-    let nonceRetried = false;
-    for (;;) {
-      const response = await sendOnce(out, tokens);
-      o.clock.observe(response.headers.get('date'));
-      if (o.dpop) {
-        const nonce = response.headers.get('dpop-nonce');
-        if (nonce) o.dpop.rememberNonce(out.url, nonce);
-      }
-      if (response.status !== 401) {
-        emitHttpEvent(response, out);
-        return response;
-      }
-      const header = response.headers.get('www-authenticate');
-      const summary = header ? summarizeChallenges(parseChallenges(header)) : {};
-      // RFC 9449 section 9: the resource server wants a (new) nonce: one more try, not a refresh, not a retry.
-      if (o.dpop && summary.error === 'use_dpop_nonce') {
-        if (!nonceRetried && response.headers.get('dpop-nonce') && !out.oneShotBody) {
-          nonceRetried = true;
-          await response.body?.cancel();
-          continue;
-        }
-        // Asked again, or without a nonce to use: the token is not what is wrong, so a refresh cannot cure it.
-        return finalUnauthorized(response, out);
-      }
-      // RFC 9470: a stronger sign-in is needed; a refresh cannot give one.
-      if (summary.error === 'insufficient_user_authentication') {
-        const error = (await errors.forResponse(response, out)) as UnauthorizedError;
-        o.log.debug('authfetch: step-up authentication required');
-        bus.emit('stepUp', { acrValues: summary.acrValues, maxAge: summary.maxAge, error });
-        return response;
-      }
-      if (replayed) return finalUnauthorized(response, out);
-      const next = await cure(out, tokens);
-      if (!next) return finalUnauthorized(response, out);
-      if (out.oneShotBody) {
-        await response.body?.cancel();
-        throw new TypeError(ONE_SHOT_MESSAGE);
-      }
-      await response.body?.cancel();
-      o.log.debug('authfetch: replaying a request after 401');
-      tokens = next;
-      replayed = true;
-      nonceRetried = false;
-    }
+    // A 401 on the replay is final: no refresh loop, ever.
+    if (out.replayed) return finalUnauthorized(response, out);
+    const cured = await cure(out, out.tokens);
+    if (!cured) return finalUnauthorized(response, out);
+    await response.body?.cancel();
+    if (out.oneShotBody) throw new TypeError(ONE_SHOT_MESSAGE);
+    o.log.debug('authfetch: replaying a request after 401');
+    out.replayed = true;
+    out.nonceRetried = false;
+    return send(out, cured);
+  }
+
+  return {
+    fetch: (input, init) => authFetch(input, init, false),
+    forKy: (input, init) => authFetch(input, init, true),
   };
 }

@@ -2,6 +2,7 @@
  * `createAuthClient`: wires the auth path, ky, the refresh coordinator, the session (login wait, idle timeout),
  * the tab channel and the events together. Each of those lives in its own module; this one only connects them.
  */
+import { createAttempt, defaultBounding } from './attempt.js';
 import type { KyInstance, RetryOptions } from 'ky';
 import { createAuthPath } from './auth-path.js';
 import { ServerClock } from './clock.js';
@@ -302,14 +303,13 @@ export function createAuthClient(options: AuthClientOptions = {}): AuthClient {
   doc?.addEventListener('visibilitychange', onVisibility);
   win.addEventListener?.('online', wake);
 
-  const authFetch = createAuthPath({
-    fetch: underlyingFetch,
+  const authPath = createAuthPath({
+    attempt: createAttempt({ fetch: underlyingFetch, timeout, bounding: defaultBounding(options.fetch, timeout) }),
     coordinator,
     gate,
     mode,
     isAuthorized,
     resolveUrl,
-    timeout,
     clock,
     bus,
     log,
@@ -317,11 +317,11 @@ export function createAuthClient(options: AuthClientOptions = {}): AuthClient {
     dpop: options.dpop,
     onActivity: idle ? () => idle?.touch() : () => undefined,
   });
-  const http = createHttp(authFetch as typeof fetch, retry, resolveUrl, errors, (error) => coordinator.isRefreshFailure(error));
+  const http = createHttp(authPath.forKy as typeof fetch, retry, resolveUrl, errors, (error) => coordinator.isRefreshFailure(error));
 
   return {
     http,
-    fetch: authFetch,
+    fetch: authPath.fetch,
     on(type, handler) {
       return bus.on(type, handler);
     },

@@ -11,6 +11,20 @@ export class ServerClock {
   /** Whether any `Date` header has been seen: until then a JWT `exp` cannot be trusted to mean "expired". */
   known = false;
   #lastHeader: string | null = null;
+  /** `Date.now()` of the last {@link wantsDate} that said yes. */
+  #lastRead = Number.NEGATIVE_INFINITY;
+
+  /**
+   * Whether the next response's `Date` header is worth reading: at most once a second, since the header has
+   * one-second resolution. (Reading a header on every response of a busy client is measurable; see bench/overhead.ts.)
+   */
+  wantsDate(): boolean {
+    const now = Date.now();
+    // (A local clock set back makes this negative: read then too.)
+    if (now - this.#lastRead < 1000 && now >= this.#lastRead) return false;
+    this.#lastRead = now;
+    return true;
+  }
 
   /** Learn from a response's `Date` header. Cheap when the header repeats (the common case within a second). */
   observe(dateHeader: string | null): void {

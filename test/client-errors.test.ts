@@ -339,6 +339,19 @@ describe('failures without a response', () => {
     expect(hits('/api/slow')).toBe(2);
   });
 
+  it("an app's per-call ky timeout: TimeoutError, and no token is left on the Request that ky's error holds", async () => {
+    const { auth, secrets } = await signedIn();
+    const error = await rejection(auth.http.get('api/slow?ms=5000', { timeout: 200, retry: 0 }).json());
+    expectWellFormed(error, { code: 'ERR_TIMEOUT', action: 'retry', method: 'GET', url: `${api.url}/api/slow`, secrets });
+    // auth.http sets the token on ky's own Request in place (no header copy per request); ky's TimeoutError keeps
+    // that Request, so the token is taken off it before the error reaches the app.
+    const kyError = (error as TimeoutError).cause as { name?: string; request?: Request };
+    expect(kyError.name).toBe('TimeoutError');
+    expect(kyError.request).toBeInstanceOf(Request);
+    expect(kyError.request?.headers.get('authorization')).toBeNull();
+    expect(hits('/api/slow')).toBe(1);
+  });
+
   it("the app's own abort passes through as the platform's AbortError", async () => {
     const { auth } = await signedIn();
     for (const call of [

@@ -1,0 +1,160 @@
+/**
+ * One network attempt of the auth path, bounded by the per-attempt `timeout` (the wait for the response headers).
+ *
+ * Every attempt is really ended at its deadline, connection and all; how depends on the runtime's fetch:
+ *
+ * - `'abort'`: the attempt gets an AbortSignal of its own, aborted by a timer. Browsers, workers, an app-supplied
+ *   `fetch`, and short timeouts: signals are native and cheap in browsers, and a hung request would otherwise hold
+ *   one of the six HTTP/1.1 connections a page may open to an origin.
+ * - `'undici'`: Node's built-in fetch with a timeout of 10 s or more. There, following an AbortSignal costs about
+ *   12 us per request (undici registers a listener and a finalizer per signal): 5-10% of a loopback request, more
+ *   than the rest of the auth path together (`npm run bench:overhead` prints it). undici has a per-request limit of
+ *   its own for exactly this wait, `headersTimeout`, which destroys the connection when it fires. So the attempt
+ *   goes through a dispatcher that forwards to the global one (an app's proxy or agent settings still apply) with
+ *   `headersTimeout` set. Its clock ticks about once a second, so the attempt ends within a second after `timeout`
+ *   (hence the 10 s floor: below it, `'abort'` is used), and it counts from when the request is sent (connecting has
+ *   undici's own limit, `connectTimeout`, 10 s by default).
+ */
+import { TimeoutError } from './errors.js';
+
+/** How attempts are bounded (see the module comment). */
+export type AttemptBounding = 'abort' | 'undici';
+
+/** The shortest timeout for which `'undici'` is used: its timer resolution (about a second) is 10% of it. */
+export const UNDICI_MIN_TIMEOUT_MS = 10_000;
+
+/** What an attempt needs to know of its request (for the TimeoutError, and the app's own abort). */
+export interface AttemptTarget {
+  method: string;
+  url: string;
+  /** The app's signal, if any: it is already part of the input or init given to the attempt. */
+  signal: AbortSignal | null | undefined;
+}
+
+/** Options of {@link createAttempt}. */
+export interface AttemptOptions {
+  fetch: typeof fetch;
+  /** The per-attempt timeout, in ms: how long to wait for the response headers. */
+  timeout: number;
+  bounding: AttemptBounding;
+}
+
+/**
+ * Sends one attempt, `fetch(input, init)` with the timeout applied, and settles with what `onResponse` makes of the
+ * response or what `onError` makes of a failure (both get the target, so they need not be closures made per
+ * attempt), in the same promise (every promise layer over fetch's own is a
+ * measurable cost at 50 requests in flight, bench/overhead.ts). When the headers do not arrive in time it rejects
+ * with authfetch's TimeoutError instead. `init` is the attempt's own object (or none): the attempt may set its
+ * `signal` or `dispatcher`.
+ */
+export type Attempt = <Target extends AttemptTarget>(
+  input: RequestInfo,
+  init: RequestInit | undefined,
+  target: Target,
+  onResponse: (response: Response, target: Target) => Response | Promise<Response>,
+  onError: (error: unknown, target: Target) => never,
+) => Promise<Response>;
+
+/** Whether this is Node (no DOM: jsdom-like test setups count as browsers). */
+export function isNodeRuntime(): boolean {
+  const g = globalThis as { process?: { versions?: { node?: unknown } }; document?: unknown };
+  return typeof g.process?.versions?.node === 'string' && g.document === undefined;
+}
+
+/** The bounding for a client: `'undici'` for Node's own fetch and a timeout of 10 s or more, `'abort'` otherwise. */
+export function defaultBounding(appFetch: typeof fetch | undefined, timeout: number): AttemptBounding {
+  return appFetch === undefined && timeout >= UNDICI_MIN_TIMEOUT_MS && isNodeRuntime() ? 'undici' : 'abort';
+}
+
+/** undici's dispatcher interface, as far as fetch uses it. */
+interface Dispatcher {
+  dispatch(options: { headersTimeout?: number | null }, handler: unknown): boolean;
+}
+
+/** Where undici (Node's fetch, and any copy of the undici package) keeps the global dispatcher. */
+const GLOBAL_DISPATCHER = Symbol.for('undici.globalDispatcher.1');
+
+/** The global dispatcher, or `undefined` before Node's fetch first ran (or on a runtime that keeps none). */
+function globalDispatcher(): Dispatcher | undefined {
+  const dispatcher = (globalThis as Record<symbol, unknown>)[GLOBAL_DISPATCHER] as Partial<Dispatcher> | undefined;
+  return typeof dispatcher?.dispatch === 'function' ? (dispatcher as Dispatcher) : undefined;
+}
+
+/** Whether a fetch failure is undici's headers timeout firing. */
+function isHeadersTimeout(error: unknown): boolean {
+  return error instanceof TypeError && (error.cause as { code?: unknown } | undefined)?.code === 'UND_ERR_HEADERS_TIMEOUT';
+}
+
+/** Build the attempt function for one client. */
+export function createAttempt(o: AttemptOptions): Attempt {
+  const timeoutError = (target: AttemptTarget, cause: unknown): TimeoutError =>
+    new TimeoutError(undefined, { method: target.method, url: target.url, timeout: o.timeout, cause });
+
+  /** Call `fetch`, turning a synchronous throw (a custom fetch may throw) into a rejection. */
+  function call(input: RequestInfo, init: RequestInit | undefined): Promise<Response> {
+    try {
+      return o.fetch(input, init);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  const abortable: Attempt = (input, init, target, onResponse, onError) => {
+    const user = target.signal;
+    if (user?.aborted) return Promise.reject(user.reason);
+    const controller = new AbortController();
+    const onUserAbort = () => controller.abort(user?.reason);
+    user?.addEventListener('abort', onUserAbort, { once: true });
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      controller.abort(new DOMException(`The request took longer than ${o.timeout} ms`, 'TimeoutError'));
+    }, o.timeout);
+    const withSignal = init ?? {};
+    withSignal.signal = controller.signal;
+    return call(input, withSignal).then(
+      (response) => {
+        clearTimeout(timer);
+        user?.removeEventListener('abort', onUserAbort);
+        return onResponse(response, target);
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        user?.removeEventListener('abort', onUserAbort);
+        // The app's abort wins over a timeout that fired in the same turn: it is what the app asked for.
+        if (timedOut && !user?.aborted) throw timeoutError(target, controller.signal.reason);
+        return onError(error, target);
+      },
+    );
+  };
+
+  if (o.bounding === 'abort') return abortable;
+
+  /** Forwards to the global dispatcher at each request (so a later setGlobalDispatcher applies), with the limit set. */
+  const withHeadersTimeout: Dispatcher = {
+    dispatch(options, handler) {
+      options.headersTimeout = o.timeout;
+      return (globalDispatcher() as Dispatcher).dispatch(options, handler);
+    },
+  };
+
+  /** Whether the global dispatcher was seen (once undici is loaded it stays set). */
+  let dispatcherKnown = false;
+
+  return function viaUndici(input, init, target, onResponse, onError) {
+    const given = init as (RequestInit & { dispatcher?: unknown }) | undefined;
+    if (!dispatcherKnown) dispatcherKnown = globalDispatcher() !== undefined;
+    // An app's own dispatcher for this request, or none known yet (the first fetch of the process loads undici, which
+    // sets it): an AbortSignal then.
+    if (given?.dispatcher !== undefined || !dispatcherKnown) return abortable(input, init, target, onResponse, onError);
+    const withDispatcher: RequestInit & { dispatcher?: unknown } = given ?? {};
+    withDispatcher.dispatcher = withHeadersTimeout;
+    return call(input, withDispatcher).then(
+      (response) => onResponse(response, target),
+      (error: unknown) => {
+        if (isHeadersTimeout(error)) throw timeoutError(target, (error as TypeError).cause);
+        return onError(error, target);
+      },
+    );
+  };
+}
