@@ -2,7 +2,7 @@
  * The example API and token server (examples/server) that the demo, the tests, the benchmarks and the
  * browser example share: its endpoints, faults and test controls behave as documented.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import http from 'node:http';
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -301,6 +301,20 @@ describe('API routes', () => {
     expect(b.status).toBe(401);
     expect(b.headers.get('www-authenticate')).toContain('The access token expired');
     tokens = await server.issueTokens();
+  });
+
+  it('counts a slow request whose client went away before the answer in clientAborts', async () => {
+    server.resetStats();
+    const controller = new AbortController();
+    const pending = fetch(`${server.url}/api/slow?ms=20000`, { ...auth(), signal: controller.signal }).catch((error: unknown) => error);
+    await vi.waitFor(() => expect(server.stats.requestsByPath['/api/slow']).toBe(1), { timeout: 3000, interval: 5 });
+    expect(server.stats.clientAborts).toBe(0);
+    controller.abort();
+    expect(((await pending) as DOMException).name).toBe('AbortError');
+    await vi.waitFor(() => expect(server.stats.clientAborts).toBe(1), { timeout: 3000, interval: 5 });
+    // An answered request is not one.
+    await (await fetch(`${server.url}/api/slow?ms=1`, auth())).text();
+    expect(server.stats.clientAborts).toBe(1);
   });
 
   it('redirects, and a token sent to it does not follow to another origin', async () => {
@@ -634,7 +648,7 @@ describe('stats', () => {
     server.resetStats();
     expect(server.stats).toBe(stats);
     expect(stats).toEqual({
-      refreshCalls: 0, tokenCalls: 0, apiHits: 0, reuseDetected: 0, sessionRefreshCalls: 0,
+      refreshCalls: 0, tokenCalls: 0, apiHits: 0, reuseDetected: 0, sessionRefreshCalls: 0, clientAborts: 0,
       requestsByPath: {}, lastAuthorization: {},
     });
   });

@@ -36,6 +36,8 @@ export interface ExampleServerStats {
   reuseDetected: number;
   /** Calls of `POST /session/refresh`, faulted ones included. */
   sessionRefreshCalls: number;
+  /** Requests whose client closed the connection while the server was still waiting to answer (a slow route). */
+  clientAborts: number;
   /** Requests per path (no query), every route, preflights excluded. */
   requestsByPath: Record<string, number>;
   /** The `Authorization` header each path last received (`undefined`: none). */

@@ -63,6 +63,7 @@ export async function startExampleServer(options = {}) {
     apiHits: 0,
     reuseDetected: 0,
     sessionRefreshCalls: 0,
+    clientAborts: 0,
     requestsByPath: {},
     lastAuthorization: {},
   };
@@ -84,7 +85,11 @@ export async function startExampleServer(options = {}) {
     if (ms <= 0) return Promise.resolve(true);
     return new Promise((resolve) => {
       const timer = setTimeout(() => finish(true), ms);
-      const onClose = () => finish(false);
+      // The client went away before the answer (its timeout or its abort closed the connection).
+      const onClose = () => {
+        stats.clientAborts++;
+        finish(false);
+      };
       const cancel = () => finish(false);
       /** @param {boolean} value */
       function finish(value) {
@@ -140,6 +145,7 @@ export async function startExampleServer(options = {}) {
       stats.apiHits = 0;
       stats.reuseDetected = 0;
       stats.sessionRefreshCalls = 0;
+      stats.clientAborts = 0;
       for (const key of Object.keys(stats.requestsByPath)) delete stats.requestsByPath[key];
       for (const key of Object.keys(stats.lastAuthorization)) delete stats.lastAuthorization[key];
     },

@@ -40,6 +40,7 @@ const MAX_SLOW_MS = 120_000;
  * @property {number} apiHits
  * @property {number} reuseDetected
  * @property {number} sessionRefreshCalls
+ * @property {number} clientAborts
  * @property {Record<string, number>} requestsByPath
  * @property {Record<string, string | undefined>} lastAuthorization
  */

@@ -4,7 +4,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { expect, it } from 'vitest';
+import { expect, it, vi } from 'vitest';
 import { repoRoot } from '../../examples/spa/mounts.mjs';
 import {
   describeInBrowser,
@@ -70,6 +70,38 @@ describeInBrowser('the example app in Chromium', { context: { viewport: { width:
       expect(message).toMatch(/^[A-Z].*[.]$/);
       expect(message).not.toMatch(/\b(401|403|404|token|HTTP|ERR_)/i);
     }
+  });
+
+  it('ends an attempt that outlives timeout: TimeoutError in the page, and the server sees the connection go', async () => {
+    suite.tabs = [await openTab(suite.context, suite.server, { storage: 'timeout', autoload: 0, idleTimeout: 0 })];
+    const [tab] = suite.tabs;
+    // In a browser every attempt carries an AbortSignal of its own (src/attempt.ts): a hung request must not keep
+    // one of the few connections a page may open to an origin.
+    const outcome = await tab.page.evaluate(async () => {
+      const { lib } = window.demo;
+      const client = lib.createAuthClient({ baseUrl: '/api/', timeout: 300, crossTab: false, storage: lib.memoryStorage() });
+      // Signed in (the slow route wants a token), with a token from the demo's password grant.
+      const grant = await fetch('/oauth/token', {
+        method: 'POST',
+        body: new URLSearchParams({ grant_type: 'password', client_id: 'demo-spa', username: 'alice', password: 'wonderland' }),
+      });
+      await client.login(await grant.json());
+      const started = performance.now();
+      try {
+        await client.fetch('slow?ms=20000');
+        return { resolved: true };
+      } catch (error) {
+        const e = error as { name: string; code?: string; timeout?: number };
+        return { name: e.name, code: e.code, timeout: e.timeout, ms: performance.now() - started };
+      } finally {
+        client.dispose();
+      }
+    });
+    expect(outcome).toMatchObject({ name: 'TimeoutError', code: 'ERR_TIMEOUT', timeout: 300 });
+    expect(suite.server.stats.requestsByPath['/api/slow']).toBe(1);
+    expect((outcome as { ms: number }).ms).toBeLessThan(3000);
+    await vi.waitFor(() => expect(suite.server.stats.clientAborts).toBe(1), { timeout: 5000, interval: 20 });
+    suite.server.resetStats();
   });
 
   it('keeps the session in IndexedDB across a reload', async () => {
