@@ -56,7 +56,7 @@ export type Attempt = <Target extends AttemptTarget>(
 ) => Promise<Response>;
 
 /** Whether this is Node (no DOM: jsdom-like test setups count as browsers). */
-export function isNodeRuntime(): boolean {
+function isNodeRuntime(): boolean {
   const g = globalThis as { process?: { versions?: { node?: unknown } }; document?: unknown };
   return typeof g.process?.versions?.node === 'string' && g.document === undefined;
 }

@@ -151,25 +151,23 @@ export function createAuthPath(o: AuthPathOptions): AuthPath {
     try {
       out.tokens = tokens;
       if (!tokens) return dispatch(out, ownHeaders(out) ?? {});
-      if (o.dpop === undefined || tokens.tokenType?.toLowerCase() === 'bearer') {
-        const authorization = bearer(tokens.accessToken);
-        const own = ownHeaders(out);
-        if (own === undefined) return dispatch(out, { authorization });
-        own.set('authorization', authorization);
-        return dispatch(out, own);
-      }
+      if (o.dpop === undefined || tokens.tokenType?.toLowerCase() === 'bearer') return sendWith(out, bearer(tokens.accessToken));
       // RFC 9449 section 7: a fresh proof for every request and every replay, bound to the token by `ath`.
-      return o.dpop.proof(out.method, out.url, { accessToken: tokens.accessToken }).then((proof) => {
-        const authorization = `DPoP ${tokens.accessToken}`;
-        const own = ownHeaders(out);
-        if (own === undefined) return dispatch(out, { authorization, dpop: proof });
-        own.set('authorization', authorization);
-        own.set('dpop', proof);
-        return dispatch(out, own);
-      });
+      return o.dpop
+        .proof(out.method, out.url, { accessToken: tokens.accessToken })
+        .then((proof) => sendWith(out, `DPoP ${tokens.accessToken}`, proof));
     } catch (error) {
       return Promise.reject(error);
     }
+  }
+
+  /** Dispatch with the Authorization (and DPoP proof) added to the attempt's headers. */
+  function sendWith(out: Outgoing, authorization: string, proof?: string): Promise<Response> {
+    const own = ownHeaders(out);
+    if (own === undefined) return dispatch(out, proof === undefined ? { authorization } : { authorization, dpop: proof });
+    own.set('authorization', authorization);
+    if (proof !== undefined) own.set('dpop', proof);
+    return dispatch(out, own);
   }
 
   function dispatch(out: Outgoing, headers: Headers | Record<string, string>): Promise<Response> {
