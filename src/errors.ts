@@ -36,7 +36,8 @@ export type ErrorCode =
   | 'ERR_NETWORK'
   | 'ERR_TIMEOUT'
   | 'ERR_SESSION_EXPIRED'
-  | 'ERR_TOKEN_RESPONSE';
+  | 'ERR_TOKEN_RESPONSE'
+  | 'ERR_SIGN_IN';
 
 /** The codes of the errors that carry an HTTP response (`HttpError` and its subclasses). */
 export type HttpErrorCode =
@@ -100,6 +101,7 @@ export interface AuthFetchErrorJSON {
   retryAfterMs?: number;
   requiredScope?: string[];
   timeout?: number;
+  oauthError?: string;
 }
 
 // The scalar fields toJSON copies when a subclass has them. An allow-list, so a field added later
@@ -113,6 +115,7 @@ const JSON_FIELDS = [
   'retryAfterMs',
   'requiredScope',
   'timeout',
+  'oauthError',
 ] as const;
 
 const HTTP_CODES: ReadonlySet<unknown> = new Set<HttpErrorCode>([
@@ -135,6 +138,7 @@ const ALL_CODES: ReadonlySet<unknown> = new Set<ErrorCode>([
   'ERR_TIMEOUT',
   'ERR_SESSION_EXPIRED',
   'ERR_TOKEN_RESPONSE',
+  'ERR_SIGN_IN',
 ]);
 
 // Written for a person reading the UI: no status codes, no "HTTP", no "token".
@@ -696,6 +700,105 @@ export class TokenResponseError extends AuthFetchError {
   }
 }
 
+/** Why an interactive sign-in failed. */
+export type SignInErrorReason =
+  | 'popup-blocked'
+  | 'popup-closed'
+  | 'access-denied'
+  | 'invalid-state'
+  | 'invalid-response'
+  | 'login-required'
+  | 'server-error';
+
+/** Options of the `SignInError` constructor. */
+export interface SignInErrorOptions extends AuthFetchErrorOptions {
+  /** Why the sign-in failed. */
+  reason: SignInErrorReason;
+  /** The OAuth `error` code of the provider's answer (RFC 6749 section 4.1.2.1), when it sent one. */
+  oauthError?: string;
+}
+
+// Per reason: what the person reads, and what they can do. Written for the UI: no "OAuth", no "state".
+const SIGN_IN_DEFAULTS: Record<SignInErrorReason, readonly [string, UserAction]> = {
+  'popup-blocked': ['Your browser blocked the sign-in window. Allow pop-ups for this site, then sign in again.', 'sign-in'],
+  'popup-closed': ['The sign-in window was closed before signing in finished. Please sign in again.', 'sign-in'],
+  'access-denied': ["Sign-in was cancelled or not allowed. You can sign in again, or ask an administrator for access.", 'sign-in'],
+  'invalid-state': ['This sign-in has expired or was already used. Please sign in again.', 'sign-in'],
+  'invalid-response': ["We couldn't complete your sign-in. If this keeps happening, please contact support.", 'contact-support'],
+  'login-required': ['Please sign in to continue.', 'sign-in'],
+  'server-error': ['The sign-in service is having trouble. Please try again in a moment.', 'retry'],
+};
+
+/**
+ * An interactive sign-in (`signIn()`, `handleRedirect()`) failed: the popup was blocked or closed, the provider
+ * answered with an error (`access_denied`, `login_required`, `server_error`, ...), or its response was refused
+ * (a `state` or `iss` that does not match, an ID token that does not validate). `oauthError` is the provider's
+ * `error` code when it sent one; its `error_description` is never copied into the message.
+ *
+ * Constructor: `new SignInError(message?, { reason, oauthError?, cause?, userMessage?, action? })`.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await auth.signIn({ popup: true });
+ * } catch (error) {
+ *   if (isSignInError(error) && error.reason === 'popup-blocked') showAllowPopupsHint();
+ * }
+ * ```
+ */
+export class SignInError extends AuthFetchError {
+  static readonly code = 'ERR_SIGN_IN' as const;
+  override name = 'SignInError' as const;
+  override readonly code = 'ERR_SIGN_IN' as const;
+  /** Why the sign-in failed. */
+  readonly reason: SignInErrorReason;
+  /** The provider's OAuth `error` code, when it answered with one. */
+  readonly oauthError?: string;
+
+  /**
+   * @param message Default: `Sign-in failed (<reason>)`.
+   * @param options See {@link SignInErrorOptions}.
+   */
+  constructor(message: string | undefined, options: SignInErrorOptions) {
+    const [userMessage, action] = SIGN_IN_DEFAULTS[options.reason];
+    super(message ?? `Sign-in failed (${options.reason})`, {
+      ...options,
+      userMessage: options.userMessage ?? userMessage,
+      action: options.action ?? action,
+    });
+    this.reason = options.reason;
+    this.oauthError = options.oauthError;
+  }
+}
+
+/**
+ * The union of the concrete authfetch error classes, each with its literal `code`: a `switch (error.code)` over it
+ * narrows to the class and its fields. `isAuthFetchError(e)` narrows to it.
+ *
+ * @example
+ * ```ts
+ * function describe(error: AnyAuthFetchError): string {
+ *   switch (error.code) {
+ *     case 'ERR_FORBIDDEN': return `needs ${error.requiredScope?.join(' ') ?? 'access'}`;
+ *     case 'ERR_RATE_LIMITED': return `wait ${error.retryAfterMs ?? 0} ms`;
+ *     default: return error.userMessage;
+ *   }
+ * }
+ * ```
+ */
+export type AnyAuthFetchError =
+  | (HttpError & { readonly code: 'ERR_HTTP' })
+  | UnauthorizedError
+  | ForbiddenError
+  | NotFoundError
+  | RateLimitError
+  | ServerError
+  | NetworkError
+  | TimeoutError
+  | SessionExpiredError
+  | TokenResponseError
+  | SignInError;
+
 // ---------------------------------------------------------------------------------------------------------------
 // Guards
 // ---------------------------------------------------------------------------------------------------------------
@@ -719,7 +822,7 @@ function codeOf(value: unknown): unknown {
  * catch (error) { if (isAuthFetchError(error)) toast(error.userMessage); else throw error; }
  * ```
  */
-export function isAuthFetchError(value: unknown): value is AuthFetchError {
+export function isAuthFetchError(value: unknown): value is AnyAuthFetchError {
   return ALL_CODES.has(codeOf(value));
 }
 
@@ -790,6 +893,11 @@ export function isTimeoutError(value: unknown): value is TimeoutError {
 /** Whether `value` is a `SessionExpiredError` (`code === 'ERR_SESSION_EXPIRED'`). */
 export function isSessionExpiredError(value: unknown): value is SessionExpiredError {
   return codeOf(value) === SessionExpiredError.code;
+}
+
+/** Whether `value` is a `SignInError` (`code === 'ERR_SIGN_IN'`). */
+export function isSignInError(value: unknown): value is SignInError {
+  return codeOf(value) === SignInError.code;
 }
 
 /** Whether `value` is a `TokenResponseError` (`code === 'ERR_TOKEN_RESPONSE'`). */

@@ -30,6 +30,7 @@ export {
   TimeoutError,
   SessionExpiredError,
   TokenResponseError,
+  SignInError,
   isAuthFetchError,
   isHttpError,
   isUnauthorizedError,
@@ -41,6 +42,7 @@ export {
   isTimeoutError,
   isSessionExpiredError,
   isTokenResponseError,
+  isSignInError,
 } from './errors.js';
 export type {
   ErrorCode,
@@ -49,6 +51,8 @@ export type {
   UnauthorizedReason,
   SessionExpiredReason,
   AuthFetchErrorJSON,
+  AnyAuthFetchError,
+  SignInErrorReason,
 } from './errors.js';
 
 export { parseChallenges } from './challenge.js';

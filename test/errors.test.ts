@@ -13,6 +13,7 @@ import {
   RateLimitError,
   ServerError,
   SessionExpiredError,
+  SignInError,
   TimeoutError,
   TokenResponseError,
   UnauthorizedError,
@@ -26,6 +27,7 @@ import {
   isRateLimitError,
   isServerError,
   isSessionExpiredError,
+  isSignInError,
   isTimeoutError,
   isTokenResponseError,
   isUnauthorizedError,
@@ -801,6 +803,22 @@ describe('constructors', () => {
     expect(network.action).toBe('check-connection');
   });
 
+  it('SignInError: a plain message and an action per reason, the OAuth code kept, nothing of the server in message', () => {
+    const blocked = new SignInError(undefined, { reason: 'popup-blocked' });
+    expect(blocked.code).toBe('ERR_SIGN_IN');
+    expect(blocked.name).toBe('SignInError');
+    expect(blocked.message).toBe('Sign-in failed (popup-blocked)');
+    expect(blocked.userMessage).toMatch(/pop-ups/);
+    expect(blocked.action).toBe('sign-in');
+    const denied = new SignInError(undefined, { reason: 'access-denied', oauthError: 'access_denied' });
+    expect(denied.oauthError).toBe('access_denied');
+    expect(denied.toJSON()).toMatchObject({ code: 'ERR_SIGN_IN', reason: 'access-denied', oauthError: 'access_denied' });
+    expect(new SignInError(undefined, { reason: 'server-error' }).action).toBe('retry');
+    expect(new SignInError(undefined, { reason: 'invalid-response' }).action).toBe('contact-support');
+    expect(isSignInError(denied)).toBe(true);
+    expect(isAuthFetchError(denied)).toBe(true);
+  });
+
   it('types: codes are literal per class and the code union is exhaustive', () => {
     expectTypeOf<ForbiddenError['code']>().toEqualTypeOf<'ERR_FORBIDDEN'>();
     expectTypeOf<ForbiddenError['name']>().toEqualTypeOf<'ForbiddenError'>();
@@ -819,6 +837,7 @@ describe('constructors', () => {
         case 'ERR_TIMEOUT':
         case 'ERR_SESSION_EXPIRED':
         case 'ERR_TOKEN_RESPONSE':
+        case 'ERR_SIGN_IN':
           return 'other';
         default: {
           const unreachable: never = code;
