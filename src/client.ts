@@ -7,8 +7,8 @@ import type { KyInstance, RetryOptions } from 'ky';
 import { createAuthPath } from './auth-path.js';
 import { ServerClock } from './clock.js';
 import type { Dpop } from './dpop/types.js';
-import { ErrorMapper } from './error-mapper.js';
-import { SessionExpiredError, isSessionExpiredError } from './errors.js';
+import { ErrorMapper } from './errors/index.js';
+import { SessionExpiredError, isSessionExpiredError } from './errors/index.js';
 import { createEventBus } from './events.js';
 import { createHttp } from './http.js';
 import { createLog } from './log.js';
@@ -207,7 +207,7 @@ export function createAuthClient(options: AuthClientOptions = {}): AuthClient {
   const storage = guardStorage(options.storage ?? memoryStorage());
   const crossTab = options.crossTab ?? isBrowserOrWorker();
   const clock = new ServerClock();
-  const errors = new ErrorMapper();
+  const errors = new ErrorMapper(() => coordinator.tokens !== undefined);
   const retry = options.retry;
   const backoffLimit = typeof retry === 'object' && retry.backoffLimit !== undefined ? retry.backoffLimit : 3000;
 

@@ -43,7 +43,7 @@ export {
   isSessionExpiredError,
   isTokenResponseError,
   isSignInError,
-} from './errors.js';
+} from './errors/index.js';
 export type {
   ErrorCode,
   HttpErrorCode,
@@ -53,7 +53,7 @@ export type {
   AuthFetchErrorJSON,
   AnyAuthFetchError,
   SignInErrorReason,
-} from './errors.js';
+} from './errors/index.js';
 
 export { parseChallenges } from './challenge.js';
 export type { Challenge } from './challenge.js';

@@ -3,7 +3,7 @@
  * ending an idle session. Timers always aim at a deadline and re-check the clock when they fire or when the page
  * wakes up, because timers in background tabs and sleeping machines fire late.
  */
-import { SessionExpiredError } from './errors.js';
+import { SessionExpiredError } from './errors/index.js';
 import type { EventBus } from './events.js';
 import type { Log } from './log.js';
 

@@ -2,7 +2,7 @@
  * Vocabulary shared by several modules: the token set, storage, logger and the event map.
  * Options types live next to the function that takes them; only what crosses modules is here.
  */
-import type { AuthFetchError, ForbiddenError, UnauthorizedError } from './errors.js';
+import type { AuthFetchError, ForbiddenError, UnauthorizedError } from './errors/index.js';
 
 /** The tokens of one signed-in session, normalised from an OAuth 2 token response or given by the app. */
 export interface TokenSet {

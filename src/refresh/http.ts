@@ -2,7 +2,7 @@
  * What the HTTP strategies share: calling an endpoint with the client's fetch and turning what comes back into
  * either a token set or the typed error that tells the coordinator whether to retry, report or end the session.
  */
-import { errorFromFailure, errorFromResponse, TokenResponseError } from '../errors.js';
+import { errorFromFailure, errorFromResponse, isTransient, TokenResponseError } from '../errors/index.js';
 import { normalizeTokens } from '../tokens.js';
 import type { TokenSet } from '../types.js';
 
@@ -42,9 +42,9 @@ export async function readTokenResponse(
 }
 
 /** The typed error for a non-2xx refresh response whose meaning is not "rejected": 5xx, 429 and the rest. */
-export async function refreshFailure(response: Response, method: string, url: string): Promise<Error> {
+export async function tokenEndpointError(response: Response, method: string, url: string): Promise<Error> {
   const error = await errorFromResponse(response, { method, url });
-  if (error.code === 'ERR_SERVER' || error.code === 'ERR_RATE_LIMITED') return error;
+  if (isTransient(error)) return error;
   return new TokenResponseError(`The refresh endpoint answered ${response.status}: ${describe(response)}`, {
     cause: error,
     status: response.status,

@@ -1,7 +1,7 @@
 /** The OAuth 2 refresh_token grant (RFC 6749 section 6), with rotation and DPoP-bound tokens (RFC 9449). */
-import { SessionExpiredError } from '../errors.js';
+import { SessionExpiredError } from '../errors/index.js';
 import type { TokenSet } from '../types.js';
-import { callEndpoint, readOAuthError, readTokenResponse, refreshFailure } from './http.js';
+import { callEndpoint, readOAuthError, readTokenResponse, tokenEndpointError } from './http.js';
 import type { RefreshContext, RefreshStrategy } from './types.js';
 
 /** Options of `oauth2Refresh`. */
@@ -92,7 +92,7 @@ export function oauth2Refresh(options: OAuth2RefreshOptions): RefreshStrategy {
               { reason: 'refresh-rejected' },
             );
           }
-          throw await refreshFailure(response, 'POST', tokenEndpoint);
+          throw await tokenEndpointError(response, 'POST', tokenEndpoint);
         }
       }
       return readTokenResponse(response, tokens);

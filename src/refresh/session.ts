@@ -1,7 +1,7 @@
 /** Cookie sessions and backends-for-frontend: an httpOnly cookie renews the access token. */
-import { SessionExpiredError } from '../errors.js';
+import { SessionExpiredError } from '../errors/index.js';
 import type { TokenSet } from '../types.js';
-import { callEndpoint, readTokenResponse, refreshFailure } from './http.js';
+import { callEndpoint, readTokenResponse, tokenEndpointError } from './http.js';
 import type { RefreshContext, RefreshStrategy } from './types.js';
 
 /** Options of `sessionRefresh`. */
@@ -47,7 +47,7 @@ export function sessionRefresh(options: SessionRefreshOptions): RefreshStrategy 
         await response.body?.cancel();
         throw new SessionExpiredError('The session endpoint answered 401: the session is over', { reason: 'refresh-rejected' });
       }
-      if (!response.ok) throw await refreshFailure(response, method, target);
+      if (!response.ok) throw await tokenEndpointError(response, method, target);
       // The cookie-held session is not renewed by a refresh token: keep none from before.
       return readTokenResponse(response, tokens && { ...tokens, refreshToken: undefined }, parse);
     },
