@@ -1,62 +1,35 @@
 /**
- * The bounded reader of error bodies. An error page can be huge, endless or stalled mid-body; reading it whole
+ * Error bodies, read bounded: an error page can be huge, endless or stalled mid-body; reading it whole
  * (`response.text()`) would let a server hold a request open or fill memory.
  */
+import { readBounded } from '../lib/read-body.js';
 
 /** The most of an error body that is read, in bytes. */
 export const MAX_ERROR_BODY_BYTES = 64 * 1024;
 
 /**
- * Read at most {@link MAX_ERROR_BODY_BYTES} of a clone of the body, so `response` stays readable for the app.
+ * Read at most {@link MAX_ERROR_BODY_BYTES} of the body: from a clone (so `response` stays readable for the app)
+ * unless `clone` is false (a response only authfetch reads, read once: happy-dom's `clone()` empties both copies).
  * JSON (`application/json`, `application/problem+json`, any `+json`) is parsed (text if it does not parse);
  * anything else is text. Any failure (already used, aborted stream, a stall past `timeoutMs`, invalid encoding)
  * and an empty body give `undefined`: it never rejects.
  * @internal
  */
-export async function readErrorBody(response: Response, timeoutMs: number): Promise<unknown> {
-  let reader: ReadableStreamDefaultReader<Uint8Array>;
+export async function readErrorBody(response: Response, timeoutMs: number, clone = true): Promise<unknown> {
+  let stream: ReadableStream<Uint8Array> | null;
   try {
     if (response.body === null || response.bodyUsed) return undefined;
-    const body = response.clone().body;
-    if (body === null) return undefined;
-    reader = body.getReader();
+    stream = clone ? response.clone().body : response.body;
   } catch {
     return undefined;
   }
-
-  const bytes = new Uint8Array(MAX_ERROR_BODY_BYTES);
-  let size = 0;
-  let complete = false;
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const deadline = new Promise<undefined>((resolve) => {
-    timer = setTimeout(() => resolve(undefined), timeoutMs);
-  });
-  try {
-    while (size < MAX_ERROR_BODY_BYTES) {
-      const result = await Promise.race([reader.read(), deadline]);
-      if (result === undefined) return undefined; // stalled past the deadline
-      if (result.done) {
-        complete = true;
-        break;
-      }
-      const chunk = result.value.subarray(0, MAX_ERROR_BODY_BYTES - size);
-      bytes.set(chunk, size);
-      size += chunk.byteLength;
-    }
-  } catch {
-    return undefined;
-  } finally {
-    clearTimeout(timer);
-    // Cancelling the clone's branch of the tee stops reading for us only; the original stays readable in full.
-    if (!complete) reader.cancel().catch(() => undefined);
-  }
-  if (size === 0) return undefined;
-
+  const read = await readBounded(stream, MAX_ERROR_BODY_BYTES, timeoutMs);
+  if (!read || read.bytes.length === 0) return undefined;
   const contentType = response.headers.get('content-type') ?? '';
   let text: string;
   try {
     // `stream: true` for a cut body: a multi-byte character split at the limit is dropped, not an error.
-    text = decoderFor(contentType).decode(bytes.subarray(0, size), { stream: !complete });
+    text = decoderFor(contentType).decode(read.bytes, { stream: !read.complete });
   } catch {
     return undefined;
   }

@@ -37,6 +37,8 @@ export interface ErrorFromResponseOptions {
   sessionActive?: boolean;
   /** Values the request carried (the access token) that a field made from server text must never contain. */
   secrets?: readonly (string | undefined)[];
+  /** The body, when the caller has read it already (a response read once, without `clone()`). */
+  body?: unknown;
   /**
    * How long reading the error body may take, in ms, so that a server that stalls mid-body cannot leave the
    * request unsettled. Past it `body` is `undefined`.
@@ -68,7 +70,7 @@ export async function errorFromResponse(
   request: RequestInfoLike,
   options: ErrorFromResponseOptions = {},
 ): Promise<HttpError> {
-  const body = await readErrorBody(response, options.bodyTimeout ?? 5_000);
+  const body = 'body' in options ? options.body : await readErrorBody(response, options.bodyTimeout ?? 5_000);
   const base: HttpErrorOptions = { response, method: request.method, url: request.url, body };
   const { status, headers } = response;
   if (status === 401) {

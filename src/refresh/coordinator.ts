@@ -197,11 +197,12 @@ export class RefreshCoordinator {
       try {
         tokens = await this.#attemptWithRetries(basis);
       } catch (error) {
+        // dispose() aborted it: the client is gone, not the session (the stored tokens stay); as for held requests.
+        if (this.#disposed.signal.aborted) throw new SessionExpiredError('The client was disposed', { reason: 'logout', cause: error });
         if (isSessionExpiredError(error)) {
           const reason = error.reason === 'no-refresh-token' ? 'no-refresh-token' : 'refresh-rejected';
           throw await this.endSession(reason, error);
         }
-        if (this.#disposed.signal.aborted) throw error; // dispose(): the AbortError it caused, not a refresh failure
         const typed = refreshFailure(error);
         this.#failures.add(typed);
         log.warn(`authfetch: refresh failed (${typed.code}); the session is kept`);
