@@ -5,7 +5,7 @@ export { createAuthClient } from './client.js';
 export type { AuthClient, AuthClientOptions, AuthSession } from './client.js';
 
 export { oauth2Refresh } from './refresh/oauth2.js';
-export type { OAuth2RefreshOptions } from './refresh/oauth2.js';
+export type { ClientAuthMethod, OAuth2RefreshOptions } from './refresh/oauth2.js';
 export { sessionRefresh } from './refresh/session.js';
 export type { SessionRefreshOptions } from './refresh/session.js';
 export { customRefresh } from './refresh/custom.js';
