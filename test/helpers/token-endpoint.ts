@@ -33,6 +33,16 @@ export interface TokenEndpoint {
 export async function startTokenEndpoint(answer: (request: TokenRequest) => TokenAnswer): Promise<TokenEndpoint> {
   const requests: TokenRequest[] = [];
   const server = createServer((req, res: ServerResponse) => {
+    // Any origin may call it (tests under happy-dom or in a page): preflights answered, not recorded.
+    if (req.method === 'OPTIONS') {
+      res.writeHead(204, {
+        'access-control-allow-origin': '*',
+        'access-control-allow-methods': 'POST, GET',
+        'access-control-allow-headers': req.headers['access-control-request-headers'] ?? '*',
+      });
+      res.end();
+      return;
+    }
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
@@ -44,6 +54,7 @@ export async function startTokenEndpoint(answer: (request: TokenRequest) => Toke
       res.writeHead(reply.status, {
         'content-type': typeof reply.body === 'string' ? 'text/plain' : 'application/json',
         'cache-control': 'no-store',
+        'access-control-allow-origin': '*',
         ...reply.headers,
       });
       res.end(text);
