@@ -76,9 +76,9 @@ export async function readTokenResponse(
   try {
     if (!read) throw new TypeError('the body could not be read');
     body = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(read.bytes));
-  } catch (cause) {
+  } catch {
+    // No cause: the parser's message quotes the start of the body, which is the server's text.
     throw new TokenResponseError(`The refresh endpoint answered ${response.status} with a body that is not JSON: ${where}`, {
-      cause,
       status: response.status,
     });
   }
@@ -110,7 +110,17 @@ export async function readTokenEndpointFailure(
   const body = await readErrorBody(response, 5_000, false);
   const oauthError = oauthErrorCode(readField(body, 'error'), secrets);
   if (isTransientStatus(response.status) || response.status === 429) {
-    return { oauthError, error: await errorFromResponse(response, request, { body }) };
+    // The typed HTTP error reaches the app (refreshError, a rejected request), but nothing the server chose for
+    // this request does: a server that echoes the request would hand back the refresh token in the body, the
+    // status text or a header. Only the status and the headers the retry needs (Retry-After, Date) are kept.
+    const headers = new Headers();
+    for (const name of ['retry-after', 'date']) {
+      const value = response.headers.get(name);
+      // Delta-seconds or an HTTP-date (RFC 9110 sections 5.6.7, 10.2.3), nothing longer.
+      if (value !== null && /^[\w ,:-]{1,32}$/.test(value)) headers.set(name, value);
+    }
+    const kept = new Response(null, { status: response.status, headers });
+    return { oauthError, error: await errorFromResponse(kept, request, { body: undefined }) };
   }
   const error = new TokenResponseError(
     `The token endpoint ${oauthError === undefined ? 'gave an unusable answer' : 'refused the request'} (status ${response.status}): ${request.method} ${redactUrl(request.url)}`,
