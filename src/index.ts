@@ -69,6 +69,7 @@ export type {
   AuthEventType,
   EventSource,
   Logger,
+  LoginRequiredReason,
   RefreshTrigger,
   SessionEndReason,
   TokenSet,
