@@ -52,6 +52,8 @@ export type {
   SessionExpiredReason,
   AuthFetchErrorJSON,
   AnyAuthFetchError,
+  ErrorByCode,
+  ErrorMessages,
   SignInErrorReason,
 } from './errors/index.js';
 
