@@ -96,10 +96,8 @@ export class HttpError extends AuthFetchError {
       withDefaults(
         options,
         response.status >= 500
-          ? SERVER_MESSAGE
-          : transient
-            ? "We couldn't complete your request. Please try again."
-            : "We couldn't complete your request. If this keeps happening, please contact support.",
+          ? 'Something went wrong on our side. Please try again shortly.'
+          : `We couldn't complete your request. ${transient ? 'Please try again.' : 'If this keeps happening, please contact support.'}`,
         transient ? 'retry' : 'contact-support',
       ),
     );
@@ -111,8 +109,6 @@ export class HttpError extends AuthFetchError {
     this.body = options.body;
   }
 }
-
-const SERVER_MESSAGE = 'Something went wrong on our side. Please try again shortly.';
 
 /** Why a 401 happened, as far as the `WWW-Authenticate` challenge (RFC 6750 section 3.1, RFC 9470) tells. */
 export type UnauthorizedReason =

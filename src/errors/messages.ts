@@ -28,17 +28,14 @@ export type ErrorMessages =
  * @internal
  */
 export function messageLocalizer(messages: ErrorMessages | undefined): ((error: unknown) => unknown) | undefined {
-  if (messages === undefined) return undefined;
-  if (typeof messages !== 'function' && (typeof messages !== 'object' || messages === null)) {
-    throw new TypeError('authfetch: messages must be an object of texts by error code, or a function');
-  }
+  if (!messages) return undefined;
   const done = new WeakSet<object>();
   return (error) => {
     if (!isAuthFetchError(error) || done.has(error)) return error;
     done.add(error);
     let text: unknown;
     try {
-      const entry: unknown = typeof messages === 'function' ? messages : messages[error.code];
+      const entry: unknown = typeof messages === 'function' ? messages : (messages as Record<string, unknown>)[error.code];
       text = typeof entry === 'function' ? (entry as (error: AnyAuthFetchError) => unknown)(error) : entry;
     } catch {
       // The app's function failed: its default words are better than no error at all.
