@@ -57,17 +57,17 @@ export function localizeEvents(bus: EventBus, localize: (error: unknown) => unkn
 }
 
 /**
- * Make the client's promise-returning members give a rejection's error the app's words. Members that are not
- * there (a client without sign-in) are skipped.
+ * Make the client's promise-returning members give a rejection's error the app's words. Names the client does not
+ * have (a client without sign-in has no `signIn`) are skipped.
  * @internal
  */
-export function localizeRejections<T extends object>(client: T, names: readonly (keyof T)[], localize: (error: unknown) => unknown): void {
+export function localizeRejections(client: object, names: readonly string[], localize: (error: unknown) => unknown): void {
+  const members = client as Record<string, unknown>;
   for (const name of names) {
-    const member = client[name];
+    const member = members[name];
     if (typeof member !== 'function') continue;
-    const call = member as unknown as (...args: unknown[]) => Promise<unknown>;
-    (client as Record<keyof T, unknown>)[name] = (...args: unknown[]) =>
-      call.apply(client, args).catch((error: unknown) => {
+    members[name] = (...args: unknown[]) =>
+      (member as (...args: unknown[]) => Promise<unknown>).apply(client, args).catch((error: unknown) => {
         throw localize(error);
       });
   }
