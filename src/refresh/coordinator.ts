@@ -242,6 +242,7 @@ export class RefreshCoordinator {
         if (typeof retryAfterMs === 'number') delay = Math.min(retry.backoffLimit, Math.max(delay, retryAfterMs));
         this.o.log.debug(`authfetch: refresh attempt ${attempt + 1} failed (${code}); retrying in ${Math.round(delay)} ms`);
         await sleep(delay, this.#disposed.signal);
+        if (this.#disposed.signal.aborted) throw error; // dispose() cut the backoff short: no attempt after it
       }
     }
   }
