@@ -74,7 +74,10 @@ export class HttpError extends AuthFetchError {
   declare readonly method: string;
   /** The full request URL, query included. Messages and `toJSON()` show it without query. */
   declare readonly url: string;
-  /** The response, still readable: `errorFromResponse` reads its body from a clone. */
+  /**
+   * The response, still readable: `errorFromResponse` reads its body from a clone. For a refresh endpoint's error
+   * it is a stand-in with the status and `Retry-After` only: the server's own answer may echo the refresh token.
+   */
   declare readonly response: Response;
   /**
    * The body: parsed JSON (an RFC 9457 problem details object for `application/problem+json`), else text,
