@@ -140,6 +140,7 @@ function guardStorage(storage: TokenStorage): TokenStorage {
     get shared() {
       return storage.shared;
     },
+    lockFallback: storage.lockFallback,
     async get() {
       const value: unknown = await storage.get();
       return isTokenSet(value) ? value : undefined;

@@ -17,6 +17,8 @@ export { memoryStorage } from './storage/memory.js';
 export type { MemoryStorageOptions } from './storage/memory.js';
 export { indexedDbStorage } from './storage/indexeddb.js';
 export type { IndexedDbStorageOptions } from './storage/indexeddb.js';
+export { indexedDbLease } from './storage/lease.js';
+export type { TabLock } from './lib/lock.js';
 
 export {
   AuthFetchError,

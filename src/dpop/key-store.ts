@@ -11,7 +11,7 @@
  * deletes a key; never key material), and when the client hears another tab's login or logout (`forget()`).
  */
 import { createStore, del, get, set, type UseStore } from 'idb-keyval';
-import { withLock } from '../refresh/lock.js';
+import type { TabLock } from '../lib/lock.js';
 import { FallbackSignal } from '../storage/fallback.js';
 import { withTimeout } from '../storage/indexeddb.js';
 import { randomId } from './proof.js';
@@ -129,7 +129,7 @@ class IdbFailure {
 }
 
 /** The IndexedDB key store (`keyStorage: 'indexeddb'`, the default). Opens nothing until first used. @internal */
-export function indexedDbKeyStore(name: string, timeoutMs: number): KeyStore {
+export function indexedDbKeyStore(name: string, timeoutMs: number, lock: TabLock): KeyStore {
   // The Web Lock that serializes making (and deleting) the key across tabs; the coordinator's is `...:refresh`.
   const lockName = `authfetch:${name}:dpop-key`;
   const memory = memoryKeyStore();
@@ -221,7 +221,7 @@ export function indexedDbKeyStore(name: string, timeoutMs: number): KeyStore {
       if (found) return (lastKnown = found);
       // None yet: make it under a lock and re-read inside it, so tabs racing to make the first key all end up with
       // the one that was stored first rather than each binding tokens to its own.
-      return await withLock(lockName, true, async () => {
+      return await lock.run(lockName, async () => {
         const again = asStoredKey(await idb((s) => get(KEY, s)));
         if (again) return (lastKnown = again);
         const made = await generateStoredKey();
@@ -265,7 +265,7 @@ export function indexedDbKeyStore(name: string, timeoutMs: number): KeyStore {
       forget();
       if (!fallback.failure) {
         try {
-          await withLock(lockName, true, () => idb((s) => del(KEY, s)));
+          await lock.run(lockName, () => idb((s) => del(KEY, s)));
           announce(null);
           return;
         } catch (error) {

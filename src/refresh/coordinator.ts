@@ -20,7 +20,7 @@ import { normalizeTokens, tokenExpiry } from '../tokens.js';
 import type { RefreshTrigger, SessionEndReason, TokenSet, TokenStorage } from '../types.js';
 import type { Log } from '../log.js';
 import type { TabChannel, TabNotice } from './channel.js';
-import { withLock } from './lock.js';
+import { tabLock, type TabLock } from '../lib/lock.js';
 import type { RefreshStrategy } from './types.js';
 
 /** The session states of `auth.session.status`. */
@@ -75,11 +75,14 @@ export class RefreshCoordinator {
   #channel: TabChannel | undefined;
   #disposed = new AbortController();
   #lockName: string;
+  /** Chosen once: Web Locks across tabs where they exist, else the storage's opt-in fallback, else in-page only. */
+  #lock: TabLock;
   /** Counts notices that change the session, so a slow storage read for an older notice is dropped. */
   #noticeSeq = 0;
 
   constructor(private readonly o: CoordinatorOptions) {
     this.#lockName = `authfetch:${o.storage.name}:refresh`;
+    this.#lock = tabLock(o.crossTab, o.storage.lockFallback);
     this.ready = o.storage
       .get()
       .catch((error: unknown) => {
@@ -169,7 +172,7 @@ export class RefreshCoordinator {
   async #run(trigger: RefreshTrigger, rejected: string | undefined): Promise<TokenSet> {
     const { storage, log, bus } = this.o;
     log.debug(`authfetch: refresh started (${trigger})`);
-    return withLock(this.#lockName, this.o.crossTab, async () => {
+    return this.#lock.run(this.#lockName, async () => {
       // Another tab (or client over this storage, or a notice that arrived while we waited for the lock) may have
       // refreshed already: use those tokens rather than spend a rotated refresh token twice (DESIGN behaviour 2).
       let basis = this.tokens;
@@ -218,7 +221,7 @@ export class RefreshCoordinator {
       bus.emit('refresh', { expiresAt, trigger, source: 'local' });
       this.o.onTokens();
       return tokens;
-    });
+    }, this.#disposed.signal);
   }
 
   /** One refresh with up to `retry.limit` retries of transient failures, exponential backoff and jitter. */
