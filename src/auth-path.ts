@@ -232,8 +232,9 @@ export function createAuthPath(o: AuthPathOptions): AuthPath {
   /** The session is over: reject (`'reject'`) or hold until sign-in and go on with the new tokens (`'wait'`). */
   async function sessionOver(error: SessionExpiredError, out: Outgoing): Promise<TokenSet> {
     // A request still out when the user signed out ends with the logout, as the requests held then do.
-    if (o.mode === 'reject' || error.reason === 'logout') throw error;
-    await gate.hold(out.signal);
+    // Another user's sign-in never carries this request either.
+    if (o.mode === 'reject' || error.reason === 'logout' || error.reason === 'user-changed') throw error;
+    await gate.hold(out.signal, co.endedTokens);
     const tokens = co.tokens;
     if (!tokens) throw error;
     return tokens;
@@ -257,7 +258,7 @@ export function createAuthPath(o: AuthPathOptions): AuthPath {
     }
     if (co.isExpiring(tokens) && co.canRefresh(tokens)) {
       try {
-        return await abortable(co.refresh('expiring', tokens.accessToken), out.signal);
+        return await abortable(co.refresh('expiring', tokens), out.signal);
       } catch (error) {
         if (isSessionExpiredError(error)) return sessionOver(error, out);
         if (out.signal?.aborted) throw error;
@@ -284,7 +285,7 @@ export function createAuthPath(o: AuthPathOptions): AuthPath {
         if (!co.canRefresh(sent) && co.tokens?.accessToken === sent.accessToken) {
           return sessionOver(await co.endSession('no-refresh-token'), out);
         }
-        return await abortable(co.refresh('unauthorized', sent.accessToken), out.signal);
+        return await abortable(co.refresh('unauthorized', sent), out.signal);
       }
       // Sent without a token.
       if (co.inflight) return await abortable(co.inflight, out.signal);
