@@ -333,7 +333,8 @@ export function createAuthPath(o: AuthPathOptions): AuthPath {
     // The common case (signed in, no refresh in flight, not expiring) goes out at once, without an async hop.
     const current = co.tokens;
     if (current && !co.inflight && !co.isExpiring(current)) return send(out, current);
-    return tokensForRequest(out).then((tokens) => send(out, tokens));
+    // Tokens picked before an await: a sign-in or sign-out since then wins (co.reconfirm).
+    return tokensForRequest(out).then((tokens) => send(out, tokens && co.reconfirm(tokens)));
   }
 
   /** A 401: retry with a new DPoP nonce, report a step-up, or cure (refresh, sign-in) and replay once. */
@@ -366,7 +367,7 @@ export function createAuthPath(o: AuthPathOptions): AuthPath {
     o.log.debug('authfetch: replaying a request after 401');
     out.replayed = true;
     out.nonceRetried = false;
-    return send(out, cured);
+    return send(out, co.reconfirm(cured));
   }
 
   return {

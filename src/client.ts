@@ -350,11 +350,11 @@ export function createAuthClient(options: AuthClientOptions = {}): AuthClient {
     },
     async login(input) {
       const tokens = normalizeTokens(input, { receivedAt: Date.now() });
-      await coordinator.ready;
+      // The session changes within this call (a request started right after it never sees the old one), and storage
+      // writes keep the order of the calls, also before the first read of storage finished (that read then loses).
       await coordinator.login(tokens);
     },
     async logout() {
-      await coordinator.ready;
       await coordinator.logout();
       if (options.dpop?.rotateOnLogout) await options.dpop.rotate();
     },

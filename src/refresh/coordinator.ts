@@ -191,6 +191,22 @@ export class RefreshCoordinator {
     return typeof error === 'object' && error !== null && this.#failures.has(error);
   }
 
+  /**
+   * The tokens to send in place of `picked`, which was chosen before an await (a refresh, a sign-in): a sign-in or
+   * sign-out since then wins. The current tokens when they are the same user's; otherwise `SessionExpiredError`
+   * (`'user-changed'`, or why the session is gone).
+   */
+  reconfirm(picked: TokenSet): TokenSet {
+    const current = this.tokens;
+    if (current === picked) return picked;
+    if (current === undefined) {
+      const reason = this.endReason ?? 'logout';
+      throw new SessionExpiredError(this.endReason ? sessionEndMessage(this.endReason) : 'Signed out', { reason });
+    }
+    if (!maySameUser(picked, current)) throw userChangedError();
+    return current;
+  }
+
   /** The refresh in flight, if any: requests starting now wait for it instead of going out with a stale token. */
   get inflight(): Promise<TokenSet> | undefined {
     return this.#flight?.promise;
@@ -257,6 +273,11 @@ export class RefreshCoordinator {
     return serialized(this.#writeQueue, work);
   }
 
+  /** Read the storage after every write this page queued before (a read of shared storage must see our own clear). */
+  #read(): Promise<TokenSet | undefined> {
+    return this.#write(() => this.o.storage.get().catch(() => undefined));
+  }
+
   async #run(trigger: RefreshTrigger, rejected: TokenSet | undefined, flight: Flight): Promise<TokenSet> {
     const { storage, log, bus } = this.o;
     const generation = flight.generation;
@@ -269,7 +290,7 @@ export class RefreshCoordinator {
       // refreshed already: use those tokens rather than spend a rotated refresh token twice (DESIGN behaviour 2).
       let basis = this.tokens;
       if (storage.shared) {
-        const read = await storage.get().then((stored) => ({ stored }), () => undefined);
+        const read = await this.#write(() => storage.get().then((stored) => ({ stored }), () => undefined));
         if (stale()) throw SUPERSEDED;
         if (read?.stored) basis = read.stored;
         else if (read && this.tokens !== undefined) {
@@ -498,15 +519,17 @@ export class RefreshCoordinator {
         const seq = ++this.#noticeSeq;
         // A sign-in elsewhere starts a new generation here too: a refresh of ours must not overwrite it.
         const flight = notice.type === 'login' ? this.#advance() : undefined;
+        const generation = this.#generation;
         const before = this.tokens;
-        const stored = await storage.get().catch(() => undefined);
+        // Read behind this page's own queued writes: a sign-out here after that sign-in there must win.
+        const stored = await this.#read();
         if (flight) {
           if (stored && maySameUser(flight.basis, stored)) flight.resolve(stored);
           else flight.reject(stored ? userChangedError() : new SessionExpiredError(sessionEndMessage('other-tab'), { reason: 'other-tab' }));
         }
         // While we read, a later notice (a logout) or a local sign-in, refresh or sign-out may have changed the
         // session: that one is newer, and this read must not bring back the tokens it replaced.
-        if (seq !== this.#noticeSeq || this.tokens !== before) return;
+        if (seq !== this.#noticeSeq || this.#generation !== generation || this.tokens !== before) return;
         if (!stored || stored.accessToken === this.tokens?.accessToken) return;
         this.tokens = stored;
         this.endReason = undefined;
