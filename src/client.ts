@@ -5,6 +5,7 @@
 import { createAttempt, defaultBounding } from './attempt.js';
 import type { KyInstance, RetryOptions } from 'ky';
 import { createAuthPath } from './auth-path.js';
+import { pageUrl, resolvePrefix, resolveRequestUrl } from './auth-path/url.js';
 import { ServerClock } from './clock.js';
 import type { Dpop } from './dpop/types.js';
 import { ErrorMapper } from './error-mapper.js';
@@ -107,13 +108,6 @@ export interface AuthClient {
   dispose(): void;
 }
 
-const ABSOLUTE_URL = /^[a-z][a-z\d+\-.]*:/i;
-
-function pageHref(): string | undefined {
-  const href = (globalThis as { location?: { href?: unknown } }).location?.href;
-  return typeof href === 'string' ? href : undefined;
-}
-
 function isBrowserOrWorker(): boolean {
   const g = globalThis as { document?: unknown; WorkerGlobalScope?: unknown };
   return g.document !== undefined || g.WorkerGlobalScope !== undefined;
@@ -181,26 +175,11 @@ export function createAuthClient(options: AuthClientOptions = {}): AuthClient {
   const underlyingFetch = options.fetch ?? globalThis.fetch?.bind(globalThis);
   if (typeof underlyingFetch !== 'function') throw new TypeError('authfetch: no fetch is available; pass the fetch option');
 
-  const page = pageHref();
-  let base: string | undefined;
-  if (options.baseUrl !== undefined) {
-    try {
-      base = new URL(options.baseUrl, page).href;
-    } catch {
-      throw new TypeError(`authfetch: baseUrl "${options.baseUrl}" is not a valid URL`);
-    }
-    if (!base.endsWith('/')) base += '/';
-  }
+  const page = pageUrl();
+  const base = options.baseUrl === undefined ? undefined : resolvePrefix(options.baseUrl, 'baseUrl');
   const defaultOrigins = [base, page].filter((u): u is string => u !== undefined && originOf(u) !== undefined);
   const isAuthorized = createOriginMatcher(options.authorizedOrigins ?? defaultOrigins);
-
-  const resolveUrl = (input: string): string => {
-    if (ABSOLUTE_URL.test(input)) return input;
-    if (input.startsWith('//')) return new URL(input, page ?? 'https://invalid').href;
-    if (base !== undefined) return base + input.replace(/^\/+/, '');
-    if (page !== undefined) return new URL(input, page).href;
-    throw new TypeError(`authfetch: "${input}" is a relative URL, but no baseUrl is set`);
-  };
+  const resolveUrl = (input: string, prefix: string | undefined = base): string => resolveRequestUrl(input, prefix);
 
   const log = createLog(options.logger);
   const bus = createEventBus((message, error) => log.error(message, error));
