@@ -172,8 +172,12 @@ export function createAuthClient(options: AuthClientOptions = {}): AuthClient {
   const idleTimeout = options.idleTimeout === undefined ? undefined : positive('idleTimeout', options.idleTimeout, 0);
   const mode: LoginRequiredMode = options.loginRequired ?? 'reject';
   if (mode !== 'reject' && mode !== 'wait') throw new TypeError("authfetch: option loginRequired must be 'reject' or 'wait'");
-  const underlyingFetch = options.fetch ?? globalThis.fetch?.bind(globalThis);
-  if (typeof underlyingFetch !== 'function') throw new TypeError('authfetch: no fetch is available; pass the fetch option');
+  const appFetch = options.fetch;
+  if (appFetch === undefined ? typeof globalThis.fetch !== 'function' : typeof appFetch !== 'function') {
+    throw new TypeError('authfetch: no fetch is available; pass the fetch option');
+  }
+  // Looked up per call, not bound now: test tools (msw) replace globalThis.fetch after the client is made.
+  const underlyingFetch: typeof fetch = appFetch ?? ((input, init) => globalThis.fetch(input, init));
 
   const page = pageUrl();
   const base = options.baseUrl === undefined ? undefined : resolvePrefix(options.baseUrl, 'baseUrl');
@@ -283,7 +287,7 @@ export function createAuthClient(options: AuthClientOptions = {}): AuthClient {
   win.addEventListener?.('online', wake);
 
   const authPath = createAuthPath({
-    attempt: createAttempt({ fetch: underlyingFetch, timeout, bounding: defaultBounding(options.fetch, timeout) }),
+    attempt: createAttempt({ fetch: appFetch, timeout, bounding: defaultBounding(appFetch, timeout) }),
     coordinator,
     gate,
     mode,
