@@ -183,7 +183,7 @@ export function createAuthClient(options: AuthClientOptions = {}): AuthClient {
   const base = options.baseUrl === undefined ? undefined : resolvePrefix(options.baseUrl, 'baseUrl');
   const defaultOrigins = [base, page].filter((u): u is string => u !== undefined && originOf(u) !== undefined);
   const isAuthorized = createOriginMatcher(options.authorizedOrigins ?? defaultOrigins);
-  const resolveUrl = (input: string, prefix: string | undefined = base): string => resolveRequestUrl(input, prefix);
+  const resolveUrl = (input: string): string => resolveRequestUrl(input, base);
 
   const log = createLog(options.logger);
   const bus = createEventBus((message, error) => log.error(message, error));
@@ -300,7 +300,7 @@ export function createAuthClient(options: AuthClientOptions = {}): AuthClient {
     dpop: options.dpop,
     onActivity: idle ? () => idle?.touch() : () => undefined,
   });
-  const http = createHttp(authPath.forKy as typeof fetch, retry, resolveUrl, errors, (error) => coordinator.isRefreshFailure(error));
+  const http = createHttp(authPath.forKy as typeof fetch, retry, base, errors, (error) => coordinator.isRefreshFailure(error));
 
   return {
     http,

@@ -63,6 +63,15 @@ export function resolvePrefix(prefix: string | URL, optionName: string, base = d
 }
 
 /**
+ * The prefix of a derived `auth.http` instance: its `prefixUrl`, resolved as a request path would be against the
+ * prefix it derives from (so `'v2'` under `https://api/` is `https://api/v2/`), ending in `/`.
+ */
+export function resolveDerivedPrefix(prefixUrl: string | URL, parent: string | undefined): string {
+  const href = typeof prefixUrl === 'string' ? resolveRequestUrl(prefixUrl, parent) : prefixUrl.href;
+  return href.endsWith('/') ? href : `${href}/`;
+}
+
+/**
  * Resolve a string input once (see the module comment for the rules).
  *
  * @param prefix an absolute URL ending in `/` (from {@link resolvePrefix}), or `undefined` for none
