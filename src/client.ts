@@ -8,8 +8,8 @@ import { createAuthPath } from './auth-path.js';
 import { pageUrl, resolvePrefix, resolveRequestUrl } from './auth-path/url.js';
 import { ServerClock } from './clock.js';
 import type { Dpop } from './dpop/types.js';
-import { ErrorMapper } from './error-mapper.js';
-import { SessionExpiredError, isSessionExpiredError } from './errors.js';
+import { ErrorMapper } from './errors/index.js';
+import { SessionExpiredError, isSessionExpiredError } from './errors/index.js';
 import { createEventBus } from './events.js';
 import { createHttp, DEFAULT_MAX_RETRY_AFTER } from './http.js';
 import { createLog } from './log.js';
@@ -213,7 +213,7 @@ export function createAuthClient(options: AuthClientOptions = {}): AuthClient {
   const storage = guardStorage(options.storage ?? memoryStorage());
   const crossTab = options.crossTab ?? isBrowserOrWorker();
   const clock = new ServerClock();
-  const errors = new ErrorMapper();
+  const errors = new ErrorMapper(() => coordinator.tokens !== undefined);
 
   const gate = new LoginGate({ loginTimeout, mode, bus, log });
   // Assigned below: the coordinator's callbacks and the idle timer refer to each other, so these come later.

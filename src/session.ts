@@ -3,11 +3,11 @@
  * ending an idle session. Timers always aim at a deadline and re-check the clock when they fire or when the page
  * wakes up, because timers in background tabs and sleeping machines fire late.
  */
-import { SessionExpiredError } from './errors.js';
+import { SessionExpiredError } from './errors/index.js';
 import type { EventBus } from './events.js';
 import { maySameUser } from './lib/claims.js';
 import type { Log } from './log.js';
-import type { TokenSet } from './types.js';
+import type { LoginRequiredReason, TokenSet } from './types.js';
 
 /** What to do with requests when the session is over. */
 export type LoginRequiredMode = 'reject' | 'wait';
@@ -81,7 +81,7 @@ export class LoginGate {
    * moved here, so that `pending` counts them (their rejection handlers run in microtasks before this timer); none
    * of them settles meanwhile.
    */
-  announce(reason: string): void {
+  announce(reason: LoginRequiredReason): void {
     clearTimeout(this.#announceTimer);
     const emit = () => {
       this.o.log.debug(`authfetch: sign-in required (${reason}); ${this.pending} request(s) held`);

@@ -13,12 +13,12 @@
 import {
   SessionExpiredError,
   TimeoutError,
-  TokenResponseError,
   isAuthFetchError,
   isSessionExpiredError,
-  retryAfterFrom,
-  type AuthFetchError,
-} from '../errors.js';
+  isTransient,
+  refreshFailure,
+} from '../errors/index.js';
+import { retryAfterMs as retryAfterFrom } from '../lib/retry-after.js';
 import type { EventBus } from '../events.js';
 import type { ServerClock } from '../clock.js';
 import type { Dpop } from '../dpop/types.js';
@@ -69,8 +69,6 @@ export interface CoordinatorOptions {
   /** Called on logout (here or in another tab): held requests are rejected. */
   onLogout(): void;
 }
-
-const TRANSIENT_CODES = new Set(['ERR_NETWORK', 'ERR_TIMEOUT', 'ERR_SERVER', 'ERR_RATE_LIMITED']);
 
 /** One refresh, as the requests waiting on it see it. Settled by the refresh, or by the end of its generation. */
 interface Flight {
@@ -328,7 +326,7 @@ export class RefreshCoordinator {
           const reason = error.reason === 'no-refresh-token' ? 'no-refresh-token' : 'refresh-rejected';
           throw await this.endSession(reason, error);
         }
-        const typed = toAuthFetchError(error);
+        const typed = refreshFailure(error);
         this.#failures.add(typed);
         log.warn(`authfetch: refresh failed (${typed.code}); the session is kept`);
         bus.emit('refreshError', { error: typed });
@@ -383,7 +381,7 @@ export class RefreshCoordinator {
         return await this.#attempt(strategy as RefreshStrategy, basis, signal);
       } catch (error) {
         const code = isAuthFetchError(error) ? error.code : undefined;
-        if (attempt >= retry.limit || code === undefined || !TRANSIENT_CODES.has(code) || signal.aborted) {
+        if (attempt >= retry.limit || code === undefined || !isTransient(error) || signal.aborted) {
           throw error;
         }
         // Exponential backoff with "equal jitter": half fixed, half random, so tabs and clients spread out.
@@ -596,11 +594,6 @@ function userChangedError(): SessionExpiredError {
 
 function disposedError(): SessionExpiredError {
   return new SessionExpiredError('The client was disposed', { reason: 'logout' });
-}
-
-function toAuthFetchError(error: unknown): AuthFetchError {
-  if (isAuthFetchError(error)) return error as AuthFetchError;
-  return new TokenResponseError('The refresh strategy failed', { cause: error });
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
