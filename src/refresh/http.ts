@@ -66,8 +66,11 @@ export async function readTokenResponse(
 ): Promise<TokenSet> {
   const receivedAt = Date.now();
   const where = `${request.method} ${redactUrl(request.url)}`;
-  const read = await readBounded(response.body, MAX_TOKEN_RESPONSE_BYTES);
+  // A declared length over the limit is refused before a byte is read.
+  const declared = Number(response.headers.get('content-length') ?? Number.NaN);
+  const read = declared > MAX_TOKEN_RESPONSE_BYTES ? { bytes: new Uint8Array(0), complete: false } : await readBounded(response.body, MAX_TOKEN_RESPONSE_BYTES);
   if (read && !read.complete) {
+    await response.body?.cancel().catch(() => undefined);
     throw new TokenResponseError(`The token response is larger than ${MAX_TOKEN_RESPONSE_BYTES} bytes: ${where}`, {
       status: response.status,
     });
