@@ -2,7 +2,7 @@
  * `auth.http`: ky with the auth path as its `fetch`. ky adds what it is for (retries, JSON, hooks); this module
  * resolves URLs before ky sees them (ky's `prefixUrl` would send absolute URLs to the base origin) and maps ky's
  * failures to the typed errors once, after ky has finished (mapping inside ky's `beforeError` would break its
- * retry decisions; see PLATFORM-NOTES).
+ * retry decisions: ky recognizes its HTTP errors by `name === 'HTTPError'` and would retry every status).
  */
 import ky, { isHTTPError, type Input, type KyInstance, type Options, type ResponsePromise, type RetryOptions } from 'ky';
 import { isAuthFetchError, isNetworkError } from './errors.js';

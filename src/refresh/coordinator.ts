@@ -171,7 +171,8 @@ export class RefreshCoordinator {
     log.debug(`authfetch: refresh started (${trigger})`);
     return withLock(this.#lockName, this.o.crossTab, async () => {
       // Another tab (or client over this storage, or a notice that arrived while we waited for the lock) may have
-      // refreshed already: use those tokens rather than spend a rotated refresh token twice (DESIGN behaviour 2).
+      // refreshed already: use those tokens rather than spend a rotated refresh token twice (RFC 9700 section 4.14.2:
+      // a rotated refresh token used twice may revoke the whole grant).
       let basis = this.tokens;
       if (storage.shared) {
         const read = await storage.get().then((stored) => ({ stored }), () => undefined);

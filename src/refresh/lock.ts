@@ -1,5 +1,5 @@
 /**
- * Mutual exclusion for refreshes (DESIGN behaviour 2, "Storage and tabs"). Across tabs a Web Lock
+ * Mutual exclusion for refreshes (README "Several tabs, one session"). Across tabs a Web Lock
  * (`navigator.locks`) serializes them. Web Locks exist only in secure contexts, so a page served over plain HTTP
  * from a LAN address has none: there a lease kept in IndexedDB stands in for it, acquired by compare-and-set inside
  * one IndexedDB transaction (transactions on one store are serialized across the tabs of an origin) and held only
