@@ -5,6 +5,7 @@
 import { createAttempt, defaultBounding } from './attempt.js';
 import type { KyInstance, RetryOptions } from 'ky';
 import { createAuthPath } from './auth-path.js';
+import { pageUrl, resolvePrefix, resolveRequestUrl } from './auth-path/url.js';
 import { ServerClock } from './clock.js';
 import type { Dpop } from './dpop/types.js';
 import { ErrorMapper } from './error-mapper.js';
@@ -107,13 +108,6 @@ export interface AuthClient {
   dispose(): void;
 }
 
-const ABSOLUTE_URL = /^[a-z][a-z\d+\-.]*:/i;
-
-function pageHref(): string | undefined {
-  const href = (globalThis as { location?: { href?: unknown } }).location?.href;
-  return typeof href === 'string' ? href : undefined;
-}
-
 function isBrowserOrWorker(): boolean {
   const g = globalThis as { document?: unknown; WorkerGlobalScope?: unknown };
   return g.document !== undefined || g.WorkerGlobalScope !== undefined;
@@ -178,29 +172,18 @@ export function createAuthClient(options: AuthClientOptions = {}): AuthClient {
   const idleTimeout = options.idleTimeout === undefined ? undefined : positive('idleTimeout', options.idleTimeout, 0);
   const mode: LoginRequiredMode = options.loginRequired ?? 'reject';
   if (mode !== 'reject' && mode !== 'wait') throw new TypeError("authfetch: option loginRequired must be 'reject' or 'wait'");
-  const underlyingFetch = options.fetch ?? globalThis.fetch?.bind(globalThis);
-  if (typeof underlyingFetch !== 'function') throw new TypeError('authfetch: no fetch is available; pass the fetch option');
-
-  const page = pageHref();
-  let base: string | undefined;
-  if (options.baseUrl !== undefined) {
-    try {
-      base = new URL(options.baseUrl, page).href;
-    } catch {
-      throw new TypeError(`authfetch: baseUrl "${options.baseUrl}" is not a valid URL`);
-    }
-    if (!base.endsWith('/')) base += '/';
+  const appFetch = options.fetch;
+  if (appFetch === undefined ? typeof globalThis.fetch !== 'function' : typeof appFetch !== 'function') {
+    throw new TypeError('authfetch: no fetch is available; pass the fetch option');
   }
+  // Looked up per call, not bound now: test tools (msw) replace globalThis.fetch after the client is made.
+  const underlyingFetch: typeof fetch = appFetch ?? ((input, init) => globalThis.fetch(input, init));
+
+  const page = pageUrl();
+  const base = options.baseUrl === undefined ? undefined : resolvePrefix(options.baseUrl, 'baseUrl');
   const defaultOrigins = [base, page].filter((u): u is string => u !== undefined && originOf(u) !== undefined);
   const isAuthorized = createOriginMatcher(options.authorizedOrigins ?? defaultOrigins);
-
-  const resolveUrl = (input: string): string => {
-    if (ABSOLUTE_URL.test(input)) return input;
-    if (input.startsWith('//')) return new URL(input, page ?? 'https://invalid').href;
-    if (base !== undefined) return base + input.replace(/^\/+/, '');
-    if (page !== undefined) return new URL(input, page).href;
-    throw new TypeError(`authfetch: "${input}" is a relative URL, but no baseUrl is set`);
-  };
+  const resolveUrl = (input: string): string => resolveRequestUrl(input, base);
 
   const log = createLog(options.logger);
   const bus = createEventBus((message, error) => log.error(message, error));
@@ -304,7 +287,7 @@ export function createAuthClient(options: AuthClientOptions = {}): AuthClient {
   win.addEventListener?.('online', wake);
 
   const authPath = createAuthPath({
-    attempt: createAttempt({ fetch: underlyingFetch, timeout, bounding: defaultBounding(options.fetch, timeout) }),
+    attempt: createAttempt({ fetch: appFetch, timeout, bounding: defaultBounding(appFetch, timeout) }),
     coordinator,
     gate,
     mode,
@@ -317,7 +300,7 @@ export function createAuthClient(options: AuthClientOptions = {}): AuthClient {
     dpop: options.dpop,
     onActivity: idle ? () => idle?.touch() : () => undefined,
   });
-  const http = createHttp(authPath.forKy as typeof fetch, retry, resolveUrl, errors, (error) => coordinator.isRefreshFailure(error));
+  const http = createHttp(authPath.forKy as typeof fetch, retry, base, errors, (error) => coordinator.isRefreshFailure(error));
 
   return {
     http,
