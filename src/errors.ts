@@ -345,7 +345,7 @@ export interface UnauthorizedErrorOptions extends HttpErrorOptions {
  * @example
  * ```ts
  * if (isUnauthorizedError(error)) {
- *   if (error.reason === 'step-up-required') reauthenticate(error.challenges.find((c) => c.params.acr_values)?.params.acr_values);
+ *   if (error.reason === 'step-up-required') reauthenticate(summarizeChallenges(error.challenges).acrValues);
  *   else redirectToSignIn();
  * }
  * ```
