@@ -10,7 +10,7 @@
  * It also checks what the tarball ships (declarations without internals or source paths, one source map line).
  */
 import { execFile } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -76,6 +76,23 @@ describe('the packed package, installed into a fresh project', () => {
     expect(declarations).not.toMatch(/\*\/[ \t]*\n(?:[ \t]*\n|[ \t]*\/\*)/);
     const code = readFileSync(path.join(dist, 'index.js'), 'utf8');
     expect(code.match(/^\/\/# sourceMappingURL=/gm)).toEqual(['//# sourceMappingURL=']);
+  });
+
+  it('documents its API with examples that call only what the package exports', async () => {
+    const exported = new Set(Object.keys((await import(path.join(app, 'node_modules/authfetch/dist/index.js'))) as object));
+    // The library's own functions that the package does not export: an example that calls one cannot be copied.
+    const internal = new Set<string>();
+    for (const file of readdirSync(path.join(repoRoot, 'src'), { recursive: true, encoding: 'utf8' })) {
+      if (!file.endsWith('.ts')) continue;
+      for (const [, name] of readFileSync(path.join(repoRoot, 'src', file), 'utf8').matchAll(/export (?:async )?function (\w+)/g)) {
+        if (name && !exported.has(name)) internal.add(name);
+      }
+    }
+    const declarations = readFileSync(path.join(app, 'node_modules/authfetch/dist/index.d.ts'), 'utf8');
+    const examples = [...declarations.matchAll(/@example[\s\S]*?```ts([\s\S]*?)```/g)].map((match) => match[1] ?? '');
+    expect(examples.length).toBeGreaterThan(5);
+    const calls = examples.flatMap((example) => [...example.matchAll(/\b(\w+)\(/g)].map((match) => match[1] ?? ''));
+    expect(calls.filter((name) => internal.has(name))).toEqual([]);
   });
 
   it.each(['bundler', 'nodenext'])('type-checks app code under strict settings with moduleResolution %s', async (resolution) => {
