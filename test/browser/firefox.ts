@@ -1,8 +1,8 @@
 /**
  * Firefox for the tests: Debian's Firefox ESR (`/usr/bin/firefox-esr`, `apt-get install firefox-esr`) driven by
  * puppeteer-core 24 over WebDriver BiDi. Playwright cannot drive a stock Firefox, and puppeteer-core 25 needs
- * Node 22. Like Chromium (`helpers.ts`), a missing Firefox is a skip with one line unless
- * `AUTHFETCH_REQUIRE_BROWSER=1` (CI) makes it a failure.
+ * Node 22. Check `hasFirefox` first: as with Chromium (`helpers.ts`), a missing Firefox should be a skip with one
+ * line, and a failure under `AUTHFETCH_REQUIRE_BROWSER=1` or `CI=true` (as `npm run test:runtimes` does).
  */
 import { existsSync } from 'node:fs';
 import puppeteer, { type Browser } from 'puppeteer-core';
@@ -11,8 +11,6 @@ import puppeteer, { type Browser } from 'puppeteer-core';
 export const firefoxPath = process.env.FIREFOX_PATH || '/usr/bin/firefox-esr';
 /** Whether Firefox is there. */
 export const hasFirefox = existsSync(firefoxPath);
-/** The line a suite prints when it skips for want of Firefox. */
-export const FIREFOX_SKIP_LINE = `Firefox tests skipped: no Firefox at ${firefoxPath} (apt-get install firefox-esr, or set FIREFOX_PATH)`;
 
 /**
  * Launch headless Firefox with a fresh profile (puppeteer makes and removes a temporary one). Fails with a clear
