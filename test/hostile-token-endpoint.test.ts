@@ -76,7 +76,7 @@ async function signedIn(timeout = 5_000) {
   clients.push(auth);
   const events: { type: string; text: string }[] = [];
   for (const type of ['refresh', 'refreshError', 'sessionExpired', 'loginRequired', 'logout'] as const) {
-    auth.on(type, (payload) => events.push({ type, text: JSON.stringify(payload, (_k, v: unknown) => (v instanceof Error ? { message: v.message, ...v } : v)) }));
+    auth.on(type, (payload) => events.push({ type, text: JSON.stringify(payload, (_k, v: unknown) => (v instanceof Error ? { ...v, message: v.message } : v)) }));
   }
   await auth.login(OLD);
   return { auth, storage, events, lines };
