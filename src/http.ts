@@ -8,6 +8,7 @@
 import ky, { isHTTPError, type Input, type KyInstance, type Options, type ResponsePromise, type RetryOptions } from 'ky';
 import { isAuthFetchError, isNetworkError } from './errors.js';
 import type { ErrorMapper } from './error-mapper.js';
+import { isRefusedRedirect } from './auth-path/redirect.js';
 import { resolveDerivedPrefix, resolveRequestUrl } from './auth-path/url.js';
 
 /** The contract's retry default: 2 retries of idempotent requests on network errors, 408, 429 and 5xx. */
@@ -26,7 +27,7 @@ function guardShouldRetry(
 ): NonNullable<RetryOptions['shouldRetry']> {
   return async (state) => {
     const { error } = state;
-    if (isRefreshFailure(error)) return false;
+    if (isRefreshFailure(error) || isRefusedRedirect(error)) return false;
     // A session that ended, a refused token, a non-replayable body: running the auth path again cannot help.
     // Network failures keep ky's default treatment (retried for idempotent methods).
     if (isAuthFetchError(error) && !isNetworkError(error)) return false;

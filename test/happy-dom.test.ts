@@ -1,64 +1,55 @@
 // @vitest-environment happy-dom
 /**
- * The core flow in vitest's happy-dom environment, where apps' own tests often run (issue 10 item 8). happy-dom 21
- * brings its own `fetch`, and it differs from the platform's in two ways the client must not depend on:
- * `Response.clone()` empties the body of both copies (so a token endpoint's `invalid_grant` read from a clone is
- * lost), and `fetch(request, { signal })` ignores the signal when the input is a `Request` (so a timeout never fires).
- * These tests use happy-dom's own fetch, as an app's tests do, against the example server on 127.0.0.1.
+ * happy-dom 21 (a vitest environment apps use) ignores the signal of `fetch(request, { signal })` when the input is a
+ * Request, which is how ky calls fetch: `auth.http` attempts never timed out there. The per-attempt timeout must not
+ * depend on the platform honouring that signal. A recording server on 127.0.0.1 answers late (CORS allowed).
  */
-import { describe, expect, it } from 'vitest';
-import { isSessionExpiredError, isTimeoutError, type AuthEvents } from '../src/index.js';
-import { exampleClientOptions, useClients, useExampleServer } from './helpers/example.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TimeoutError, createAuthClient, type AuthClient } from '../src/index.js';
+import { startRecordingServer, type RecordingServer } from './helpers/recording.js';
 
-const server = useExampleServer({ opaqueTokens: true });
-const createClient = useClients();
+describe('under happy-dom', () => {
+  let api: RecordingServer;
+  let auth: AuthClient;
 
-async function caught(promise: Promise<unknown>): Promise<unknown> {
-  return promise.then(
-    () => undefined,
-    (error: unknown) => error,
-  );
-}
+  beforeAll(async () => {
+    api = await startRecordingServer();
+    auth = createAuthClient({ baseUrl: api.url, timeout: 300, retry: 0, crossTab: false });
+    await auth.login({ accessToken: 'happy-dom-token' });
+  });
+  afterAll(async () => {
+    auth.dispose();
+    // happy-dom's own fetches of the timed-out attempts are still out (it ignored their signal): let them finish, so
+    // closing the server does not make happy-dom log their hang-up.
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    await api.close();
+  });
 
-describe('in happy-dom', () => {
-  it('runs with happy-dom as the DOM and its fetch as the global fetch', () => {
+  it('runs on happy-dom fetch, which ignores an init signal for a Request input (the premise)', async () => {
     expect(navigator.userAgent).toContain('HappyDOM');
-    // The clients below send through happy-dom's fetch and read its Response class, not Node's (undici).
-    expect((globalThis as { happyDOM?: unknown }).happyDOM).toBeDefined();
-    expect(String(Response)).toContain('extends ResponseImplementation');
-  });
-
-  it('refreshes once on a 401 and replays every request that met it', async () => {
-    const auth = createClient(exampleClientOptions(server));
-    const refreshes: AuthEvents['refresh'][] = [];
-    auth.on('refresh', (event) => refreshes.push(event));
-    await auth.login(await server.issueTokens());
-    server.expireAll();
-    const answers = await Promise.all([1, 2, 3].map(() => auth.http.get('me').json<{ name: string }>()));
-    expect(answers.map((me) => me.name)).toEqual(['Alice Liddell', 'Alice Liddell', 'Alice Liddell']);
-    expect(server.stats.refreshCalls).toBe(1);
-    expect(refreshes).toMatchObject([{ trigger: 'unauthorized', source: 'local' }]);
-  });
-
-  it('ends the session when the token endpoint answers invalid_grant', async () => {
-    const auth = createClient(exampleClientOptions(server));
-    const ended: AuthEvents['sessionExpired'][] = [];
-    auth.on('sessionExpired', (event) => ended.push(event));
-    await auth.login(await server.issueTokens());
-    server.revokeRefreshTokens();
-    server.expireAll();
-    const error = await caught(auth.http.get('me'));
-    expect(isSessionExpiredError(error)).toBe(true);
-    expect(ended).toMatchObject([{ reason: 'refresh-rejected' }]);
-    expect(auth.session.status).toBe('expired');
-  });
-
-  it("ends an auth.http attempt at the client's timeout", async () => {
-    const auth = createClient({ ...exampleClientOptions(server), timeout: 300, retry: 0 });
-    await auth.login(await server.issueTokens());
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 50);
     const started = Date.now();
-    const error = await caught(auth.http.get('slow?ms=5000'));
-    expect(isTimeoutError(error)).toBe(true);
-    expect(Date.now() - started).toBeLessThan(3000);
+    const outcome = await fetch(new Request(`${api.url}/premise?delay=600`), { signal: controller.signal }).then(
+      () => 'answered',
+      () => 'aborted',
+    );
+    // If happy-dom starts honouring it, this premise (and the workaround) can go.
+    expect({ outcome, late: Date.now() - started >= 500 }).toEqual({ outcome: 'answered', late: true });
+  });
+
+  it.each([
+    ['auth.http (ky passes a Request)', () => auth.http.get('slow?delay=1000').json()],
+    ['auth.fetch with a Request', () => auth.fetch(new Request(`${api.url}/slow?delay=1000`))],
+    ['auth.fetch with a string', () => auth.fetch('slow?delay=1000')],
+  ])('%s: the attempt ends with TimeoutError at its timeout', async (_name, send) => {
+    const started = Date.now();
+    await expect(send()).rejects.toBeInstanceOf(TimeoutError);
+    expect(Date.now() - started).toBeLessThan(1500);
+  });
+
+  it('a prompt answer is unaffected', async () => {
+    await expect(auth.http.get('quick').json()).resolves.toMatchObject({ path: '/quick' });
+    expect(api.to('/quick')[0]?.headers.authorization).toBe('Bearer happy-dom-token');
   });
 });

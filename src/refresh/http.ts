@@ -3,7 +3,11 @@
  * either a token set or the typed error that tells the coordinator whether to retry, report or end the session.
  */
 import { errorFromFailure, errorFromResponse, TokenResponseError } from '../errors.js';
+import { readBoundedText } from '../lib/bounded-body.js';
 import { normalizeTokens } from '../tokens.js';
+
+/** The most of a token response that is read (RFC 6749 section 5.1 responses are a few KiB, ID tokens included). */
+export const MAX_TOKEN_RESPONSE_BYTES = 256 * 1024;
 import type { TokenSet } from '../types.js';
 
 /** Call a refresh endpoint; network failures and timeouts come back as `NetworkError` / `TimeoutError`. */
@@ -30,13 +34,22 @@ export async function readTokenResponse(
 ): Promise<TokenSet> {
   const receivedAt = Date.now();
   let body: unknown;
+  let text: string | undefined;
   try {
-    body = await response.json();
+    // Bounded: a token response is a few KiB; a server answering megabytes (or never stopping) is cut off.
+    text = await readBoundedText(response, MAX_TOKEN_RESPONSE_BYTES);
+    if (text !== undefined) body = JSON.parse(text);
   } catch (cause) {
     throw new TokenResponseError(`The refresh endpoint answered ${response.status} with a body that is not JSON: ${describe(response)}`, {
       cause,
       status: response.status,
     });
+  }
+  if (text === undefined) {
+    throw new TokenResponseError(
+      `The refresh endpoint answered more than ${MAX_TOKEN_RESPONSE_BYTES / 1024} KiB, too much for a token response: ${describe(response)}`,
+      { status: response.status },
+    );
   }
   return normalizeTokens(parse ? parse(body) : body, { receivedAt }, previous);
 }
