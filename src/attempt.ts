@@ -132,19 +132,30 @@ export function createAttempt(o: AttemptOptions): Attempt {
     const user = target.signal;
     if (user?.aborted) return Promise.reject(user.reason);
     const controller = new AbortController();
-    const onUserAbort = () => controller.abort(user?.reason);
+    /** Settles the attempt at the deadline when fetch ignores the signal (see below); unset for string inputs. */
+    let settleEarly: ((error: unknown) => void) | undefined;
+    const onUserAbort = () => {
+      controller.abort(user?.reason);
+      settleEarly?.(user?.reason);
+    };
     user?.addEventListener('abort', onUserAbort, { once: true });
     let timedOut = false;
     const timer = setTimeout(() => {
       timedOut = true;
       controller.abort(new DOMException(`The request took longer than ${o.timeout} ms`, 'TimeoutError'));
+      settleEarly?.(timeoutError(target, controller.signal.reason));
     }, o.timeout);
     const withSignal = init ?? {};
     withSignal.signal = controller.signal;
-    return call(input, withSignal).then(
+    const sent = call(input, withSignal).then(
       (response) => {
         clearTimeout(timer);
         user?.removeEventListener('abort', onUserAbort);
+        if (settleEarly !== undefined && (timedOut || user?.aborted)) {
+          // The attempt was settled already; this late response is nobody's.
+          void response.body?.cancel().catch(() => undefined);
+          throw timeoutError(target, controller.signal.reason);
+        }
         return onResponse(response, target);
       },
       (error: unknown) => {
@@ -155,6 +166,13 @@ export function createAttempt(o: AttemptOptions): Attempt {
         return onError(error, target);
       },
     );
+    if (typeof input === 'string') return sent;
+    // A Request input: some fetch implementations (happy-dom 21) ignore `init.signal` when the input is a Request, and
+    // the attempt would outlive its deadline. It settles at the deadline (or the app's abort) by itself then.
+    return new Promise<Response>((resolve, reject) => {
+      settleEarly = reject;
+      sent.then(resolve, reject);
+    });
   };
 
   if (o.bounding === 'abort') return abortable;

@@ -1,7 +1,9 @@
 /**
  * The auth path: one function with fetch's signature. It attaches the token (or waits for a refresh in flight),
  * sends one attempt (src/attempt.ts, bounded by the per-attempt timeout), and on a 401 waits for the coordinator and
- * replays once. `auth.fetch` is its app entry; `auth.http` is ky with its ky entry as `fetch`. It stays lean, since
+ * replays once. `auth.fetch` is its app entry; `auth.http` is ky with its ky entry as `fetch`. A string input is
+ * resolved once (src/auth-path/url.ts) and that URL is both checked and fetched; only answers from the request's own
+ * origin act on the session, and DPoP-bound requests follow redirects themselves (src/auth-path/redirect.ts). It stays lean, since
  * bench/overhead.ts holds it to 1.05x of raw fetch: no Request is built for a string URL, the response is handled in
  * the same promise as fetch's, and nothing is read on a 2xx but the `Date` header (at most once a second).
  */

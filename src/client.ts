@@ -141,7 +141,7 @@ function isBrowserOrWorker(): boolean {
 
 /**
  * An app's own storage may hand back anything (a corrupted or older-shaped value) or throw synchronously: reads are
- * validated, so such a value means "signed out" rather than a session with no usable token (DESIGN behaviour 7),
+ * validated, so such a value means "signed out" rather than a session with no usable token (bad input gets a safe fallback),
  * and every call is made to return a promise, as the coordinator expects.
  */
 function guardStorage(storage: TokenStorage): TokenStorage {

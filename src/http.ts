@@ -3,7 +3,7 @@
  * resolves URLs before ky sees them (ky's `prefixUrl` would send absolute URLs to the base origin, so `baseUrl` and a
  * derived instance's `prefixUrl` are applied here, by src/auth-path/url.ts) and maps ky's
  * failures to the typed errors once, after ky has finished (mapping inside ky's `beforeError` would break its
- * retry decisions; see PLATFORM-NOTES).
+ * retry decisions: ky recognizes its HTTP errors by `name === 'HTTPError'` and would retry every status).
  */
 import ky, { isHTTPError, type Input, type KyInstance, type Options, type ResponsePromise, type RetryOptions } from 'ky';
 import { isAuthFetchError, isTransient, type ErrorMapper } from './errors/index.js';

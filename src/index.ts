@@ -1,5 +1,5 @@
 /**
- * authfetch: resilient authenticated fetching. This file only re-exports the public API (see DESIGN.md).
+ * authfetch: resilient authenticated fetching. This file only re-exports the public API (the README's "API" section).
  */
 export { createAuthClient } from './client.js';
 export type { AuthClient, AuthClientOptions, AuthSession } from './client.js';

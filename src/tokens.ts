@@ -37,7 +37,9 @@ const VISIBLE_ASCII = /^[\x20-\x7E]+$/;
 /** The largest time a `Date` can hold (ECMAScript section 21.4.1.22): a later "expiry" is no time at all. */
 const MAX_TIME_MS = 8.64e15;
 
-const isOptionalVisible = (value: unknown): boolean => value === undefined || (typeof value === 'string' && VISIBLE_ASCII.test(value));
+/** An optional member of a token set: absent, empty (as older versions stored it), or visible ASCII. */
+const isOptionalVisible = (value: unknown): boolean =>
+  value === undefined || (typeof value === 'string' && (value === '' || VISIBLE_ASCII.test(value)));
 
 /** `record[key]` if it is an own property (never one inherited through a crafted prototype), else `undefined`. */
 const own = (record: Record<string, unknown>, key: string): unknown => (Object.hasOwn(record, key) ? record[key] : undefined);

@@ -41,7 +41,8 @@ export interface KeyStore {
 
 /**
  * The on-disk layout, which outlives any one version of this code: database `${name}-dpop`, object store `keys`,
- * key `keyPair`. A database of its own because idb-keyval keeps one store per database (PLATFORM-NOTES).
+ * key `keyPair`. A database of its own because idb-keyval keeps one store per database: adding a second store name to an
+ * existing database fails silently, as the upgrade never runs.
  */
 const DATABASE_SUFFIX = '-dpop';
 const STORE_NAME = 'keys';
@@ -167,7 +168,7 @@ export function indexedDbKeyStore(name: string, timeoutMs: number, lock: TabLock
         throw new DOMException('IndexedDB is not available here', 'NotSupportedError');
       }
       // Created on first use: idb-keyval reads the global `indexedDB` when it opens, and a synchronous throw from
-      // `indexedDB.open` escapes get/set (PLATFORM-NOTES); inside this async function it becomes a rejection.
+      // `indexedDB.open` (private mode, a blocked context) escapes get/set; inside this async function it becomes a rejection.
       store ??= createStore(name + DATABASE_SUFFIX, STORE_NAME);
       // Bounded: an open can stay pending forever (a blocked upgrade, some private modes).
       return await withTimeout(operation(store), timeoutMs);

@@ -289,7 +289,8 @@ export class RefreshCoordinator {
     return this.#lock.run(this.#lockName, async () => {
       if (stale()) throw SUPERSEDED;
       // Another tab (or client over this storage, or a notice that arrived while we waited for the lock) may have
-      // refreshed already: use those tokens rather than spend a rotated refresh token twice (DESIGN behaviour 2).
+      // refreshed already: use those tokens rather than spend a rotated refresh token twice (RFC 9700 section 4.14.2:
+      // a rotated refresh token used twice may revoke the whole grant).
       let basis = this.tokens;
       if (storage.shared) {
         const read = await this.#write(() => storage.get().then((stored) => ({ stored }), () => undefined));

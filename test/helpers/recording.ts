@@ -6,7 +6,8 @@
  * Query parameters of any path:
  * - `status=NNN`: answer with that status (default 200);
  * - `to=URL`: the `Location` (with a 3xx `status`; default 302);
- * - `www=VALUE`: a `WWW-Authenticate` header; `nonce=VALUE`: a `DPoP-Nonce` header; `date=VALUE`: a `Date` header.
+ * - `www=VALUE`: a `WWW-Authenticate` header; `nonce=VALUE`: a `DPoP-Nonce` header; `date=VALUE`: a `Date` header;
+ * - `delay=MS`: answer only after that long (or when the client goes away).
  * The body is a JSON echo of what was received (method, path, body), never the request's headers.
  */
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
@@ -71,8 +72,15 @@ export async function startRecordingServer(host = '127.0.0.1'): Promise<Recordin
         const value = query.get(param);
         if (value !== null) headers[header] = value;
       }
-      res.writeHead(status, headers);
-      res.end(JSON.stringify({ method: entry.method, path: new URL(entry.url, 'http://x').pathname, body: entry.body }));
+      const answer = () => {
+        if (res.destroyed) return;
+        res.writeHead(status, headers);
+        res.end(JSON.stringify({ method: entry.method, path: new URL(entry.url, 'http://x').pathname, body: entry.body }));
+      };
+      const delay = Number(query.get('delay') ?? 0);
+      if (delay <= 0) return answer();
+      const timer = setTimeout(answer, delay);
+      res.on('close', () => clearTimeout(timer));
     });
   });
   await new Promise<void>((resolve) => server.listen(0, host, resolve));
