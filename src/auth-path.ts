@@ -1,7 +1,9 @@
 /**
  * The auth path: one function with fetch's signature. It attaches the token (or waits for a refresh in flight),
  * sends one attempt (src/attempt.ts, bounded by the per-attempt timeout), and on a 401 waits for the coordinator and
- * replays once. `auth.fetch` is its app entry; `auth.http` is ky with its ky entry as `fetch`. It stays lean, since
+ * replays once. `auth.fetch` is its app entry; `auth.http` is ky with its ky entry as `fetch`. A string input is
+ * resolved once (src/auth-path/url.ts) and that URL is both checked and fetched; only answers from the request's own
+ * origin act on the session, and DPoP-bound requests follow redirects themselves (src/auth-path/redirect.ts). It stays lean, since
  * bench/overhead.ts holds it to 1.05x of raw fetch: no Request is built for a string URL, the response is handled in
  * the same promise as fetch's, and nothing is read on a 2xx but the `Date` header (at most once a second).
  */
@@ -14,6 +16,16 @@ import type { ServerClock } from './clock.js';
 import type { Dpop } from './dpop/types.js';
 import type { Log } from './log.js';
 import type { OriginMatcher } from './origins.js';
+import {
+  MAX_REDIRECTS,
+  brokenRedirectError,
+  headersForHop,
+  isRedirect,
+  methodAfterRedirect,
+  refusedRedirectError,
+  requestForHop,
+  sameOrigin,
+} from './auth-path/redirect.js';
 import type { RefreshCoordinator } from './refresh/coordinator.js';
 import type { LoginGate, LoginRequiredMode } from './session.js';
 import type { TokenSet } from './types.js';
@@ -61,6 +73,12 @@ interface Outgoing {
   replayed: boolean;
   /** The current attempt is the one retry with a new DPoP nonce. */
   nonceRetried: boolean;
+  /** The current attempt is DPoP-bound and follows its redirects itself (`redirect: 'manual'`; src/auth-path/redirect.ts). */
+  manualRedirect: boolean;
+  /** Redirects followed so far by {@link followRedirect}. */
+  redirects: number;
+  /** A redirect took the request to another origin: whatever answers now does not speak for the session. */
+  leftOrigin: boolean;
 }
 
 /** Whether an init carries no option (ky passes `{}`), without allocating the array `Object.keys` would. */
@@ -74,6 +92,11 @@ const ONE_SHOT_MESSAGE =
   'authfetch: the request got 401 and the token was renewed, but its body is a one-shot ReadableStream that ' +
   'cannot be sent again. Pass the body as a string, Blob, ArrayBuffer, FormData or URLSearchParams (or a Request) ' +
   'so it can be replayed.';
+
+/** Thrown (as a TypeError) when a DPoP-bound request with a one-shot stream body is redirected with its body. */
+const ONE_SHOT_REDIRECT_MESSAGE =
+  'authfetch: the request was redirected and must be sent again with its body, but its body is a one-shot ' +
+  'ReadableStream. Pass the body as a string, Blob, ArrayBuffer, FormData or URLSearchParams (or a Request).';
 
 /** The auth path's two entries: the same behaviour, for the app's own calls and for ky's. */
 export interface AuthPath {
@@ -103,6 +126,9 @@ export function createAuthPath(o: AuthPathOptions): AuthPath {
         tokens: undefined,
         replayed: false,
         nonceRetried: false,
+        manualRedirect: false,
+        redirects: 0,
+        leftOrigin: false,
       };
     }
     // A Request (ky always passes one). Merge init into a template (our own object then); its body is teed per
@@ -120,6 +146,9 @@ export function createAuthPath(o: AuthPathOptions): AuthPath {
       tokens: undefined,
       replayed: false,
       nonceRetried: false,
+      manualRedirect: false,
+      redirects: 0,
+      leftOrigin: false,
     };
   }
 
@@ -150,9 +179,12 @@ export function createAuthPath(o: AuthPathOptions): AuthPath {
   function send(out: Outgoing, tokens: TokenSet | undefined): Promise<Response> {
     try {
       out.tokens = tokens;
+      out.manualRedirect = false;
       if (!tokens) return dispatch(out, ownHeaders(out) ?? {});
       if (o.dpop === undefined || tokens.tokenType?.toLowerCase() === 'bearer') return sendWith(out, bearer(tokens.accessToken));
-      // RFC 9449 section 7: a fresh proof for every request and every replay, bound to the token by `ath`.
+      // RFC 9449 section 7: a fresh proof for every request and every replay, bound to the token by `ath`. The proof
+      // must reach no other origin, so redirects are followed here (unless the app chose its own redirect mode).
+      out.manualRedirect = (out.template ? out.template.redirect : (out.init?.redirect ?? 'follow')) === 'follow';
       return o.dpop
         .proof(out.method, out.url, { accessToken: tokens.accessToken })
         .then((proof) => sendWith(out, `DPoP ${tokens.accessToken}`, proof));
@@ -179,11 +211,12 @@ export function createAuthPath(o: AuthPathOptions): AuthPath {
     let init: RequestInit | undefined;
     if (template) {
       input = template.body ? template.clone() : template;
-      init = out.privateTemplate ? undefined : { headers };
+      init = out.privateTemplate ? (out.manualRedirect ? { redirect: 'manual' } : undefined) : { headers };
     } else {
       input = out.url;
       init = out.init ? { ...out.init, headers } : { headers };
     }
+    if (out.manualRedirect && init) init.redirect = 'manual';
     // The per-attempt timeout (src/attempt.ts) covers the wait for the response headers only (as ky's does), never
     // the time a request spends held for a refresh or a sign-in, and never the body download.
     return o.attempt(input, init, out, afterAttempt, failedAttempt);
@@ -202,9 +235,15 @@ export function createAuthPath(o: AuthPathOptions): AuthPath {
 
   /** An attempt's response: handed back as it is, or, for a 401 with a token, on to {@link after401}. */
   function afterAttempt(response: Response, out: Outgoing): Response | Promise<Response> {
+    if (out.manualRedirect && isRedirect(response)) return followRedirect(response, out);
+    // Only the request's own origin speaks for the session: an answer from another origin, reached by redirects, is
+    // handed back untouched (no refresh, no step-up, no events, its DPoP-Nonce and Date ignored). `redirected` is read
+    // first: it is false on almost every response, and cheap.
+    const own = !out.leftOrigin && (!response.redirected || sameOrigin(response.url, out.url));
     // Only a non-2xx response ever gets a typed error, the one reader of this note: a 2xx skips the WeakMap entry
     // (a WeakMap entry per response is GC work on every request).
-    if (!response.ok) errors.noteCredentials(response, out.tokens);
+    if (!response.ok) errors.noteCredentials(response, own ? out.tokens : undefined);
+    if (!own) return response;
     if (out.authorized) {
       if (o.clock.wantsDate()) o.clock.observe(response.headers.get('date'));
       if (o.dpop) {
@@ -216,6 +255,40 @@ export function createAuthPath(o: AuthPathOptions): AuthPath {
     if (status === 401 && out.authorized) return after401(response, out);
     if (status === 403) emitForbidden(response, out);
     return response;
+  }
+
+  /**
+   * Follow one redirect of a DPoP-bound request (src/auth-path/redirect.ts): to the same origin with the token and a
+   * fresh proof for the new URL, to another origin with neither (the platform follows the rest), and never where a
+   * browser hides the target.
+   */
+  function followRedirect(response: Response, out: Outgoing): Promise<Response> {
+    if (response.type === 'opaqueredirect') throw refusedRedirectError(out.method, out.url);
+    const location = response.headers.get('location') as string;
+    void response.body?.cancel().catch(() => undefined);
+    let next: string;
+    try {
+      next = new URL(location, out.url).href;
+    } catch {
+      throw brokenRedirectError(out.method, out.url, 'the redirect Location is not a URL');
+    }
+    if (!/^https?:/.test(next)) throw brokenRedirectError(out.method, out.url, 'the redirect leads to a URL that is not http(s)');
+    if (++out.redirects > MAX_REDIRECTS) throw brokenRedirectError(out.method, out.url, 'too many redirects');
+    const { method, dropBody } = methodAfterRedirect(response.status, out.method);
+    if (!dropBody && out.oneShotBody) throw new TypeError(ONE_SHOT_REDIRECT_MESSAGE);
+    const stays = sameOrigin(next, out.url);
+    out.url = next;
+    out.method = method;
+    if (out.template) {
+      out.template = requestForHop(out.template, next, method, dropBody);
+      out.privateTemplate = true;
+    } else if (dropBody) {
+      out.init = { ...out.init, method, body: null, headers: headersForHop(out.init?.headers, true) };
+      out.oneShotBody = false;
+    }
+    if (stays) return send(out, out.tokens);
+    out.leftOrigin = true;
+    return send(out, undefined);
   }
 
   /** Wait for a promise, unless the request's own signal aborts first. */
@@ -232,8 +305,9 @@ export function createAuthPath(o: AuthPathOptions): AuthPath {
   /** The session is over: reject (`'reject'`) or hold until sign-in and go on with the new tokens (`'wait'`). */
   async function sessionOver(error: SessionExpiredError, out: Outgoing): Promise<TokenSet> {
     // A request still out when the user signed out ends with the logout, as the requests held then do.
-    if (o.mode === 'reject' || error.reason === 'logout') throw error;
-    await gate.hold(out.signal);
+    // Another user's sign-in never carries this request either.
+    if (o.mode === 'reject' || error.reason === 'logout' || error.reason === 'user-changed') throw error;
+    await gate.hold(out.signal, co.endedTokens);
     const tokens = co.tokens;
     if (!tokens) throw error;
     return tokens;
@@ -257,7 +331,7 @@ export function createAuthPath(o: AuthPathOptions): AuthPath {
     }
     if (co.isExpiring(tokens) && co.canRefresh(tokens)) {
       try {
-        return await abortable(co.refresh('expiring', tokens.accessToken), out.signal);
+        return await abortable(co.refresh('expiring', tokens), out.signal);
       } catch (error) {
         if (isSessionExpiredError(error)) return sessionOver(error, out);
         if (out.signal?.aborted) throw error;
@@ -284,7 +358,7 @@ export function createAuthPath(o: AuthPathOptions): AuthPath {
         if (!co.canRefresh(sent) && co.tokens?.accessToken === sent.accessToken) {
           return sessionOver(await co.endSession('no-refresh-token'), out);
         }
-        return await abortable(co.refresh('unauthorized', sent.accessToken), out.signal);
+        return await abortable(co.refresh('unauthorized', sent), out.signal);
       }
       // Sent without a token.
       if (co.inflight) return await abortable(co.inflight, out.signal);
@@ -332,7 +406,8 @@ export function createAuthPath(o: AuthPathOptions): AuthPath {
     // The common case (signed in, no refresh in flight, not expiring) goes out at once, without an async hop.
     const current = co.tokens;
     if (current && !co.inflight && !co.isExpiring(current)) return send(out, current);
-    return tokensForRequest(out).then((tokens) => send(out, tokens));
+    // Tokens picked before an await: a sign-in or sign-out since then wins (co.reconfirm).
+    return tokensForRequest(out).then((tokens) => send(out, tokens && co.reconfirm(tokens)));
   }
 
   /** A 401: retry with a new DPoP nonce, report a step-up, or cure (refresh, sign-in) and replay once. */
@@ -365,7 +440,7 @@ export function createAuthPath(o: AuthPathOptions): AuthPath {
     o.log.debug('authfetch: replaying a request after 401');
     out.replayed = true;
     out.nonceRetried = false;
-    return send(out, cured);
+    return send(out, co.reconfirm(cured));
   }
 
   return {

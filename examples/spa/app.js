@@ -16,7 +16,7 @@
  */
 import * as authfetch from 'authfetch';
 
-const { createAuthClient, indexedDbStorage, oauth2Refresh, isAuthFetchError } = authfetch;
+const { createAuthClient, indexedDbStorage, indexedDbLease, oauth2Refresh, isAuthFetchError } = authfetch;
 
 // ---------------------------------------------------------------------------------------------------------------
 // Configuration
@@ -47,8 +47,9 @@ const auth = createAuthClient({
   // Relative to the page: the API lives on the page's origin, which is therefore the one authorized origin.
   baseUrl: '/api/',
   refresh: oauth2Refresh({ tokenEndpoint: new URL('/oauth/token', location.origin).href, clientId: 'demo-spa' }),
-  // IndexedDB: the session survives a reload and every tab of this origin shares it.
-  storage: indexedDbStorage({ name: config.storage }),
+  // IndexedDB: the session survives a reload and every tab of this origin shares it. The lease serializes refreshes
+  // across tabs also where Web Locks are missing (this page served over plain HTTP from a LAN address).
+  storage: indexedDbStorage({ name: config.storage, lockFallback: indexedDbLease() }),
   loginRequired: config.loginRequired,
   idleTimeout: config.idleTimeout > 0 ? config.idleTimeout : undefined,
   idleWarning: config.idleWarning,

@@ -113,10 +113,17 @@ describeInBrowser('idle sessions and waking up in Chromium', (suite) => {
   });
 
   it('a tab coming back online or to the foreground checks expiry at once and refreshes', async () => {
-    suite.tabs = [await openTab(suite.context, suite.server, { storage: 'wake', autoload: 0, idleTimeout: 0 })];
+    // A fake clock: the page's timers sleep, as they do in a frozen tab or a sleeping machine.
+    suite.tabs = [await openTab(suite.context, suite.server, { storage: 'wake', autoload: 0, idleTimeout: 0 }, (page) => page.clock.install())];
     const [tab] = suite.tabs;
-    // Expires in 20 s, within the 30 s refresh leeway. Nothing is scheduled: only a request or a wake-up checks.
+    // A 20 s token is refreshed within the last half of its life (the leeway is at most half the lifetime). Past
+    // that point nothing is scheduled: only a request or a wake-up checks.
+    const halfLifePassed = async () => {
+      const now = await tab.page.evaluate(() => Date.now());
+      await tab.page.clock.setSystemTime(now + 11_000);
+    };
     await loginWith(tab, await suite.server.issueTokens({ ttl: 20 }));
+    await halfLifePassed();
     expect(suite.server.stats.refreshCalls).toBe(0);
 
     await tab.page.evaluate(() => window.dispatchEvent(new Event('online')));
@@ -124,6 +131,7 @@ describeInBrowser('idle sessions and waking up in Chromium', (suite) => {
     expect(suite.server.stats.refreshCalls).toBe(1);
 
     await loginWith(tab, await suite.server.issueTokens({ ttl: 20 }));
+    await halfLifePassed();
     await tab.page.evaluate(() => document.dispatchEvent(new Event('visibilitychange'))); // headless tabs are visible
     await tab.page.waitForFunction(() => window.demo.events.filter((e) => e.type === 'refresh').length === 2, undefined, { timeout: 15_000 });
     expect(suite.server.stats.refreshCalls).toBe(2);
