@@ -5,7 +5,7 @@
  * refresh token or client secret back into an error, an event and the logs).
  *
  * @param secrets the values sent in the request that must never come back (empty strings are ignored)
- * @default maxLength 64
+ * @param maxLength the most characters kept (default 64)
  * @example
  * ```ts
  * serverText('invalid_grant\r\nX-Injected: 1', [refreshToken]); // 'invalid_grantX-Injected: 1'
@@ -13,7 +13,6 @@
  */
 export function serverText(value: unknown, secrets: readonly (string | undefined)[] = [], maxLength = 64): string | undefined {
   if (typeof value !== 'string') return undefined;
-  // eslint-disable-next-line no-control-regex
   const clean = value.replace(/[\u0000-\u001f\u007f-\u009f]/g, '').slice(0, maxLength);
   if (clean === '') return undefined;
   for (const secret of secrets) {
