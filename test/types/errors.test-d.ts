@@ -13,6 +13,7 @@ import {
   type AnyAuthFetchError,
   type AuthEvents,
   type ErrorCode,
+  type ErrorMessages,
   type ForbiddenError,
   type LoginRequiredReason,
   type NetworkError,
@@ -184,5 +185,25 @@ describe('closed unions: exhaustive switches compile, unknown strings do not', (
       }
     };
     expectTypeOf([action, unauthorized, signIn]).items.returns.toEqualTypeOf<number>();
+  });
+});
+
+describe('messages', () => {
+  it('types each code\'s function by its class, and the single function by the union', () => {
+    const byCode: ErrorMessages = {
+      ERR_FORBIDDEN: (error) => {
+        expectTypeOf(error).toEqualTypeOf<ForbiddenError>();
+        return error.requiredScope?.join(' ');
+      },
+      ERR_RATE_LIMITED: (error) => `${error.retryAfterMs ?? 0}`,
+      ERR_NETWORK: 'Keine Verbindung.',
+    };
+    const one: ErrorMessages = (error) => {
+      expectTypeOf(error).toEqualTypeOf<AnyAuthFetchError>();
+      return undefined;
+    };
+    // @ts-expect-error -- not a code
+    const wrong: ErrorMessages = { ERR_NOPE: 'x' };
+    expectTypeOf([byCode, one, wrong]).items.toEqualTypeOf<ErrorMessages>();
   });
 });
