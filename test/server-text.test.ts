@@ -135,4 +135,18 @@ describe('a URL with user:password@', () => {
     expect(error).toMatchObject({ code: 'ERR_NETWORK', message: `Network request failed: POST ${url}` });
     expect(JSON.stringify(error)).not.toContain('hunter2');
   });
+
+  it('never reaches a message of a request either: the platform refuses the URL and the refusal shows it without them', async () => {
+    const api = url.replace('/token', '/api');
+    const auth = createClient({ baseUrl: api });
+    await auth.login({ access_token: 'at-1', expires_in: 300 });
+    // auth.fetch; auth.http throws ky's own synchronous TypeError before the auth path sees the request.
+    const error = await auth.fetch(api.replace('http://', 'http://admin:hunter2@')).then(
+      () => undefined,
+      (caught: unknown) => caught,
+    );
+    expect(error).toBeInstanceOf(TypeError);
+    expect(String((error as Error).message)).toMatch(/http:\/\/127\.0\.0\.1:\d+\/api/);
+    expect(inspect(error, { depth: 6 })).not.toContain('hunter2');
+  });
 });

@@ -21,7 +21,9 @@ export interface FailedRequest {
  * - a `TypeError` with one of the messages fetch uses for network failures (`fetch failed` in Node,
  *   `Failed to fetch`, `NetworkError when attempting to fetch resource.`, `Load failed` in browsers) becomes
  *   `NetworkError` with the original as `cause`;
- * - anything else (a bug in a hook, an invalid URL) passes through unchanged rather than pose as a network failure.
+ * - anything else (a bug in a hook, an invalid URL) passes through unchanged rather than pose as a network failure;
+ *   only a `TypeError` whose message quotes a URL with `user:password@` (fetch refuses such URLs and says so, URL and
+ *   all) is given again without them.
  *
  * @example
  * ```ts
@@ -34,9 +36,17 @@ export function errorFromFailure(error: unknown, request: FailedRequest = {}): u
   const name = readProperty(error, 'name');
   const where = { method: request.method, url: request.url, cause: error };
   if (name === 'TimeoutError') return new TimeoutError(undefined, where);
-  if (name === 'TypeError' && isFetchNetworkMessage(readProperty(error, 'message'))) return new NetworkError(undefined, where);
+  const message = readProperty(error, 'message');
+  if (name === 'TypeError' && isFetchNetworkMessage(message)) return new NetworkError(undefined, where);
+  // RFC 3986 section 3.2.1: user information in a URL is a secret; no message shows it (not even as a cause).
+  if (name === 'TypeError' && typeof message === 'string') {
+    const redacted = message.replace(USER_INFO, '$1');
+    if (redacted !== message) return new TypeError(redacted);
+  }
   return error;
 }
+
+const USER_INFO = /\b([a-z][a-z\d+.-]*:\/\/)[^/?#@\s]*@/gi;
 
 /**
  * The typed error a refresh failed with, as the coordinator reports it (`refreshError`) and hands it to the requests
