@@ -102,6 +102,15 @@ describe('logout() during a refresh', () => {
     expect(hitsAfter).toBe(3);
   });
 
+  it('getAccessToken() waiting on the refresh gives undefined, not the late token', async () => {
+    const watched = makeClient();
+    await staleSession(watched);
+    await waitingOnRefresh(watched.auth);
+    const token = watched.auth.getAccessToken();
+    await watched.auth.logout();
+    expect(await token).toBeUndefined();
+  });
+
   it('with IndexedDB: the storage stays empty after the late answer', async () => {
     const storage = indexedDbStorage({ name: 'generations' });
     const watched = makeClient({ storage });
@@ -149,6 +158,16 @@ describe('login() during a refresh', () => {
     expect(await auth.getAccessToken()).toBe(bob.access_token);
     expect(events.filter((e) => e === 'refresh')).toEqual([]);
     expect(((await (await auth.fetch('me')).json()) as { sub: string }).sub).toBe('bob');
+  });
+
+  it("getAccessToken() waiting on alice's refresh gives bob's token after bob signs in", async () => {
+    const watched = makeClient();
+    await staleSession(watched, 'alice');
+    await waitingOnRefresh(watched.auth);
+    const token = watched.auth.getAccessToken();
+    const bob = await server.issueTokens({ sub: 'bob' });
+    await watched.auth.login(bob);
+    expect(await token).toBe(bob.access_token);
   });
 
   it("the same user's sign-in: waiting requests go on with the new tokens", async () => {
