@@ -40,6 +40,11 @@ const REGRESSIONS: Array<{ seed: number; path: string; what: string }> = [
     path: '22:1:3:3:4:0:4:5:5:4:4:4:4:4',
     what: "a login notice read the shared storage before this client's own queued write had landed, and brought back a replaced session; fixed: reads are queued behind this page's writes",
   },
+  {
+    seed: 1573792980,
+    path: '509:1:7:5:6:7:6:10:10:11:12:12:14:14:14:14:14:14:14:14:15',
+    what: "in 'wait' mode a request sent with bob's token was held as nobody's (another tab's logout notice had cleared whose session ended) and replayed after alice signed in; fixed: a held request's owner is the token it was sent with, or the session it started in",
+  },
 ];
 
 const RUNS = Number(process.env.AUTHFETCH_RACE_RUNS ?? 30);
@@ -104,7 +109,11 @@ async function play(s: fc.Scheduler, input: Scenario): Promise<void> {
       timeout: 30,
       loginTimeout: 40,
       retry: { backoffLimit: 1 },
-      logger: { error: (message: string) => world.log.push(`logger.error: ${message}`) },
+      logger: {
+        debug: (message: string) => world.log.push(`client ${index}: ${message}`),
+        warn: (message: string) => world.log.push(`client ${index}: ${message}`),
+        error: (message: string) => world.log.push(`client ${index}: error: ${message}`),
+      },
     }),
   );
   const disposed = new Set<number>();
