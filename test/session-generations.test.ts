@@ -238,6 +238,31 @@ describe('dispose() during a refresh', () => {
   });
 });
 
+describe('dispose() during a refresh over shared storage', () => {
+  it('stores the rotated tokens for the other tabs, with no event, while its own requests reject', async () => {
+    const storage = indexedDbStorage({ name: 'dispose-shared' });
+    const watched = makeClient({ storage });
+    const { auth, events } = watched;
+    await staleSession(watched);
+    const before = await storage.get();
+    const requests = await waitingOnRefresh(auth);
+    const seen = [...events];
+    auth.dispose();
+    for (const result of await Promise.all(requests)) expect(result.error).toBeInstanceOf(SessionExpiredError);
+    await until(() => server.stats.refreshCalls === 1);
+    await wait(450);
+    const after = await storage.get();
+    expect(after?.refreshToken).toBeDefined();
+    expect(after?.refreshToken).not.toBe(before?.refreshToken);
+    expect(events).toEqual(seen);
+    // Another tab over the same storage goes on with them: no reuse of the spent refresh token, no 401.
+    const other = createClient({ baseUrl: `${server.url}/api`, storage: indexedDbStorage({ name: 'dispose-shared' }), refresh: recordingRefresh([]) });
+    expect((await other.fetch('me')).status).toBe(200);
+    expect(server.stats.reuseDetected).toBe(0);
+    expect(server.stats.refreshCalls).toBe(1);
+  });
+});
+
 describe('event order (behaviour 12)', () => {
   it('a request rejected with SessionExpiredError rejects after sessionExpired and loginRequired were emitted', async () => {
     const watched = makeClient();
