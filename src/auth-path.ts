@@ -302,12 +302,20 @@ export function createAuthPath(o: AuthPathOptions): AuthPath {
     });
   }
 
-  /** The session is over: reject (`'reject'`) or hold until sign-in and go on with the new tokens (`'wait'`). */
-  async function sessionOver(error: SessionExpiredError, out: Outgoing): Promise<TokenSet> {
+  /**
+   * The session is over: reject (`'reject'`) or hold until sign-in and go on with the new tokens (`'wait'`).
+   * `owner`: the tokens of the session the request belongs to (it was sent with them, or started under them); only
+   * the same user's sign-in releases it.
+   */
+  async function sessionOver(
+    error: SessionExpiredError,
+    out: Outgoing,
+    owner: TokenSet | undefined = out.tokens ?? co.endedTokens,
+  ): Promise<TokenSet> {
     // A request still out when the user signed out ends with the logout, as the requests held then do.
     // Another user's sign-in never carries this request either.
     if (o.mode === 'reject' || error.reason === 'logout' || error.reason === 'user-changed') throw error;
-    await gate.hold(out.signal, co.endedTokens);
+    await gate.hold(out.signal, owner);
     const tokens = co.tokens;
     if (!tokens) throw error;
     return tokens;
@@ -315,12 +323,14 @@ export function createAuthPath(o: AuthPathOptions): AuthPath {
 
   /** The tokens to send with: after a refresh in flight, or after a proactive refresh when expiring. */
   async function tokensForRequest(out: Outgoing): Promise<TokenSet | undefined> {
+    // Whose request this is, fixed now: a notice handled while it waits may change what the coordinator remembers.
+    const owner = co.tokens ?? co.endedTokens;
     const inflight = co.inflight;
     if (inflight) {
       try {
         return await abortable(inflight, out.signal);
       } catch (error) {
-        if (isSessionExpiredError(error)) return sessionOver(error, out);
+        if (isSessionExpiredError(error)) return sessionOver(error, out, owner);
         throw error;
       }
     }
@@ -333,7 +343,7 @@ export function createAuthPath(o: AuthPathOptions): AuthPath {
       try {
         return await abortable(co.refresh('expiring', tokens), out.signal);
       } catch (error) {
-        if (isSessionExpiredError(error)) return sessionOver(error, out);
+        if (isSessionExpiredError(error)) return sessionOver(error, out, owner);
         if (out.signal?.aborted) throw error;
         // A transient failure was reported (refreshError); the token may still be good for a while: send it.
         return co.tokens ?? tokens;

@@ -345,18 +345,20 @@ export function createAuthClient(options: AuthClientOptions = {}): AuthClient {
     async getAccessToken() {
       await coordinator.ready;
       try {
-        if (coordinator.inflight) return (await coordinator.inflight).accessToken;
+        // Reconfirmed: a sign-out or another user's sign-in while we waited wins over what the refresh gave.
+        if (coordinator.inflight) return coordinator.reconfirm(await coordinator.inflight).accessToken;
       } catch (error) {
-        if (isSessionExpiredError(error)) return undefined;
+        // The session ended or changed hands meanwhile: whatever is current now (another user's token, or none).
+        if (isSessionExpiredError(error)) return coordinator.tokens?.accessToken;
         throw error;
       }
       const tokens = coordinator.tokens;
       if (!tokens) return undefined;
       if (!coordinator.isExpiring(tokens) || !coordinator.canRefresh(tokens)) return tokens.accessToken;
       try {
-        return (await coordinator.refresh('expiring', tokens)).accessToken;
+        return coordinator.reconfirm(await coordinator.refresh('expiring', tokens)).accessToken;
       } catch (error) {
-        if (isSessionExpiredError(error)) return undefined;
+        if (isSessionExpiredError(error)) return coordinator.tokens?.accessToken;
         // Transient: the token may still be valid for a while (we refresh ahead of expiry).
         const expiresAt = coordinator.expiresAt(tokens);
         if (coordinator.tokens === tokens && expiresAt !== undefined && expiresAt > Date.now()) return tokens.accessToken;
