@@ -67,6 +67,11 @@ interface HttpContext {
  * and an app's own `shouldRetry` guarded. A `fetch` is refused: it would send around the auth path, without a token.
  */
 function kyOptions(options: Options, context: HttpContext): { options: Options; prefixUrl?: string | URL } {
+  const { retry: given } = options;
+  // The common call (`{ json }`, `{ searchParams }`, ...) goes to ky as it is, without a copy.
+  if (options.prefixUrl === undefined && options.fetch === undefined && (given === undefined || (typeof given === 'object' && given.shouldRetry === undefined))) {
+    return { options };
+  }
   const { prefixUrl, ...rest } = options;
   if (rest.fetch !== undefined) {
     throw new TypeError('authfetch: auth.http sends through the auth path; pass your own fetch to createAuthClient({ fetch })');
