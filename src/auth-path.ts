@@ -286,7 +286,12 @@ export function createAuthPath(o: AuthPathOptions): AuthPath {
       out.init = { ...out.init, method, body: null, headers: headersForHop(out.init?.headers, true) };
       out.oneShotBody = false;
     }
-    if (stays) return send(out, out.tokens);
+    if (stays) {
+      // The token the chain started with, while it is still the session's: after a logout, a new sign-in or a
+      // refresh meanwhile the hop goes without one, and its 401 (if any) is handled as for any request.
+      const sent = out.tokens;
+      return send(out, sent !== undefined && co.tokens?.accessToken === sent.accessToken ? sent : undefined);
+    }
     out.leftOrigin = true;
     return send(out, undefined);
   }

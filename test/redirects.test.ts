@@ -182,6 +182,16 @@ describe('DPoP only', () => {
     expect(hops).toEqual([true, true, false, false, false]);
   });
 
+  it('a hop after logout() goes without the token and the proof', async () => {
+    const { auth } = await signedIn('dpop');
+    const pending = auth.fetch(`${api.url}/slow-redirect?delay=300&status=302&to=${encodeURIComponent(`${api.url}/after-logout`)}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    await auth.logout();
+    await pending.catch(() => undefined);
+    expect(credentials(api.to('/slow-redirect')[0]).authorization).toBe(`DPoP ${TOKEN}`);
+    expect(api.to('/after-logout').map(credentials)).toEqual([{ authorization: undefined, dpop: undefined }]);
+  });
+
   it('an app that asks for redirect: "manual" gets the redirect itself, as from fetch', async () => {
     const { auth } = await signedIn('dpop');
     const response = await auth.fetch(redirectVia(api, '/m', `${other.url}/x`), { redirect: 'manual' });
