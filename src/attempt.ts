@@ -19,7 +19,7 @@
  * `fetch` is looked up when each attempt is sent, not when the client is made (as ky does): test tools such as msw
  * replace `globalThis.fetch` at `server.listen()`, usually after the app created its client at module load.
  */
-import { TimeoutError } from './errors.js';
+import { TimeoutError } from './errors/index.js';
 
 /** How attempts are bounded (see the module comment). */
 export type AttemptBounding = 'abort' | 'undici';

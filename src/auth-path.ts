@@ -9,8 +9,8 @@
  */
 import type { Attempt } from './attempt.js';
 import { summarizeChallenges, parseChallenges } from './challenge.js';
-import { SessionExpiredError, isSessionExpiredError, type ForbiddenError, type UnauthorizedError } from './errors.js';
-import type { ErrorMapper } from './error-mapper.js';
+import { SessionExpiredError, isSessionExpiredError, type ForbiddenError, type UnauthorizedError } from './errors/index.js';
+import type { ErrorMapper } from './errors/index.js';
 import type { EventBus } from './events.js';
 import type { ServerClock } from './clock.js';
 import type { Dpop } from './dpop/types.js';
@@ -242,7 +242,7 @@ export function createAuthPath(o: AuthPathOptions): AuthPath {
     const own = !out.leftOrigin && (!response.redirected || sameOrigin(response.url, out.url));
     // Only a non-2xx response ever gets a typed error, the one reader of this note: a 2xx skips the WeakMap entry
     // (a WeakMap entry per response is GC work on every request).
-    if (!response.ok) errors.noteCredentials(response, own && out.tokens !== undefined);
+    if (!response.ok) errors.noteCredentials(response, own ? out.tokens : undefined);
     if (!own) return response;
     if (out.authorized) {
       if (o.clock.wantsDate()) o.clock.observe(response.headers.get('date'));
@@ -347,7 +347,7 @@ export function createAuthPath(o: AuthPathOptions): AuthPath {
   }
 
   function expiredError(): SessionExpiredError {
-    return new SessionExpiredError(undefined, { reason: co.endReason ?? 'unknown' });
+    return new SessionExpiredError(undefined, { reason: co.endReason ?? 'refresh-rejected' });
   }
 
   /**

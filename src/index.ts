@@ -5,7 +5,7 @@ export { createAuthClient } from './client.js';
 export type { AuthClient, AuthClientOptions, AuthSession } from './client.js';
 
 export { oauth2Refresh } from './refresh/oauth2.js';
-export type { OAuth2RefreshOptions } from './refresh/oauth2.js';
+export type { ClientAuthMethod, OAuth2RefreshOptions } from './refresh/oauth2.js';
 export { sessionRefresh } from './refresh/session.js';
 export type { SessionRefreshOptions } from './refresh/session.js';
 export { customRefresh } from './refresh/custom.js';
@@ -30,6 +30,7 @@ export {
   TimeoutError,
   SessionExpiredError,
   TokenResponseError,
+  SignInError,
   isAuthFetchError,
   isHttpError,
   isUnauthorizedError,
@@ -41,7 +42,8 @@ export {
   isTimeoutError,
   isSessionExpiredError,
   isTokenResponseError,
-} from './errors.js';
+  isSignInError,
+} from './errors/index.js';
 export type {
   ErrorCode,
   HttpErrorCode,
@@ -49,7 +51,11 @@ export type {
   UnauthorizedReason,
   SessionExpiredReason,
   AuthFetchErrorJSON,
-} from './errors.js';
+  AnyAuthFetchError,
+  ErrorByCode,
+  ErrorMessages,
+  SignInErrorReason,
+} from './errors/index.js';
 
 export { parseChallenges } from './challenge.js';
 export type { Challenge } from './challenge.js';
@@ -65,6 +71,7 @@ export type {
   AuthEventType,
   EventSource,
   Logger,
+  LoginRequiredReason,
   RefreshTrigger,
   SessionEndReason,
   TokenSet,

@@ -13,6 +13,7 @@ import {
   RateLimitError,
   ServerError,
   SessionExpiredError,
+  SignInError,
   TimeoutError,
   TokenResponseError,
   UnauthorizedError,
@@ -26,13 +27,14 @@ import {
   isRateLimitError,
   isServerError,
   isSessionExpiredError,
+  isSignInError,
   isTimeoutError,
   isTokenResponseError,
   isUnauthorizedError,
-  redactUrl,
   type ErrorCode,
   type UserAction,
-} from '../src/errors.js';
+} from '../src/errors/index.js';
+import { redactUrl } from '../src/lib/redact-url.js';
 
 // A token-like secret sent both in the query and in the Authorization header: it must never reach a message,
 // a userMessage or JSON.stringify(error).
@@ -280,7 +282,8 @@ describe('errorFromResponse', () => {
     expectHttp(error, url, { cls: HttpError, code: 'ERR_HTTP', name: 'HttpError', status: 400, action: 'contact-support' });
     expect(error.constructor).toBe(HttpError);
     expect(error.statusText).toBe('Bad Request');
-    expect(error.message).toBe(`Request failed with status 400 Bad Request: GET ${base}/bad-request`);
+    // The status text is the server's words (issue 9 item 7): it stays in `statusText`, out of `message`.
+    expect(error.message).toBe(`Request failed with status 400: GET ${base}/bad-request`);
     expect(error.body).toEqual({ error: 'invalid_field', field: 'email' });
     expect(isUnauthorizedError(error)).toBe(false);
   });
@@ -297,7 +300,8 @@ describe('errorFromResponse', () => {
     const unauthorized = error as UnauthorizedError;
     expect(unauthorized.challenges).toEqual([]);
     expect(unauthorized.reason).toBe('unknown');
-    expect(unauthorized.userMessage).toBe('Your session has ended. Please sign in again.');
+    // Without word of the session (issue 10 item 5), the text claims neither that it ended nor that it is active.
+    expect(unauthorized.userMessage).toBe('Please sign in to continue.');
     expect(unauthorized.body).toBe('Unauthorized');
     expect(isUnauthorizedError(error)).toBe(true);
 
@@ -373,7 +377,8 @@ describe('errorFromResponse', () => {
     expect(forbidden.userMessage).toMatch(/access/i);
     expect(forbidden.userMessage).toMatch(/owner or an administrator/i);
     expect(forbidden.body).toEqual({ message: 'nope' });
-    expect(forbidden.message).toContain(`Request failed with status 403 Forbidden: GET ${base}/forbidden`);
+    // Neither the status text nor the scope (both the server's words) in the message.
+    expect(forbidden.message).toBe(`Request failed with status 403: GET ${base}/forbidden`);
     expect(isForbiddenError(error)).toBe(true);
     expect(isNotFoundError(error)).toBe(false);
   });
@@ -521,7 +526,7 @@ describe('errorFromResponse', () => {
     await response.text();
     const error = await errorFromResponse(response, { method: 'POST', url });
     expect(error.body).toBeUndefined();
-    expect(error.message).toBe(`Request failed with status 400 Bad Request: POST ${url}`);
+    expect(error.message).toBe(`Request failed with status 400: POST ${url}`);
   });
 });
 
@@ -649,8 +654,10 @@ describe('guards', () => {
     ['ERR_TOKEN_RESPONSE', isTokenResponseError, false],
   ];
 
-  it.each(cases)('recognise a plain object with code %s (another bundle or realm)', (code, guard, http) => {
-    const foreign = { code, name: 'Whatever', message: 'from elsewhere' };
+  // Issue 10 item 3: a code alone is not enough (axios errors carry `code: 'ERR_NETWORK'`); the brand
+  // `Symbol.for('authfetch.error')`, shared by every realm and every copy of the package, is.
+  it.each(cases)('recognise a branded object with code %s (another bundle or realm)', (code, guard, http) => {
+    const foreign = { code, name: 'Whatever', message: 'from elsewhere', [Symbol.for('authfetch.error')]: true };
     expect(guard(foreign)).toBe(true);
     expect(isAuthFetchError(foreign)).toBe(true);
     expect(isHttpError(foreign)).toBe(http);
@@ -660,12 +667,30 @@ describe('guards', () => {
     }
   });
 
-  it('recognise an object made in another realm', () => {
-    const foreign: unknown = runInNewContext('Object.assign(new Error("x"), { name: "ForbiddenError", code: "ERR_FORBIDDEN" })');
+  it.each(cases)('refuse an unbranded object with code %s (another library\'s error)', (code, guard) => {
+    const axiosLike = Object.assign(new Error('Network Error'), { code, isAxiosError: true });
+    expect(guard(axiosLike)).toBe(false);
+    expect(isAuthFetchError(axiosLike)).toBe(false);
+    expect(isHttpError(axiosLike)).toBe(false);
+  });
+
+  it('recognise an error made in another realm by its brand', () => {
+    const foreign: unknown = runInNewContext(
+      'Object.assign(new Error("x"), { name: "ForbiddenError", code: "ERR_FORBIDDEN", [Symbol.for("authfetch.error")]: true })',
+    );
     expect(foreign instanceof Error).toBe(false);
     expect(isForbiddenError(foreign)).toBe(true);
     expect(isHttpError(foreign)).toBe(true);
     expect(isAuthFetchError(foreign)).toBe(true);
+    const unbranded: unknown = runInNewContext('Object.assign(new Error("x"), { code: "ERR_FORBIDDEN" })');
+    expect(isAuthFetchError(unbranded)).toBe(false);
+  });
+
+  it('the brand is on the prototype, invisible to JSON and Object.keys', () => {
+    const error = new NetworkError();
+    expect((error as unknown as Record<symbol, unknown>)[Symbol.for('authfetch.error')]).toBe(true);
+    expect(Object.getOwnPropertySymbols(error)).toEqual([]);
+    expect(JSON.stringify(error)).not.toContain('authfetch.error');
   });
 
   it('reject everything else without throwing', () => {
@@ -721,8 +746,9 @@ describe('constructors', () => {
     });
 
     const bare = new SessionExpiredError();
-    expect(bare.reason).toBe('unknown');
-    expect(bare.message).toBe('The session has ended (unknown)');
+    // The reasons are a closed union now (issue 10 item 9): a strategy that throws it without one means "rejected".
+    expect(bare.reason).toBe('refresh-rejected');
+    expect(bare.message).toBe('The session has ended (refresh-rejected)');
     expect('cause' in bare).toBe(false);
     expect(isSessionExpiredError(bare)).toBe(true);
   });
@@ -741,35 +767,40 @@ describe('constructors', () => {
     expect(isTokenResponseError(error)).toBe(true);
   });
 
-  it('HTTP classes: public constructors from an options object, defaults derived from the response', () => {
+  // Issue 10 item 3: one constructor shape for the family, `(message?, options)`, and constructors that only assign;
+  // reading `WWW-Authenticate` and `Retry-After` into fields is errorFromResponse's job (tested above).
+  it('HTTP classes: (message?, options) like every class; the constructor assigns, it does not parse the response', () => {
     const response = new Response(null, {
       status: 403,
       statusText: 'Forbidden',
       headers: { 'www-authenticate': 'Bearer error="insufficient_scope", scope="orders:write"' },
     });
-    const error = new ForbiddenError({ response, method: 'DELETE', url: 'https://api.example/orders/1?sig=abc' });
-    expect(error.requiredScope).toEqual(['orders:write']);
-    expect(error.message).toBe(
-      'Request failed with status 403 Forbidden: DELETE https://api.example/orders/1 (requires scope orders:write)',
-    );
+    const error = new ForbiddenError(undefined, { response, method: 'DELETE', url: 'https://api.example/orders/1?sig=abc' });
+    expect(error.requiredScope).toBeUndefined();
+    expect(error.message).toBe('Request failed with status 403: DELETE https://api.example/orders/1');
     expect(error.body).toBeUndefined();
+    expect(new ForbiddenError(undefined, { response, method: 'GET', requiredScope: ['orders:write'] }).requiredScope).toEqual([
+      'orders:write',
+    ]);
 
-    const rate = new RateLimitError({
+    const rate = new RateLimitError(undefined, {
       response: new Response(null, { status: 429, headers: { 'retry-after': '3' } }),
       method: 'GET',
       url: 'https://api.example/x',
       userMessage: 'Slow down, please.',
+      retryAfterMs: 3_000,
     });
     expect(rate.retryAfterMs).toBe(3_000);
     expect(rate.userMessage).toBe('Slow down, please.');
     expect(rate.message).toBe('Request failed with status 429: GET https://api.example/x');
 
-    const step = new UnauthorizedError({
+    const step = new UnauthorizedError('Step up, please', {
       response: new Response(null, { status: 401 }),
       method: 'GET',
       url: 'https://api.example/x',
       reason: 'step-up-required',
     });
+    expect(step.message).toBe('Step up, please');
     expect(step.reason).toBe('step-up-required');
     expect(step.challenges).toEqual([]);
     expect(step.userMessage).toMatch(/confirm your identity/);
@@ -801,6 +832,22 @@ describe('constructors', () => {
     expect(network.action).toBe('check-connection');
   });
 
+  it('SignInError: a plain message and an action per reason, the OAuth code kept, nothing of the server in message', () => {
+    const blocked = new SignInError(undefined, { reason: 'popup-blocked' });
+    expect(blocked.code).toBe('ERR_SIGN_IN');
+    expect(blocked.name).toBe('SignInError');
+    expect(blocked.message).toBe('Sign-in failed (popup-blocked)');
+    expect(blocked.userMessage).toMatch(/pop-ups/);
+    expect(blocked.action).toBe('sign-in');
+    const denied = new SignInError(undefined, { reason: 'access-denied', oauthError: 'access_denied' });
+    expect(denied.oauthError).toBe('access_denied');
+    expect(denied.toJSON()).toMatchObject({ code: 'ERR_SIGN_IN', reason: 'access-denied', oauthError: 'access_denied' });
+    expect(new SignInError(undefined, { reason: 'server-error' }).action).toBe('retry');
+    expect(new SignInError(undefined, { reason: 'invalid-response' }).action).toBe('contact-support');
+    expect(isSignInError(denied)).toBe(true);
+    expect(isAuthFetchError(denied)).toBe(true);
+  });
+
   it('types: codes are literal per class and the code union is exhaustive', () => {
     expectTypeOf<ForbiddenError['code']>().toEqualTypeOf<'ERR_FORBIDDEN'>();
     expectTypeOf<ForbiddenError['name']>().toEqualTypeOf<'ForbiddenError'>();
@@ -819,6 +866,7 @@ describe('constructors', () => {
         case 'ERR_TIMEOUT':
         case 'ERR_SESSION_EXPIRED':
         case 'ERR_TOKEN_RESPONSE':
+        case 'ERR_SIGN_IN':
           return 'other';
         default: {
           const unreachable: never = code;

@@ -14,7 +14,7 @@
  *
  * Bearer requests are followed by the platform, which drops `Authorization` on a cross-origin hop.
  */
-import { NetworkError } from '../errors.js';
+import { NetworkError } from '../errors/index.js';
 import { originOf } from '../origins.js';
 
 /** The statuses fetch follows (Fetch standard, "redirect status"). */
