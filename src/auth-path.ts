@@ -94,9 +94,7 @@ const ONE_SHOT_MESSAGE =
   'so it can be replayed.';
 
 /** Thrown (as a TypeError) when a DPoP-bound request with a one-shot stream body is redirected with its body. */
-const ONE_SHOT_REDIRECT_MESSAGE =
-  'authfetch: the request was redirected and must be sent again with its body, but its body is a one-shot ' +
-  'ReadableStream. Pass the body as a string, Blob, ArrayBuffer, FormData or URLSearchParams (or a Request).';
+const ONE_SHOT_REDIRECT_MESSAGE = 'authfetch: the request was redirected, but its body is a one-shot ReadableStream that cannot be sent again';
 
 /** The auth path's two entries: the same behaviour, for the app's own calls and for ky's. */
 export interface AuthPath {
@@ -286,7 +284,12 @@ export function createAuthPath(o: AuthPathOptions): AuthPath {
       out.init = { ...out.init, method, body: null, headers: headersForHop(out.init?.headers, true) };
       out.oneShotBody = false;
     }
-    if (stays) return send(out, out.tokens);
+    if (stays) {
+      // The token the chain started with, while it is still the session's: after a logout, a new sign-in or a
+      // refresh meanwhile the hop goes without one, and its 401 (if any) is handled as for any request.
+      const sent = out.tokens;
+      return send(out, sent !== undefined && co.tokens?.accessToken === sent.accessToken ? sent : undefined);
+    }
     out.leftOrigin = true;
     return send(out, undefined);
   }

@@ -8,8 +8,15 @@ import { createAuthPath } from './auth-path.js';
 import { pageUrl, resolvePrefix, resolveRequestUrl } from './auth-path/url.js';
 import { ServerClock } from './clock.js';
 import type { Dpop } from './dpop/types.js';
-import { ErrorMapper } from './errors/index.js';
-import { SessionExpiredError, isSessionExpiredError } from './errors/index.js';
+import {
+  ErrorMapper,
+  SessionExpiredError,
+  isSessionExpiredError,
+  localizeEvents,
+  localizeRejections,
+  messageLocalizer,
+  type ErrorMessages,
+} from './errors/index.js';
 import { createEventBus } from './events.js';
 import { createHttp, DEFAULT_MAX_RETRY_AFTER } from './http.js';
 import { createLog } from './log.js';
@@ -92,6 +99,13 @@ export interface AuthClientOptions {
   dpop?: Dpop;
   /** The underlying fetch. @default globalThis.fetch */
   fetch?: typeof fetch;
+  /**
+   * The app's words for the `userMessage` of every error the client hands over (thrown, or in an event): a text
+   * per error code, or a function of the error (return `undefined` to keep the English default). See docs/errors.md.
+   * @default English messages
+   * @example messages: { ERR_NETWORK: 'Keine Verbindung zum Server. Bitte prüfen Sie Ihre Internetverbindung.' }
+   */
+  messages?: ErrorMessages;
 }
 
 /** The session as the app sees it. */
@@ -210,10 +224,12 @@ export function createAuthClient(options: AuthClientOptions = {}): AuthClient {
 
   const log = createLog(options.logger);
   const bus = createEventBus((message, error) => log.error(message, error));
+  const localize = messageLocalizer(options.messages);
+  if (localize) localizeEvents(bus, localize);
   const storage = guardStorage(options.storage ?? memoryStorage());
   const crossTab = options.crossTab ?? isBrowserOrWorker();
   const clock = new ServerClock();
-  const errors = new ErrorMapper(() => coordinator.tokens !== undefined);
+  const errors = new ErrorMapper(() => coordinator.tokens !== undefined, localize);
 
   const gate = new LoginGate({ loginTimeout, mode, bus, log });
   // Assigned below: the coordinator's callbacks and the idle timer refer to each other, so these come later.
@@ -323,7 +339,7 @@ export function createAuthClient(options: AuthClientOptions = {}): AuthClient {
   });
   const http = createHttp(authPath.forKy as typeof fetch, retry, base, errors, (error) => coordinator.isRefreshFailure(error));
 
-  return {
+  const client: AuthClient = {
     http,
     fetch: authPath.fetch,
     on(type, handler) {
@@ -393,4 +409,7 @@ export function createAuthClient(options: AuthClientOptions = {}): AuthClient {
       bus.clear();
     },
   };
+  // auth.http's errors get the app's words in the mapper; these reject straight from the client.
+  if (localize) localizeRejections(client, ['fetch', 'login', 'logout', 'getAccessToken', 'refresh'], localize);
+  return client;
 }

@@ -54,6 +54,8 @@ export type {
   SessionExpiredReason,
   AuthFetchErrorJSON,
   AnyAuthFetchError,
+  ErrorByCode,
+  ErrorMessages,
   SignInErrorReason,
 } from './errors/index.js';
 

@@ -55,3 +55,5 @@ export { errorFromFailure, refreshFailure } from './from-failure.js';
 export type { FailedRequest } from './from-failure.js';
 export { ErrorMapper } from './mapper.js';
 export { oauthErrorCode } from './oauth-error.js';
+export { messageLocalizer, localizeEvents, localizeRejections } from './messages.js';
+export type { ErrorMessages } from './messages.js';

@@ -16,8 +16,12 @@ export class ErrorMapper {
   /**
    * @param sessionActive whether the client's session is active now: a final 401 says "your session has ended"
    *   only when it has
+   * @param localize gives an error the app's `messages`, when it has any
    */
-  constructor(private readonly sessionActive: () => boolean) {}
+  constructor(
+    private readonly sessionActive: () => boolean,
+    private readonly localize: (error: unknown) => unknown = (error) => error,
+  ) {}
 
   /**
    * Note the tokens a response answered: whether it carried any decides `missing-credentials`, and the access token
@@ -37,7 +41,7 @@ export class ErrorMapper {
         credentialsSent: noted ? tokens !== undefined : undefined,
         sessionActive: this.sessionActive(),
         secrets: [tokens?.accessToken],
-      });
+      }).then((mapped) => this.localize(mapped) as HttpError);
       this.#byResponse.set(response, error);
     }
     return error;
@@ -45,6 +49,6 @@ export class ErrorMapper {
 
   /** The typed error for a failure without a response (see `errorFromFailure`). */
   forFailure(error: unknown, request: FailedRequest): unknown {
-    return errorFromFailure(error, request);
+    return this.localize(errorFromFailure(error, request));
   }
 }

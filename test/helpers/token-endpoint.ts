@@ -9,6 +9,8 @@ import type { AddressInfo } from 'node:net';
 /** One request the endpoint received. */
 export interface TokenRequest {
   method: string;
+  /** The path and query, e.g. `/token` (the server answers every path). */
+  path: string;
   headers: IncomingHttpHeaders;
   /** The raw body. */
   body: string;
@@ -47,7 +49,7 @@ export async function startTokenEndpoint(answer: (request: TokenRequest) => Toke
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
       const body = Buffer.concat(chunks).toString('utf8');
-      const request = { method: req.method ?? '', headers: req.headers, body, form: Object.fromEntries(new URLSearchParams(body)) };
+      const request = { method: req.method ?? '', path: req.url ?? '/', headers: req.headers, body, form: Object.fromEntries(new URLSearchParams(body)) };
       requests.push(request);
       const reply = answer(request);
       const text = typeof reply.body === 'string' || reply.body === undefined ? (reply.body ?? '') : JSON.stringify(reply.body);
