@@ -410,6 +410,6 @@ export function createAuthClient(options: AuthClientOptions = {}): AuthClient {
     },
   };
   // auth.http's errors get the app's words in the mapper; these reject straight from the client.
-  if (localize) localizeRejections(client, ['fetch', 'login', 'logout', 'getAccessToken', 'refresh'], localize);
+  if (localize) localizeRejections(client, ['fetch', 'login', 'logout', 'getAccessToken', 'refresh', 'signIn', 'handleRedirect'], localize);
   return client;
 }

@@ -183,4 +183,22 @@ describe('dispose() during a refresh', () => {
     expect(expired).toHaveLength(0);
     expect((await storage.get())?.refreshToken).toBe('rt-1');
   });
+
+  it('during the backoff between retries: no further attempt reaches the token endpoint', async () => {
+    const server = await endpoint(() => ({ status: 503, body: { error: 'temporarily_unavailable' } }));
+    const { auth, refreshErrors } = signedIn({
+      retry: { limit: 2, backoffLimit: 2_000 },
+      refresh: oauth2Refresh({ tokenEndpoint: server.url, clientId: 'spa' }),
+    });
+    await auth.login({ access_token: 'at-1', refresh_token: 'rt-1', expires_in: 300 });
+    const refreshing = caught(auth.refresh());
+    while (server.requests.length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    // The 503 is read and the coordinator sleeps (at least 150 ms before the second attempt).
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    auth.dispose();
+    expect(await refreshing).toMatchObject({ code: 'ERR_SESSION_EXPIRED', reason: 'logout' });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(server.requests).toHaveLength(1);
+    expect(refreshErrors).toHaveLength(0);
+  });
 });

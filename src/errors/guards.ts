@@ -61,27 +61,31 @@ export type ErrorCode = keyof ErrorByCode;
  */
 export type AnyAuthFetchError = ErrorByCode[ErrorCode];
 
-// Every code once, with whether it carries a response. `Record<ErrorCode, ...>` makes the compiler insist that a
-// code added to the table above is added here too.
-const FAMILY: Record<ErrorCode, 'http' | 'other'> = {
-  ERR_HTTP: 'http',
-  ERR_UNAUTHORIZED: 'http',
-  ERR_FORBIDDEN: 'http',
-  ERR_NOT_FOUND: 'http',
-  ERR_RATE_LIMITED: 'http',
-  ERR_SERVER: 'http',
-  ERR_NETWORK: 'other',
-  ERR_TIMEOUT: 'other',
-  ERR_SESSION_EXPIRED: 'other',
-  ERR_TOKEN_RESPONSE: 'other',
-  ERR_SIGN_IN: 'other',
-};
+// Every code once, the six that carry a response first. The type below makes the compiler insist that a code
+// added to the table above is added here too.
+const CODES = [
+  'ERR_HTTP',
+  'ERR_UNAUTHORIZED',
+  'ERR_FORBIDDEN',
+  'ERR_NOT_FOUND',
+  'ERR_RATE_LIMITED',
+  'ERR_SERVER',
+  'ERR_NETWORK',
+  'ERR_TIMEOUT',
+  'ERR_SESSION_EXPIRED',
+  'ERR_TOKEN_RESPONSE',
+  'ERR_SIGN_IN',
+] as const satisfies readonly ErrorCode[];
+type MustBeTrue<T extends true> = T;
+// Fails to compile when a code of ErrorByCode is missing from CODES.
+type CodesAreComplete = MustBeTrue<Exclude<ErrorCode, (typeof CODES)[number]> extends never ? true : false>;
+const HTTP_CODE_COUNT = 6;
 
 /** The code of a branded authfetch error, or `undefined` for anything else (never throws). @internal */
 export function authFetchCode(value: unknown): ErrorCode | undefined {
   if (readProperty(value, ERROR_BRAND) !== true) return undefined;
   const code = readProperty(value, 'code');
-  return typeof code === 'string' && Object.hasOwn(FAMILY, code) ? (code as ErrorCode) : undefined;
+  return CODES.includes(code as ErrorCode) ? (code as ErrorCode) : undefined;
 }
 
 function guard<C extends ErrorCode>(code: C): (value: unknown) => value is ErrorByCode[C] {
@@ -110,8 +114,8 @@ export function isAuthFetchError(value: unknown): value is AnyAuthFetchError {
  * ```
  */
 export function isHttpError(value: unknown): value is HttpError {
-  const code = authFetchCode(value);
-  return code !== undefined && FAMILY[code] === 'http';
+  const index = CODES.indexOf(authFetchCode(value) as ErrorCode);
+  return index !== -1 && index < HTTP_CODE_COUNT;
 }
 
 /**

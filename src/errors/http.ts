@@ -74,7 +74,10 @@ export class HttpError extends AuthFetchError {
   declare readonly method: string;
   /** The full request URL, query included. Messages and `toJSON()` show it without query. */
   declare readonly url: string;
-  /** The response, still readable: `errorFromResponse` reads its body from a clone. */
+  /**
+   * The response, still readable: `errorFromResponse` reads its body from a clone. For a refresh endpoint's error
+   * it is a stand-in with the status and `Retry-After` only: the server's own answer may echo the refresh token.
+   */
   declare readonly response: Response;
   /**
    * The body: parsed JSON (an RFC 9457 problem details object for `application/problem+json`), else text,
@@ -96,10 +99,8 @@ export class HttpError extends AuthFetchError {
       withDefaults(
         options,
         response.status >= 500
-          ? SERVER_MESSAGE
-          : transient
-            ? "We couldn't complete your request. Please try again."
-            : "We couldn't complete your request. If this keeps happening, please contact support.",
+          ? 'Something went wrong on our side. Please try again shortly.'
+          : `We couldn't complete your request. ${transient ? 'Please try again.' : 'If this keeps happening, please contact support.'}`,
         transient ? 'retry' : 'contact-support',
       ),
     );
@@ -111,8 +112,6 @@ export class HttpError extends AuthFetchError {
     this.body = options.body;
   }
 }
-
-const SERVER_MESSAGE = 'Something went wrong on our side. Please try again shortly.';
 
 /** Why a 401 happened, as far as the `WWW-Authenticate` challenge (RFC 6750 section 3.1, RFC 9470) tells. */
 export type UnauthorizedReason =

@@ -28,17 +28,14 @@ export type ErrorMessages =
  * @internal
  */
 export function messageLocalizer(messages: ErrorMessages | undefined): ((error: unknown) => unknown) | undefined {
-  if (messages === undefined) return undefined;
-  if (typeof messages !== 'function' && (typeof messages !== 'object' || messages === null)) {
-    throw new TypeError('authfetch: messages must be an object of texts by error code, or a function');
-  }
+  if (!messages) return undefined;
   const done = new WeakSet<object>();
   return (error) => {
     if (!isAuthFetchError(error) || done.has(error)) return error;
     done.add(error);
     let text: unknown;
     try {
-      const entry: unknown = typeof messages === 'function' ? messages : messages[error.code];
+      const entry: unknown = typeof messages === 'function' ? messages : (messages as Record<string, unknown>)[error.code];
       text = typeof entry === 'function' ? (entry as (error: AnyAuthFetchError) => unknown)(error) : entry;
     } catch {
       // The app's function failed: its default words are better than no error at all.
@@ -60,17 +57,17 @@ export function localizeEvents(bus: EventBus, localize: (error: unknown) => unkn
 }
 
 /**
- * Make the client's promise-returning members give a rejection's error the app's words. Members that are not
- * there (a client without sign-in) are skipped.
+ * Make the client's promise-returning members give a rejection's error the app's words. Names the client does not
+ * have (a client without sign-in has no `signIn`) are skipped.
  * @internal
  */
-export function localizeRejections<T extends object>(client: T, names: readonly (keyof T)[], localize: (error: unknown) => unknown): void {
+export function localizeRejections(client: object, names: readonly string[], localize: (error: unknown) => unknown): void {
+  const members = client as Record<string, unknown>;
   for (const name of names) {
-    const member = client[name];
+    const member = members[name];
     if (typeof member !== 'function') continue;
-    const call = member as unknown as (...args: unknown[]) => Promise<unknown>;
-    (client as Record<keyof T, unknown>)[name] = (...args: unknown[]) =>
-      call.apply(client, args).catch((error: unknown) => {
+    members[name] = (...args: unknown[]) =>
+      (member as (...args: unknown[]) => Promise<unknown>).apply(client, args).catch((error: unknown) => {
         throw localize(error);
       });
   }

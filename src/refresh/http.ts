@@ -55,8 +55,9 @@ function isCacheOptionRefused(error: unknown): boolean {
 }
 
 /**
- * Read a successful token response: JSON with an `access_token`, at most {@link MAX_TOKEN_RESPONSE_BYTES}. Anything
- * else is a `TokenResponseError` (reported, not retried: an endpoint that answers HTML will answer HTML again).
+ * Read a successful token response: JSON with an `access_token`, at most {@link MAX_TOKEN_RESPONSE_BYTES} (a longer
+ * one is not read further). Anything else is a `TokenResponseError` (reported, not retried: an endpoint that
+ * answers HTML will answer HTML again).
  */
 export async function readTokenResponse(
   response: Response,
@@ -77,8 +78,7 @@ export async function readTokenResponse(
   }
   let body: unknown;
   try {
-    if (!read) throw new TypeError('the body could not be read');
-    body = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(read.bytes));
+    body = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(read?.complete ? read.bytes : undefined));
   } catch {
     // No cause: the parser's message quotes the start of the body, which is the server's text.
     throw new TokenResponseError(`The refresh endpoint answered ${response.status} with a body that is not JSON: ${where}`, {

@@ -60,15 +60,9 @@ export function oauth2Refresh(options: OAuth2RefreshOptions): RefreshStrategy {
     throw new TypeError('authfetch: oauth2Refresh needs a clientId');
   }
   const clientAuth = options.clientAuth ?? (clientSecret === undefined ? 'none' : 'client_secret_basic');
-  if (clientAuth !== 'none' && clientAuth !== 'client_secret_basic' && clientAuth !== 'client_secret_post') {
-    throw new TypeError("authfetch: oauth2Refresh clientAuth must be 'none', 'client_secret_basic' or 'client_secret_post'");
-  }
-  if ((clientAuth === 'none') !== (clientSecret === undefined)) {
-    throw new TypeError(
-      clientAuth === 'none'
-        ? "authfetch: oauth2Refresh has a clientSecret but clientAuth 'none'"
-        : `authfetch: oauth2Refresh clientAuth '${clientAuth}' needs a clientSecret`,
-    );
+  // A secret needs a method that sends it, and only 'none' sends none.
+  if (!['none', 'client_secret_basic', 'client_secret_post'].includes(clientAuth) || (clientAuth === 'none') !== (clientSecret === undefined)) {
+    throw new TypeError(`authfetch: oauth2Refresh clientAuth '${clientAuth}' does not fit ${clientSecret === undefined ? 'no' : 'a'} clientSecret`);
   }
   // RFC 6749 section 2.3.1: id and secret are form-urlencoded (Appendix B) before they become Basic's user-id and
   // password; the result is ASCII, so btoa is safe.
