@@ -3,6 +3,7 @@ import { SessionExpiredError } from '../errors.js';
 import type { TokenSet } from '../types.js';
 import { callEndpoint, readOAuthError, readTokenResponse, refreshFailure } from './http.js';
 import type { RefreshContext, RefreshStrategy } from './types.js';
+import { discardBody } from '../lib/discard-body.js';
 
 /** Options of `oauth2Refresh`. */
 export interface OAuth2RefreshOptions {
@@ -80,13 +81,13 @@ export function oauth2Refresh(options: OAuth2RefreshOptions): RefreshStrategy {
         let { error, description } = await readOAuthError(response);
         // RFC 9449 section 8: the server wants a nonce; one more try with it, not counted as a retry.
         if (dpop && error === 'use_dpop_nonce' && response.headers.get('dpop-nonce')) {
-          await response.body?.cancel();
+          discardBody(response);
           response = await send();
           ({ error, description } = response.ok ? {} : await readOAuthError(response));
         }
         if (!response.ok) {
           if (error === 'invalid_grant') {
-            await response.body?.cancel();
+            discardBody(response);
             throw new SessionExpiredError(
               `The token endpoint rejected the refresh token (invalid_grant${description ? `: ${description}` : ''})`,
               { reason: 'refresh-rejected' },

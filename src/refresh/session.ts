@@ -3,6 +3,7 @@ import { SessionExpiredError } from '../errors.js';
 import type { TokenSet } from '../types.js';
 import { callEndpoint, readTokenResponse, refreshFailure } from './http.js';
 import type { RefreshContext, RefreshStrategy } from './types.js';
+import { discardBody } from '../lib/discard-body.js';
 
 /** Options of `sessionRefresh`. */
 export interface SessionRefreshOptions {
@@ -44,7 +45,7 @@ export function sessionRefresh(options: SessionRefreshOptions): RefreshStrategy 
         headers: { accept: 'application/json' },
       });
       if (response.status === 401) {
-        await response.body?.cancel();
+        discardBody(response);
         throw new SessionExpiredError('The session endpoint answered 401: the session is over', { reason: 'refresh-rejected' });
       }
       if (!response.ok) throw await refreshFailure(response, method, target);
