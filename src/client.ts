@@ -17,6 +17,7 @@ import { openTabChannel } from './refresh/channel.js';
 import { RefreshCoordinator, type SessionStatus } from './refresh/coordinator.js';
 import type { RefreshStrategy } from './refresh/types.js';
 import { IdleTimer, LoginGate, type LoginRequiredMode } from './session.js';
+import { SUBSCRIBE_SESSION, type SubscribeSession } from './lib/session-signal.js';
 import { memoryStorage } from './storage/memory.js';
 import { isTokenSet, normalizeTokens, type OAuthTokenResponse } from './tokens.js';
 import type { AuthEvents, AuthEventType, Logger, TokenSet, TokenStorage } from './types.js';
@@ -212,6 +213,18 @@ export function createAuthClient(options: AuthClientOptions = {}): AuthClient {
   const backoffLimit = typeof retry === 'object' && retry.backoffLimit !== undefined ? retry.backoffLimit : 3000;
 
   const gate = new LoginGate({ loginTimeout, bus, log });
+  // `session` changes with these events, and, without one, where the coordinator says so (onStatusChange).
+  const sessionListeners = new Set<() => void>();
+  const notifySession = () => {
+    for (const listener of [...sessionListeners]) {
+      try {
+        listener();
+      } catch (error) {
+        log.error('authfetch: a session listener threw; the client carries on', error);
+      }
+    }
+  };
+  for (const type of ['login', 'refresh', 'logout', 'sessionExpired'] as const) bus.on(type, notifySession);
   // Assigned below: the coordinator's callbacks and the idle timer refer to each other, so these come later.
   let idle: IdleTimer | undefined;
   let channel: ReturnType<typeof openTabChannel>;
@@ -247,6 +260,7 @@ export function createAuthClient(options: AuthClientOptions = {}): AuthClient {
       idle?.stop();
       gate.rejectAll(new SessionExpiredError('Signed out', { reason: 'logout' }));
     },
+    onStatusChange: notifySession,
   });
 
   if (idleTimeout !== undefined) {
@@ -319,7 +333,7 @@ export function createAuthClient(options: AuthClientOptions = {}): AuthClient {
   });
   const http = createHttp(authPath.forKy as typeof fetch, retry, resolveUrl, errors, (error) => coordinator.isRefreshFailure(error));
 
-  return {
+  const client: AuthClient = {
     http,
     fetch: authPath.fetch,
     on(type, handler) {
@@ -385,6 +399,14 @@ export function createAuthClient(options: AuthClientOptions = {}): AuthClient {
       doc?.removeEventListener('visibilitychange', onVisibility);
       win.removeEventListener?.('online', wake);
       bus.clear();
+      sessionListeners.clear();
     },
   };
+  // For UI bindings (authfetch/react's useSession); not enumerable, so it stays out of logs and spreads.
+  const subscribeSession: SubscribeSession = (listener) => {
+    sessionListeners.add(listener);
+    return () => sessionListeners.delete(listener);
+  };
+  Object.defineProperty(client, SUBSCRIBE_SESSION, { value: subscribeSession });
+  return client;
 }

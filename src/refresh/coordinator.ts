@@ -54,6 +54,8 @@ export interface CoordinatorOptions {
   onTokens(): void;
   /** Called on logout (here or in another tab): held requests are rejected. */
   onLogout(): void;
+  /** Called where `status` changes without an event: the stored session read at start, a refresh starting and settling. */
+  onStatusChange?(): void;
 }
 
 const TRANSIENT_CODES = new Set(['ERR_NETWORK', 'ERR_TIMEOUT', 'ERR_SERVER', 'ERR_RATE_LIMITED']);
@@ -91,6 +93,7 @@ export class RefreshCoordinator {
         if (this.tokens === undefined && this.endReason === undefined) this.tokens = tokens;
         this.isReady = true;
         if (tokens) o.log.debug('authfetch: restored a stored session');
+        o.onStatusChange?.();
       });
   }
 
@@ -160,9 +163,13 @@ export class RefreshCoordinator {
       return Promise.resolve(current);
     }
     const run = this.#run(trigger, rejected).finally(() => {
-      if (this.#inflight === run) this.#inflight = undefined;
+      if (this.#inflight === run) {
+        this.#inflight = undefined;
+        this.o.onStatusChange?.();
+      }
     });
     this.#inflight = run;
+    this.o.onStatusChange?.();
     return run;
   }
 
