@@ -182,6 +182,25 @@ describe('useSession', () => {
     expect(a.result.current).toBe(b.result.current);
   });
 
+  it('keeps one snapshot while nested session data (the ID token claims) reads equal, and a new one when it changes', () => {
+    const real = client();
+    let country = 'NZ';
+    // A client whose session builds its `user` afresh at every read, deeply nested (OIDC Core 5.1.1 address).
+    const standIn = Object.create(real, {
+      session: {
+        get: (): AuthSession => ({ status: 'active', user: { sub: 'u1', address: { country, lines: ['1 Main St'] } } }) as AuthSession,
+      },
+    }) as AuthClient;
+    const view = renderHook(() => useSession(), { wrapper: wrapper(standIn) });
+    const first = view.result.current;
+    view.rerender();
+    expect(view.result.current).toBe(first);
+    country = 'AU';
+    view.rerender();
+    expect(view.result.current).not.toBe(first);
+    expect(view.result.current).toMatchObject({ user: { address: { country: 'AU' } } });
+  });
+
   it('falls back to the events for a client without the session signal', async () => {
     const real = client();
     // A hand-made stand-in: the same members, without the hidden subscription.

@@ -18,16 +18,20 @@ const SERVER_SESSION: AuthSession = Object.freeze({ status: 'signed-out' });
 /** The events after which `session` may read differently (for a client that offers no session subscription). */
 const SESSION_EVENTS = ['login', 'refresh', 'refreshError', 'logout', 'sessionExpired'] as const satisfies readonly AuthEventType[];
 
-/** Structural equality of plain data (the session: strings, numbers, and the ID token's claims). */
-function sameData(a: unknown, b: unknown, depth = 0): boolean {
+/**
+ * Structural equality of plain data (the session: strings, numbers, and the ID token's claims, parsed from JSON and
+ * so free of cycles). No depth limit: answering "different" for equal data would hand React a new snapshot at every
+ * read, which is the render loop this store exists to prevent.
+ */
+function sameData(a: unknown, b: unknown): boolean {
   if (Object.is(a, b)) return true;
-  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null || depth > 8) return false;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
   if (Array.isArray(a) !== Array.isArray(b)) return false;
   const keysA = Object.keys(a);
   const keysB = Object.keys(b);
   if (keysA.length !== keysB.length) return false;
   return keysA.every(
-    (key) => Object.prototype.hasOwnProperty.call(b, key) && sameData((a as Record<string, unknown>)[key], (b as Record<string, unknown>)[key], depth + 1),
+    (key) => Object.prototype.hasOwnProperty.call(b, key) && sameData((a as Record<string, unknown>)[key], (b as Record<string, unknown>)[key]),
   );
 }
 

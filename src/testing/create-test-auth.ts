@@ -76,8 +76,9 @@ export interface TestAuth {
    */
   expireAccessTokens(): void;
   /**
-   * The server ends every session: access tokens stop working and refresh tokens are refused (`invalid_grant`),
-   * so the next request ends the session (`sessionExpired`, reason `'refresh-rejected'`).
+   * The server ends every session signed in so far: access tokens stop working and refresh tokens are refused
+   * (`invalid_grant`), so the next request ends the session (`sessionExpired`, reason `'refresh-rejected'`).
+   * A `signIn()` afterwards starts a new session.
    */
   revokeSession(): void;
   /**
@@ -121,7 +122,8 @@ function checkPath(path: string, control: string): void {
 }
 
 /**
- * Make a test authorization server and protected API for msw.
+ * Make a test authorization server and protected API for msw. The API takes Bearer tokens (RFC 6750); it does not
+ * check DPoP proofs, so test a `dpop()` client against a real server (the repository's tests use oidc-provider).
  *
  * @example
  * ```ts
