@@ -233,8 +233,9 @@ export function createAuthPath(o: AuthPathOptions): AuthPath {
   /** The session is over: reject (`'reject'`) or hold until sign-in and go on with the new tokens (`'wait'`). */
   async function sessionOver(error: SessionExpiredError, out: Outgoing): Promise<TokenSet> {
     // A request still out when the user signed out ends with the logout, as the requests held then do.
-    if (o.mode === 'reject' || error.reason === 'logout') throw error;
-    await gate.hold(out.signal);
+    // Another user's sign-in never carries this request either.
+    if (o.mode === 'reject' || error.reason === 'logout' || error.reason === 'user-changed') throw error;
+    await gate.hold(out.signal, co.endedTokens);
     const tokens = co.tokens;
     if (!tokens) throw error;
     return tokens;
@@ -258,7 +259,7 @@ export function createAuthPath(o: AuthPathOptions): AuthPath {
     }
     if (co.isExpiring(tokens) && co.canRefresh(tokens)) {
       try {
-        return await abortable(co.refresh('expiring', tokens.accessToken), out.signal);
+        return await abortable(co.refresh('expiring', tokens), out.signal);
       } catch (error) {
         if (isSessionExpiredError(error)) return sessionOver(error, out);
         if (out.signal?.aborted) throw error;
@@ -285,7 +286,7 @@ export function createAuthPath(o: AuthPathOptions): AuthPath {
         if (!co.canRefresh(sent) && co.tokens?.accessToken === sent.accessToken) {
           return sessionOver(await co.endSession('no-refresh-token'), out);
         }
-        return await abortable(co.refresh('unauthorized', sent.accessToken), out.signal);
+        return await abortable(co.refresh('unauthorized', sent), out.signal);
       }
       // Sent without a token.
       if (co.inflight) return await abortable(co.inflight, out.signal);
@@ -333,7 +334,8 @@ export function createAuthPath(o: AuthPathOptions): AuthPath {
     // The common case (signed in, no refresh in flight, not expiring) goes out at once, without an async hop.
     const current = co.tokens;
     if (current && !co.inflight && !co.isExpiring(current)) return send(out, current);
-    return tokensForRequest(out).then((tokens) => send(out, tokens));
+    // Tokens picked before an await: a sign-in or sign-out since then wins (co.reconfirm).
+    return tokensForRequest(out).then((tokens) => send(out, tokens && co.reconfirm(tokens)));
   }
 
   /** A 401: retry with a new DPoP nonce, report a step-up, or cure (refresh, sign-in) and replay once. */
@@ -366,7 +368,7 @@ export function createAuthPath(o: AuthPathOptions): AuthPath {
     o.log.debug('authfetch: replaying a request after 401');
     out.replayed = true;
     out.nonceRetried = false;
-    return send(out, cured);
+    return send(out, co.reconfirm(cured));
   }
 
   return {

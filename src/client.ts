@@ -10,8 +10,9 @@ import type { Dpop } from './dpop/types.js';
 import { ErrorMapper } from './error-mapper.js';
 import { SessionExpiredError, isSessionExpiredError } from './errors.js';
 import { createEventBus } from './events.js';
-import { createHttp } from './http.js';
+import { createHttp, DEFAULT_MAX_RETRY_AFTER } from './http.js';
 import { createLog } from './log.js';
+import { timerOption } from './lib/options.js';
 import { createOriginMatcher, originOf, type OriginRule } from './origins.js';
 import { openTabChannel } from './refresh/channel.js';
 import { RefreshCoordinator, type SessionStatus } from './refresh/coordinator.js';
@@ -39,22 +40,47 @@ export interface AuthClientOptions {
    * @default the origin of `baseUrl` and, in a browser, the page's origin
    */
   authorizedOrigins?: OriginRule[];
-  /** Refresh before sending when the access token expires within this many seconds. @default 30 */
+  /**
+   * Refresh before sending when the access token expires within this many seconds; never more than half the
+   * token's lifetime, so a short-lived token is not refreshed before every request. 0 up to 2147483.647.
+   * @default 30
+   * @example refreshLeeway: 60
+   */
   refreshLeeway?: number;
   /**
-   * ky's retry options, or a number of retries.
+   * ky's retry options, or a number of retries. `Retry-After` is honoured up to `maxRetryAfter` (ms, default
+   * 60000); a longer one hands the error to the app at once. `backoffLimit` (ms) also caps the refresh's own
+   * retries. Both accept 0 up to 2^31-1.
    * @default 2 retries of idempotent requests on network errors, 408, 429 and 5xx, honouring `Retry-After`
+   * @example retry: { limit: 3, maxRetryAfter: 10_000 }
    */
   retry?: number | RetryOptions;
-  /** Bounds each network attempt (API and refresh calls), in ms; not the time held for a refresh or sign-in. @default 30000 */
+  /**
+   * Bounds each network attempt (API and refresh calls), in ms; not the time held for a refresh or sign-in.
+   * Above 0 up to 2^31-1 (what a timer can hold).
+   * @default 30000
+   * @example timeout: 10_000
+   */
   timeout?: number;
   /** When the session is over: reject waiting requests with `SessionExpiredError`, or hold them until `login()`. @default 'reject' */
   loginRequired?: LoginRequiredMode;
-  /** How long `'wait'` holds a request, in ms. @default 300000 */
+  /**
+   * How long `'wait'` holds a request, in ms; above 0 up to 2^31-1.
+   * @default 300000
+   * @example loginTimeout: 600_000
+   */
   loginTimeout?: number;
-  /** End the session after this long without activity, in ms. @default off */
+  /**
+   * End the session after this long without activity, in ms; above 0 up to 2^31-1 (about 24.8 days).
+   * @default off
+   * @example idleTimeout: 15 * 60_000
+   */
   idleTimeout?: number;
-  /** Emit `sessionWarning` this long before the idle timeout, in ms. @default 60000 */
+  /**
+   * Emit `sessionWarning` this long before the idle timeout, in ms; 0 up to 2^31-1.
+   * @default 60000
+   * @example idleWarning: 120_000
+   */
   idleWarning?: number;
   /** In a browser, count pointer, key and visibility events as activity. @default false */
   trackActivity?: boolean;
@@ -120,14 +146,6 @@ function isBrowserOrWorker(): boolean {
   return g.document !== undefined || g.WorkerGlobalScope !== undefined;
 }
 
-function positive(name: string, value: number | undefined, fallback: number, allowZero = false): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || Number.isNaN(value) || value < 0 || (!allowZero && value === 0)) {
-    throw new TypeError(`authfetch: option ${name} must be a positive number of ${name === 'refreshLeeway' ? 'seconds' : 'ms'}`);
-  }
-  return value;
-}
-
 /**
  * An app's own storage may hand back anything (a corrupted or older-shaped value) or throw synchronously: reads are
  * validated, so such a value means "signed out" rather than a session with no usable token (DESIGN behaviour 7),
@@ -172,11 +190,15 @@ function guardStorage(storage: TokenStorage): TokenStorage {
  * ```
  */
 export function createAuthClient(options: AuthClientOptions = {}): AuthClient {
-  const timeout = positive('timeout', options.timeout, 30_000);
-  const refreshLeeway = positive('refreshLeeway', options.refreshLeeway, 30, true);
-  const loginTimeout = positive('loginTimeout', options.loginTimeout, 300_000);
-  const idleWarning = positive('idleWarning', options.idleWarning, 60_000, true);
-  const idleTimeout = options.idleTimeout === undefined ? undefined : positive('idleTimeout', options.idleTimeout, 0);
+  const timeout = timerOption('timeout', options.timeout, 30_000);
+  const refreshLeeway = timerOption('refreshLeeway', options.refreshLeeway, 30, { unit: 's', allowZero: true });
+  const loginTimeout = timerOption('loginTimeout', options.loginTimeout, 300_000);
+  const idleWarning = timerOption('idleWarning', options.idleWarning, 60_000, { allowZero: true });
+  const idleTimeout = options.idleTimeout === undefined ? undefined : timerOption('idleTimeout', options.idleTimeout, 0);
+  const retry = options.retry;
+  const retryObject = typeof retry === 'object' && retry !== null ? retry : undefined;
+  const backoffLimit = timerOption('retry.backoffLimit', retryObject?.backoffLimit, 3000, { allowZero: true });
+  const maxRetryAfter = timerOption('retry.maxRetryAfter', retryObject?.maxRetryAfter, DEFAULT_MAX_RETRY_AFTER, { allowZero: true });
   const mode: LoginRequiredMode = options.loginRequired ?? 'reject';
   if (mode !== 'reject' && mode !== 'wait') throw new TypeError("authfetch: option loginRequired must be 'reject' or 'wait'");
   const underlyingFetch = options.fetch ?? globalThis.fetch?.bind(globalThis);
@@ -209,10 +231,8 @@ export function createAuthClient(options: AuthClientOptions = {}): AuthClient {
   const crossTab = options.crossTab ?? isBrowserOrWorker();
   const clock = new ServerClock();
   const errors = new ErrorMapper();
-  const retry = options.retry;
-  const backoffLimit = typeof retry === 'object' && retry.backoffLimit !== undefined ? retry.backoffLimit : 3000;
 
-  const gate = new LoginGate({ loginTimeout, bus, log });
+  const gate = new LoginGate({ loginTimeout, mode, bus, log });
   // `session` changes with these events, and, without one, where the coordinator says so (onStatusChange).
   const sessionListeners = new Set<() => void>();
   const notifySession = () => {
@@ -245,15 +265,15 @@ export function createAuthClient(options: AuthClientOptions = {}): AuthClient {
     fetch: refreshFetch,
     timeout,
     refreshLeeway,
-    retry: { limit: 2, backoffLimit },
+    retry: { limit: 2, backoffLimit, maxRetryAfter },
     crossTab,
     dpop: options.dpop,
     onSessionEnd(reason) {
       idle?.stop();
       gate.announce(reason);
     },
-    onTokens() {
-      gate.releaseAll();
+    onTokens(tokens) {
+      gate.releaseAll(tokens);
       idle?.start();
     },
     onLogout() {
@@ -306,7 +326,7 @@ export function createAuthClient(options: AuthClientOptions = {}): AuthClient {
     idle?.check();
     const tokens = coordinator.tokens;
     if (tokens && coordinator.isExpiring(tokens) && coordinator.canRefresh(tokens)) {
-      coordinator.refresh('expiring', tokens.accessToken).catch(() => undefined);
+      coordinator.refresh('expiring', tokens).catch(() => undefined);
     }
   };
   const doc = (globalThis as { document?: Document }).document;
@@ -344,29 +364,31 @@ export function createAuthClient(options: AuthClientOptions = {}): AuthClient {
     },
     async login(input) {
       const tokens = normalizeTokens(input, { receivedAt: Date.now() });
-      await coordinator.ready;
+      // The session changes within this call (a request started right after it never sees the old one), and storage
+      // writes keep the order of the calls, also before the first read of storage finished (that read then loses).
       await coordinator.login(tokens);
     },
     async logout() {
-      await coordinator.ready;
       await coordinator.logout();
       if (options.dpop?.rotateOnLogout) await options.dpop.rotate();
     },
     async getAccessToken() {
       await coordinator.ready;
       try {
-        if (coordinator.inflight) return (await coordinator.inflight).accessToken;
+        // Reconfirmed: a sign-out or another user's sign-in while we waited wins over what the refresh gave.
+        if (coordinator.inflight) return coordinator.reconfirm(await coordinator.inflight).accessToken;
       } catch (error) {
-        if (isSessionExpiredError(error)) return undefined;
+        // The session ended or changed hands meanwhile: whatever is current now (another user's token, or none).
+        if (isSessionExpiredError(error)) return coordinator.tokens?.accessToken;
         throw error;
       }
       const tokens = coordinator.tokens;
       if (!tokens) return undefined;
       if (!coordinator.isExpiring(tokens) || !coordinator.canRefresh(tokens)) return tokens.accessToken;
       try {
-        return (await coordinator.refresh('expiring', tokens.accessToken)).accessToken;
+        return coordinator.reconfirm(await coordinator.refresh('expiring', tokens)).accessToken;
       } catch (error) {
-        if (isSessionExpiredError(error)) return undefined;
+        if (isSessionExpiredError(error)) return coordinator.tokens?.accessToken;
         // Transient: the token may still be valid for a while (we refresh ahead of expiry).
         const expiresAt = coordinator.expiresAt(tokens);
         if (coordinator.tokens === tokens && expiresAt !== undefined && expiresAt > Date.now()) return tokens.accessToken;

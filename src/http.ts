@@ -5,7 +5,7 @@
  * retry decisions; see PLATFORM-NOTES).
  */
 import ky, { isHTTPError, type Input, type KyInstance, type Options, type ResponsePromise, type RetryOptions } from 'ky';
-import { isAuthFetchError, isNetworkError } from './errors.js';
+import { isAuthFetchError, isNetworkError, retryAfterFrom } from './errors.js';
 import type { ErrorMapper } from './error-mapper.js';
 
 /** The contract's retry default: 2 retries of idempotent requests on network errors, 408, 429 and 5xx. */
@@ -16,6 +16,9 @@ export const DEFAULT_RETRY: Required<Pick<RetryOptions, 'limit' | 'methods' | 's
   statusCodes: [408, 429, 500, 502, 503, 504],
   afterStatusCodes: [429, 503],
 };
+
+/** The longest `Retry-After` honoured unless `retry.maxRetryAfter` says otherwise, in ms. */
+export const DEFAULT_MAX_RETRY_AFTER = 60_000;
 
 /**
  * Normalise the `retry` option (a number is the limit) onto the contract's defaults.
@@ -28,12 +31,18 @@ export function retryOptions(
 ): RetryOptions {
   const given = typeof retry === 'number' ? { limit: retry } : (retry ?? {});
   const userShouldRetry = given.shouldRetry;
+  const options: RetryOptions = { ...DEFAULT_RETRY, maxRetryAfter: DEFAULT_MAX_RETRY_AFTER, ...given };
   return {
-    ...DEFAULT_RETRY,
-    ...given,
+    ...options,
     shouldRetry: async (state) => {
       const { error } = state;
       if (isRefreshFailure(error)) return false;
+      // ky only caps a long Retry-After at maxRetryAfter and waits that long; a server asking for longer than that
+      // gets its error handed to the app now (RFC 9110 section 10.2.3).
+      if (isHTTPError(error) && options.afterStatusCodes?.includes(error.response.status)) {
+        const after = retryAfterFrom(error.response.headers);
+        if (after !== undefined && after > (options.maxRetryAfter ?? DEFAULT_MAX_RETRY_AFTER)) return false;
+      }
       // A session that ended, a refused token, a non-replayable body: running the auth path again cannot help.
       // Network failures keep ky's default treatment (retried for idempotent methods).
       if (isAuthFetchError(error) && !isNetworkError(error)) return false;
