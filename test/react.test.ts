@@ -174,6 +174,26 @@ describe('useSession', () => {
     expect(auth.session).not.toBe(auth.session);
   });
 
+  it('follows a switch to another client, and lets go of the first', async () => {
+    const first = client();
+    const second = client();
+    await second.login(TOKENS);
+    let switchTo: (next: AuthClient) => void = () => undefined;
+    function Root({ children }: { children?: ReactNode }) {
+      const [current, setCurrent] = useState(first);
+      switchTo = setCurrent;
+      return h(AuthProvider, { client: current }, children);
+    }
+    const view = renderHook(() => useSession().status, { wrapper: Root });
+    expect(view.result.current).toBe('signed-out');
+    act(() => switchTo(second));
+    expect(view.result.current).toBe('active');
+    await act(() => second.logout());
+    expect(view.result.current).toBe('signed-out');
+    await act(() => first.login(TOKENS)); // no longer the provider's client: nothing to show
+    expect(view.result.current).toBe('signed-out');
+  });
+
   it('shares one snapshot between components of the same client', async () => {
     const auth = client();
     await auth.login(TOKENS);

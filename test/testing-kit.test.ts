@@ -58,6 +58,13 @@ describe('the protected API', () => {
     expect(kit.counts.api).toBe(2);
   });
 
+  it('protects the origin root and any query, and takes the scheme name in any case (RFC 9110 11.1)', async () => {
+    const { access_token } = kit.signIn();
+    expect((await fetch(`${API}/`)).status).toBe(401);
+    expect((await fetch(`${API}/?q=1`, { headers: { authorization: `bearer ${access_token}` } })).status).toBe(200);
+    expect((await fetch(`${API}/a/b?c=d`, { headers: { authorization: `Basic ${access_token}` } })).status).toBe(401);
+  });
+
   it("passes valid requests to the app's own routes, and keeps them behind the token check", async () => {
     expect((await fetch(`${API}/todos`)).status).toBe(401);
     const auth = client();

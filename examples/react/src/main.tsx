@@ -16,7 +16,7 @@ const queryClient = new QueryClient({
   },
 });
 
-// Tokens refreshed, a session ended or a sign-in in another tab: stale data from the former session must go.
+// A sign-in or a sign-out, here or in another tab: data fetched for the former session must not be shown.
 auth.on('login', () => queryClient.clear());
 auth.on('logout', () => queryClient.clear());
 
