@@ -87,6 +87,16 @@ describe('README', () => {
   });
 });
 
+describe('docs/README.md', () => {
+  it('lists every guide in docs/', () => {
+    const index = readFileSync(join(root, 'docs/README.md'), 'utf8');
+    const unlisted = markdownFiles()
+      .filter((file) => file.startsWith('docs/') && file !== 'docs/README.md')
+      .filter((file) => !index.includes(`](${file.slice('docs/'.length)})`));
+    expect(unlisted).toEqual([]);
+  });
+});
+
 describe('code blocks of README.md and docs/*.md', () => {
   it('every ts and tsx block type-checks against the real API', () => {
     const snippets = markdownFiles().flatMap(snippetsOf);
