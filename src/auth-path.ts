@@ -29,6 +29,7 @@ import {
 import type { RefreshCoordinator } from './refresh/coordinator.js';
 import type { LoginGate, LoginRequiredMode } from './session.js';
 import type { TokenSet } from './types.js';
+import { discardBody } from './lib/discard-body.js';
 
 /** What the auth path is built from. */
 export interface AuthPathOptions {
@@ -430,7 +431,7 @@ export function createAuthPath(o: AuthPathOptions): AuthPath {
     // RFC 9449 section 9: the resource server wants a (new) nonce: one more try, not a refresh, not a retry.
     if (o.dpop && summary.error === 'use_dpop_nonce') {
       if (!out.nonceRetried && response.headers.get('dpop-nonce') && !out.oneShotBody) {
-        await response.body?.cancel();
+        discardBody(response);
         out.nonceRetried = true;
         return send(out, out.tokens);
       }
@@ -448,7 +449,7 @@ export function createAuthPath(o: AuthPathOptions): AuthPath {
     if (out.replayed) return finalUnauthorized(response, out);
     const cured = await cure(out, out.tokens);
     if (!cured) return finalUnauthorized(response, out);
-    await response.body?.cancel();
+    discardBody(response);
     if (out.oneShotBody) throw new TypeError(ONE_SHOT_MESSAGE);
     o.log.debug('authfetch: replaying a request after 401');
     out.replayed = true;

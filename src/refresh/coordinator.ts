@@ -68,6 +68,8 @@ export interface CoordinatorOptions {
   onTokens(tokens: TokenSet): void;
   /** Called on logout (here or in another tab): held requests are rejected. */
   onLogout(): void;
+  /** Called where `status` changes without an event: the stored session read at start, a refresh starting and settling. */
+  onStatusChange?(): void;
 }
 
 /** One refresh, as the requests waiting on it see it. Settled by the refresh, or by the end of its generation. */
@@ -132,6 +134,7 @@ export class RefreshCoordinator {
         if (this.#generation === generation && this.tokens === undefined && this.endReason === undefined) this.tokens = tokens;
         this.isReady = true;
         if (tokens) o.log.debug('authfetch: restored a stored session');
+        o.onStatusChange?.();
       });
   }
 
@@ -245,6 +248,7 @@ export class RefreshCoordinator {
     });
     const started: Flight = { promise, resolve, reject, basis: current, generation: this.#generation };
     this.#flight = started;
+    this.o.onStatusChange?.();
     this.#run(trigger, rejected, started).then(
       (tokens) => this.#settle(started, () => started.resolve(tokens)),
       (error: unknown) => this.#settle(started, () => started.reject(error)),
@@ -256,6 +260,7 @@ export class RefreshCoordinator {
   #settle(flight: Flight, settle: () => void): void {
     if (this.#flight !== flight) return;
     this.#flight = undefined;
+    this.o.onStatusChange?.();
     settle();
   }
 
@@ -266,6 +271,7 @@ export class RefreshCoordinator {
     this.#session = new AbortController();
     const flight = this.#flight;
     this.#flight = undefined;
+    if (flight) this.o.onStatusChange?.();
     return flight;
   }
 
