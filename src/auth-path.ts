@@ -29,6 +29,7 @@ import {
 import type { RefreshCoordinator } from './refresh/coordinator.js';
 import type { LoginGate, LoginRequiredMode } from './session.js';
 import type { TokenSet } from './types.js';
+import { discardBody } from './lib/discard-body.js';
 
 /** What the auth path is built from. */
 export interface AuthPathOptions {
@@ -94,9 +95,7 @@ const ONE_SHOT_MESSAGE =
   'so it can be replayed.';
 
 /** Thrown (as a TypeError) when a DPoP-bound request with a one-shot stream body is redirected with its body. */
-const ONE_SHOT_REDIRECT_MESSAGE =
-  'authfetch: the request was redirected and must be sent again with its body, but its body is a one-shot ' +
-  'ReadableStream. Pass the body as a string, Blob, ArrayBuffer, FormData or URLSearchParams (or a Request).';
+const ONE_SHOT_REDIRECT_MESSAGE = 'authfetch: the request was redirected, but its body is a one-shot ReadableStream that cannot be sent again';
 
 /** The auth path's two entries: the same behaviour, for the app's own calls and for ky's. */
 export interface AuthPath {
@@ -286,7 +285,12 @@ export function createAuthPath(o: AuthPathOptions): AuthPath {
       out.init = { ...out.init, method, body: null, headers: headersForHop(out.init?.headers, true) };
       out.oneShotBody = false;
     }
-    if (stays) return send(out, out.tokens);
+    if (stays) {
+      // The token the chain started with, while it is still the session's: after a logout, a new sign-in or a
+      // refresh meanwhile the hop goes without one, and its 401 (if any) is handled as for any request.
+      const sent = out.tokens;
+      return send(out, sent !== undefined && co.tokens?.accessToken === sent.accessToken ? sent : undefined);
+    }
     out.leftOrigin = true;
     return send(out, undefined);
   }
@@ -302,12 +306,20 @@ export function createAuthPath(o: AuthPathOptions): AuthPath {
     });
   }
 
-  /** The session is over: reject (`'reject'`) or hold until sign-in and go on with the new tokens (`'wait'`). */
-  async function sessionOver(error: SessionExpiredError, out: Outgoing): Promise<TokenSet> {
+  /**
+   * The session is over: reject (`'reject'`) or hold until sign-in and go on with the new tokens (`'wait'`).
+   * `owner`: the tokens of the session the request belongs to (it was sent with them, or started under them); only
+   * the same user's sign-in releases it.
+   */
+  async function sessionOver(
+    error: SessionExpiredError,
+    out: Outgoing,
+    owner: TokenSet | undefined = out.tokens ?? co.endedTokens,
+  ): Promise<TokenSet> {
     // A request still out when the user signed out ends with the logout, as the requests held then do.
     // Another user's sign-in never carries this request either.
     if (o.mode === 'reject' || error.reason === 'logout' || error.reason === 'user-changed') throw error;
-    await gate.hold(out.signal, co.endedTokens);
+    await gate.hold(out.signal, owner);
     const tokens = co.tokens;
     if (!tokens) throw error;
     return tokens;
@@ -315,12 +327,14 @@ export function createAuthPath(o: AuthPathOptions): AuthPath {
 
   /** The tokens to send with: after a refresh in flight, or after a proactive refresh when expiring. */
   async function tokensForRequest(out: Outgoing): Promise<TokenSet | undefined> {
+    // Whose request this is, fixed now: a notice handled while it waits may change what the coordinator remembers.
+    const owner = co.tokens ?? co.endedTokens;
     const inflight = co.inflight;
     if (inflight) {
       try {
         return await abortable(inflight, out.signal);
       } catch (error) {
-        if (isSessionExpiredError(error)) return sessionOver(error, out);
+        if (isSessionExpiredError(error)) return sessionOver(error, out, owner);
         throw error;
       }
     }
@@ -333,7 +347,7 @@ export function createAuthPath(o: AuthPathOptions): AuthPath {
       try {
         return await abortable(co.refresh('expiring', tokens), out.signal);
       } catch (error) {
-        if (isSessionExpiredError(error)) return sessionOver(error, out);
+        if (isSessionExpiredError(error)) return sessionOver(error, out, owner);
         if (out.signal?.aborted) throw error;
         // A transient failure was reported (refreshError); the token may still be good for a while: send it.
         return co.tokens ?? tokens;
@@ -417,7 +431,7 @@ export function createAuthPath(o: AuthPathOptions): AuthPath {
     // RFC 9449 section 9: the resource server wants a (new) nonce: one more try, not a refresh, not a retry.
     if (o.dpop && summary.error === 'use_dpop_nonce') {
       if (!out.nonceRetried && response.headers.get('dpop-nonce') && !out.oneShotBody) {
-        await response.body?.cancel();
+        discardBody(response);
         out.nonceRetried = true;
         return send(out, out.tokens);
       }
@@ -435,7 +449,7 @@ export function createAuthPath(o: AuthPathOptions): AuthPath {
     if (out.replayed) return finalUnauthorized(response, out);
     const cured = await cure(out, out.tokens);
     if (!cured) return finalUnauthorized(response, out);
-    await response.body?.cancel();
+    discardBody(response);
     if (out.oneShotBody) throw new TypeError(ONE_SHOT_MESSAGE);
     o.log.debug('authfetch: replaying a request after 401');
     out.replayed = true;

@@ -26,6 +26,7 @@ import { openTabChannel } from './refresh/channel.js';
 import { RefreshCoordinator, type SessionStatus } from './refresh/coordinator.js';
 import type { RefreshStrategy } from './refresh/types.js';
 import { IdleTimer, LoginGate, type LoginRequiredMode } from './session.js';
+import { SUBSCRIBE_SESSION, type SubscribeSession } from './lib/session-signal.js';
 import { memoryStorage } from './storage/memory.js';
 import { isTokenSet, normalizeTokens, type OAuthTokenResponse } from './tokens.js';
 import type { AuthEvents, AuthEventType, Logger, TokenSet, TokenStorage } from './types.js';
@@ -232,6 +233,18 @@ export function createAuthClient(options: AuthClientOptions = {}): AuthClient {
   const errors = new ErrorMapper(() => coordinator.tokens !== undefined, localize);
 
   const gate = new LoginGate({ loginTimeout, mode, bus, log });
+  // `session` changes with these events, and, without one, where the coordinator says so (onStatusChange).
+  const sessionListeners = new Set<() => void>();
+  const notifySession = () => {
+    for (const listener of [...sessionListeners]) {
+      try {
+        listener();
+      } catch (error) {
+        log.error('authfetch: a session listener threw; the client carries on', error);
+      }
+    }
+  };
+  for (const type of ['login', 'refresh', 'logout', 'sessionExpired'] as const) bus.on(type, notifySession);
   // Assigned below: the coordinator's callbacks and the idle timer refer to each other, so these come later.
   let idle: IdleTimer | undefined;
   let channel: ReturnType<typeof openTabChannel>;
@@ -267,6 +280,7 @@ export function createAuthClient(options: AuthClientOptions = {}): AuthClient {
       idle?.stop();
       gate.rejectAll(new SessionExpiredError('Signed out', { reason: 'logout' }));
     },
+    onStatusChange: notifySession,
   });
 
   if (idleTimeout !== undefined) {
@@ -361,18 +375,20 @@ export function createAuthClient(options: AuthClientOptions = {}): AuthClient {
     async getAccessToken() {
       await coordinator.ready;
       try {
-        if (coordinator.inflight) return (await coordinator.inflight).accessToken;
+        // Reconfirmed: a sign-out or another user's sign-in while we waited wins over what the refresh gave.
+        if (coordinator.inflight) return coordinator.reconfirm(await coordinator.inflight).accessToken;
       } catch (error) {
-        if (isSessionExpiredError(error)) return undefined;
+        // The session ended or changed hands meanwhile: whatever is current now (another user's token, or none).
+        if (isSessionExpiredError(error)) return coordinator.tokens?.accessToken;
         throw error;
       }
       const tokens = coordinator.tokens;
       if (!tokens) return undefined;
       if (!coordinator.isExpiring(tokens) || !coordinator.canRefresh(tokens)) return tokens.accessToken;
       try {
-        return (await coordinator.refresh('expiring', tokens)).accessToken;
+        return coordinator.reconfirm(await coordinator.refresh('expiring', tokens)).accessToken;
       } catch (error) {
-        if (isSessionExpiredError(error)) return undefined;
+        if (isSessionExpiredError(error)) return coordinator.tokens?.accessToken;
         // Transient: the token may still be valid for a while (we refresh ahead of expiry).
         const expiresAt = coordinator.expiresAt(tokens);
         if (coordinator.tokens === tokens && expiresAt !== undefined && expiresAt > Date.now()) return tokens.accessToken;
@@ -405,9 +421,16 @@ export function createAuthClient(options: AuthClientOptions = {}): AuthClient {
       doc?.removeEventListener('visibilitychange', onVisibility);
       win.removeEventListener?.('online', wake);
       bus.clear();
+      sessionListeners.clear();
     },
   };
   // auth.http's errors get the app's words in the mapper; these reject straight from the client.
   if (localize) localizeRejections(client, ['fetch', 'login', 'logout', 'getAccessToken', 'refresh', 'signIn', 'handleRedirect'], localize);
+  // For UI bindings (authfetch/react's useSession); not enumerable, so it stays out of logs and spreads.
+  const subscribeSession: SubscribeSession = (listener) => {
+    sessionListeners.add(listener);
+    return () => sessionListeners.delete(listener);
+  };
+  Object.defineProperty(client, SUBSCRIBE_SESSION, { value: subscribeSession });
   return client;
 }

@@ -69,12 +69,19 @@ interface HttpContext {
   isRefreshFailure: (error: unknown) => boolean;
 }
 
+/** Whether options carry something {@link kyOptions} changes; the common call (`{ json }`, ...) does not. */
+function needsRewrite(options: Options): boolean {
+  const retry = options.retry;
+  return options.prefixUrl !== undefined || options.fetch !== undefined || typeof retry === 'number' || retry?.shouldRetry !== undefined;
+}
+
 /**
  * Options as ky is given them: `prefixUrl` taken out (this module applies it, since ky would prefix absolute URLs
  * too), a `retry` given as a number made an object (ky merges objects deeply, so the guard set by the parent stays)
  * and an app's own `shouldRetry` guarded. A `fetch` is refused: it would send around the auth path, without a token.
  */
 function kyOptions(options: Options, context: HttpContext): { options: Options; prefixUrl?: string | URL } {
+  if (!needsRewrite(options)) return { options };
   const { prefixUrl, ...rest } = options;
   if (rest.fetch !== undefined) {
     throw new TypeError('authfetch: auth.http sends through the auth path; pass your own fetch to createAuthClient({ fetch })');
@@ -110,7 +117,7 @@ function wrapKy(instance: KyInstance, prefix: string | undefined, context: HttpC
   const call = <T>(method: keyof KyInstance | undefined, input: Input, given?: Options): ResponsePromise<T> => {
     let options = given;
     let base = prefix;
-    if (given !== undefined) {
+    if (given !== undefined && needsRewrite(given)) {
       const split = kyOptions(given, context);
       options = split.options;
       if (split.prefixUrl !== undefined && split.prefixUrl !== '') base = resolveDerivedPrefix(split.prefixUrl, prefix);

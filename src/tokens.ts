@@ -44,11 +44,6 @@ const isOptionalVisible = (value: unknown): boolean =>
 /** `record[key]` if it is an own property (never one inherited through a crafted prototype), else `undefined`. */
 const own = (record: Record<string, unknown>, key: string): unknown => (Object.hasOwn(record, key) ? record[key] : undefined);
 
-/** Whether a string can be sent as an access token (RFC 6750 `b64token`). */
-export function isHeaderSafeToken(value: unknown): value is string {
-  return typeof value === 'string' && B64TOKEN.test(value);
-}
-
 /** Whether an epoch-ms expiry is a real point in time. */
 const isUsableTime = (value: unknown): value is number => typeof value === 'number' && Number.isFinite(value) && Math.abs(value) <= MAX_TIME_MS;
 

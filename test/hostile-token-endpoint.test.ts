@@ -230,7 +230,7 @@ describe('prototype keys', () => {
 });
 
 describe('bodies', () => {
-  it('a 10 MB answer (by Content-Length) is refused without being read, the session kept', async () => {
+  it('a 10 MB answer is refused after at most the limit was read, the session kept', async () => {
     const { auth, storage, events } = await signedIn();
     const huge = JSON.stringify({ access_token: 'evil', padding: 'x'.repeat(10 * 1024 * 1024) });
     answerJson(huge);

@@ -182,6 +182,31 @@ describe('DPoP only', () => {
     expect(hops).toEqual([true, true, false, false, false]);
   });
 
+  it('a hop after logout() goes without the token and the proof', async () => {
+    const { auth } = await signedIn('dpop');
+    const pending = auth.fetch(`${api.url}/slow-redirect?delay=300&status=302&to=${encodeURIComponent(`${api.url}/after-logout`)}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    await auth.logout();
+    await pending.catch(() => undefined);
+    expect(credentials(api.to('/slow-redirect')[0]).authorization).toBe(`DPoP ${TOKEN}`);
+    expect(api.to('/after-logout').map(credentials)).toEqual([{ authorization: undefined, dpop: undefined }]);
+  });
+
+  it('a one-shot stream body: a 303 drops it and is followed, a 307 would need it again and is a clear TypeError', async () => {
+    const { auth } = await signedIn('dpop');
+    const stream = () =>
+      new ReadableStream<Uint8Array>({
+        start(controller) {
+          controller.enqueue(new TextEncoder().encode('streamed'));
+          controller.close();
+        },
+      });
+    const init = (body: ReadableStream<Uint8Array>) => ({ method: 'POST', body, duplex: 'half' }) as RequestInit;
+    expect((await auth.fetch(redirectVia(api, '/s303', `${api.url}/got`, 303), init(stream()))).status).toBe(200);
+    await expect(auth.fetch(redirectVia(api, '/s307', `${api.url}/got`, 307), init(stream()))).rejects.toThrow(/one-shot ReadableStream/);
+    expect(api.to('/got').map((r) => r.method)).toEqual(['GET']);
+  });
+
   it('an app that asks for redirect: "manual" gets the redirect itself, as from fetch', async () => {
     const { auth } = await signedIn('dpop');
     const response = await auth.fetch(redirectVia(api, '/m', `${other.url}/x`), { redirect: 'manual' });

@@ -102,6 +102,15 @@ describe('logout() during a refresh', () => {
     expect(hitsAfter).toBe(3);
   });
 
+  it('getAccessToken() waiting on the refresh gives undefined, not the late token', async () => {
+    const watched = makeClient();
+    await staleSession(watched);
+    await waitingOnRefresh(watched.auth);
+    const token = watched.auth.getAccessToken();
+    await watched.auth.logout();
+    expect(await token).toBeUndefined();
+  });
+
   it('with IndexedDB: the storage stays empty after the late answer', async () => {
     const storage = indexedDbStorage({ name: 'generations' });
     const watched = makeClient({ storage });
@@ -149,6 +158,16 @@ describe('login() during a refresh', () => {
     expect(await auth.getAccessToken()).toBe(bob.access_token);
     expect(events.filter((e) => e === 'refresh')).toEqual([]);
     expect(((await (await auth.fetch('me')).json()) as { sub: string }).sub).toBe('bob');
+  });
+
+  it("getAccessToken() waiting on alice's refresh gives bob's token after bob signs in", async () => {
+    const watched = makeClient();
+    await staleSession(watched, 'alice');
+    await waitingOnRefresh(watched.auth);
+    const token = watched.auth.getAccessToken();
+    const bob = await server.issueTokens({ sub: 'bob' });
+    await watched.auth.login(bob);
+    expect(await token).toBe(bob.access_token);
   });
 
   it("the same user's sign-in: waiting requests go on with the new tokens", async () => {
@@ -216,6 +235,31 @@ describe('dispose() during a refresh', () => {
     for (const result of await Promise.all(requests)) expect(result.error).toBeInstanceOf(SessionExpiredError);
     await wait(450);
     expect(events).toEqual(before);
+  });
+});
+
+describe('dispose() during a refresh over shared storage', () => {
+  it('stores the rotated tokens for the other tabs, with no event, while its own requests reject', async () => {
+    const storage = indexedDbStorage({ name: 'dispose-shared' });
+    const watched = makeClient({ storage });
+    const { auth, events } = watched;
+    await staleSession(watched);
+    const before = await storage.get();
+    const requests = await waitingOnRefresh(auth);
+    const seen = [...events];
+    auth.dispose();
+    for (const result of await Promise.all(requests)) expect(result.error).toBeInstanceOf(SessionExpiredError);
+    await until(() => server.stats.refreshCalls === 1);
+    await wait(450);
+    const after = await storage.get();
+    expect(after?.refreshToken).toBeDefined();
+    expect(after?.refreshToken).not.toBe(before?.refreshToken);
+    expect(events).toEqual(seen);
+    // Another tab over the same storage goes on with them: no reuse of the spent refresh token, no 401.
+    const other = createClient({ baseUrl: `${server.url}/api`, storage: indexedDbStorage({ name: 'dispose-shared' }), refresh: recordingRefresh([]) });
+    expect((await other.fetch('me')).status).toBe(200);
+    expect(server.stats.reuseDetected).toBe(0);
+    expect(server.stats.refreshCalls).toBe(1);
   });
 });
 

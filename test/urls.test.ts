@@ -48,6 +48,13 @@ describe('resolveRequestUrl (outside a page)', () => {
     }
   });
 
+  it('reads long runs of spaces and controls in linear time', () => {
+    const started = performance.now();
+    const resolved = resolveRequestUrl(`${' '.repeat(200_000)}a${' \u0001'.repeat(200_000)}b${'\t'.repeat(200_000)}`, prefix);
+    expect(resolved.startsWith(`${prefix}a`)).toBe(true);
+    expect(performance.now() - started).toBeLessThan(500);
+  });
+
   it('without a prefix, a relative path is a TypeError that names no query', () => {
     expect(() => resolveRequestUrl('me?secret=1', undefined)).toThrow(/"me" is a relative URL, but no baseUrl is set/);
     expect(() => resolveRequestUrl('//other.test/x', undefined)).toThrow(TypeError);

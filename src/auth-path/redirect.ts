@@ -80,8 +80,7 @@ const refused = new WeakSet<object>();
 /** The failure of a DPoP-bound request whose redirect a browser keeps opaque: it is not followed. */
 export function refusedRedirectError(method: string, url: string): NetworkError {
   const error = new NetworkError(
-    `Redirect not followed: ${method} ${url.split(/[?#]/, 1)[0]} was redirected, and a DPoP-bound request follows ` +
-      'redirects only where it can see where they lead (a browser hides that), so that its proof reaches no other origin',
+    `Redirect not followed: ${method} ${url.split(/[?#]/, 1)[0]}: a DPoP proof may not follow a redirect whose target the browser hides`,
     { method, url, action: 'contact-support' },
   );
   refused.add(error);

@@ -68,6 +68,8 @@ export interface CoordinatorOptions {
   onTokens(tokens: TokenSet): void;
   /** Called on logout (here or in another tab): held requests are rejected. */
   onLogout(): void;
+  /** Called where `status` changes without an event: the stored session read at start, a refresh starting and settling. */
+  onStatusChange?(): void;
 }
 
 /** One refresh, as the requests waiting on it see it. Settled by the refresh, or by the end of its generation. */
@@ -132,6 +134,7 @@ export class RefreshCoordinator {
         if (this.#generation === generation && this.tokens === undefined && this.endReason === undefined) this.tokens = tokens;
         this.isReady = true;
         if (tokens) o.log.debug('authfetch: restored a stored session');
+        o.onStatusChange?.();
       });
   }
 
@@ -245,6 +248,7 @@ export class RefreshCoordinator {
     });
     const started: Flight = { promise, resolve, reject, basis: current, generation: this.#generation };
     this.#flight = started;
+    this.o.onStatusChange?.();
     this.#run(trigger, rejected, started).then(
       (tokens) => this.#settle(started, () => started.resolve(tokens)),
       (error: unknown) => this.#settle(started, () => started.reject(error)),
@@ -256,6 +260,7 @@ export class RefreshCoordinator {
   #settle(flight: Flight, settle: () => void): void {
     if (this.#flight !== flight) return;
     this.#flight = undefined;
+    this.o.onStatusChange?.();
     settle();
   }
 
@@ -266,6 +271,7 @@ export class RefreshCoordinator {
     this.#session = new AbortController();
     const flight = this.#flight;
     this.#flight = undefined;
+    if (flight) this.o.onStatusChange?.();
     return flight;
   }
 
@@ -287,14 +293,14 @@ export class RefreshCoordinator {
     log.debug(`authfetch: refresh started (${trigger})`);
     // Waiting for the lock ends with the generation: a refresh queued behind another tab's is dropped at a logout.
     return this.#lock.run(this.#lockName, async () => {
-      if (stale()) throw SUPERSEDED;
+      if (stale() || this.#disposed) throw SUPERSEDED;
       // Another tab (or client over this storage, or a notice that arrived while we waited for the lock) may have
       // refreshed already: use those tokens rather than spend a rotated refresh token twice (RFC 9700 section 4.14.2:
       // a rotated refresh token used twice may revoke the whole grant).
       let basis = this.tokens;
       if (storage.shared) {
         const read = await this.#write(() => storage.get().then((stored) => ({ stored }), () => undefined));
-        if (stale()) throw SUPERSEDED;
+        if (stale() || this.#disposed) throw SUPERSEDED;
         if (read?.stored) basis = read.stored;
         else if (read && this.tokens !== undefined) {
           // Shared storage is the truth: it is empty, so another tab signed out or ended the session while we
@@ -322,7 +328,7 @@ export class RefreshCoordinator {
         tokens = await this.#attemptWithRetries(basis, signal);
       } catch (error) {
         // The session changed meanwhile (logout, another sign-in, dispose): this refresh's outcome is nobody's.
-        if (stale()) throw SUPERSEDED;
+        if (stale() || this.#disposed) throw SUPERSEDED;
         if (isSessionExpiredError(error)) {
           const reason = error.reason === 'no-refresh-token' ? 'no-refresh-token' : 'refresh-rejected';
           throw await this.endSession(reason, error);
@@ -345,7 +351,8 @@ export class RefreshCoordinator {
         await storage.set(tokens).catch((error: unknown) => log.warn('authfetch: storing refreshed tokens failed', error));
         return { stored: true };
       });
-      if (stale()) throw SUPERSEDED;
+      // Disposed while it ran (over shared storage, see dispose()): stored for the other tabs, nothing more.
+      if (stale() || this.#disposed) throw SUPERSEDED;
       if ('changed' in outcome) return this.#changedElsewhere(outcome.changed, rejected ?? basis, trigger);
       this.tokens = tokens;
       this.endReason = undefined;
@@ -568,9 +575,20 @@ export class RefreshCoordinator {
     }
   }
 
-  /** Stop retries and timers; a refresh in flight is aborted and its requests reject. */
+  /**
+   * Stop retries and timers; the requests waiting on a refresh reject. The refresh itself is aborted, except over
+   * shared storage: other tabs (and clients) go on with that storage, and the server may already have rotated the
+   * refresh token (RFC 6749 section 10.4), so the refresh runs on to its storage write (bounded by `timeout`), without
+   * an event, rather than leave them a spent refresh token whose reuse would revoke the session everywhere.
+   */
   dispose(): void {
     this.#disposed = true;
+    const flight = this.#flight;
+    if (flight && this.o.storage.shared) {
+      this.#flight = undefined;
+      flight.reject(disposedError());
+      return;
+    }
     this.#advance()?.reject(disposedError());
   }
 }

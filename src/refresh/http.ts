@@ -14,6 +14,7 @@ import {
   type AuthFetchError,
 } from '../errors/index.js';
 import { readErrorBody } from '../errors/body.js';
+import { discardBody } from '../lib/discard-body.js';
 import { readBounded } from '../lib/read-body.js';
 import { readProperty } from '../lib/read-property.js';
 import { redactUrl } from '../lib/redact-url.js';
@@ -71,7 +72,7 @@ export async function readTokenResponse(
   const declared = Number(response.headers.get('content-length') ?? Number.NaN);
   const read = declared > MAX_TOKEN_RESPONSE_BYTES ? { bytes: new Uint8Array(0), complete: false } : await readBounded(response.body, MAX_TOKEN_RESPONSE_BYTES);
   if (read && !read.complete) {
-    await response.body?.cancel().catch(() => undefined);
+    discardBody(response);
     throw new TokenResponseError(`The token response is larger than ${MAX_TOKEN_RESPONSE_BYTES} bytes: ${where}`, {
       status: response.status,
     });

@@ -97,6 +97,28 @@ describeInBrowser('URLs and redirects in Chromium', (suite) => {
     ]);
   });
 
+  it('odd spellings of the API origin reach the API with the token, and the token goes nowhere else', async () => {
+    const { page } = await tab();
+    const apiHostPort = `${api.host}:${api.port}`;
+    const inputs = [
+      `\\\\${apiHostPort}/backslashes`,
+      `/\\${apiHostPort}/slash-backslash`,
+      `HTTP://${apiHostPort}/upper`,
+      `  ${api.url}/spaced  `,
+      `${api.url}/t\tab`,
+      `http:\\\\${apiHostPort}/scheme-backslashes`,
+      `http:/${apiHostPort}/one-slash`,
+    ];
+    const result = await runInPage(page, { apiUrl: api.url, base: `${third.url}/base/`, inputs });
+    expect(result.outcomes).toEqual(inputs.map(() => 200));
+    // Chromium went where authfetch resolved (the same parser, the same base): the API got the token each time it was
+    // the target, and a string that Chromium reads as relative (one slash) went to the base without it.
+    expect(arrived(api).map((r) => [r.path, r.authorization])).toEqual(
+      ['/backslashes', '/slash-backslash', '/upper', '/spaced', '/tab', '/scheme-backslashes'].map((path) => [path, `Bearer ${TOKEN}`]),
+    );
+    expect(arrived(third)).toEqual([{ path: `/${apiHostPort}/one-slash`, authorization: undefined, dpop: false }]);
+  });
+
   it('with baseUrl, paths go to it with the token, whatever the <base>', async () => {
     const { page } = await tab();
     const result = await runInPage(page, { apiUrl: api.url, baseUrl: `${api.url}/v1`, base: `${third.url}/base/`, inputs: ['me', '/me'] });

@@ -152,6 +152,17 @@ export class World {
     });
   }
 
+  /** `getAccessToken()` hands out tokens under the same rules as the client sends them. */
+  checkHandedOut(client: number, id: string, token: string | undefined): void {
+    const claims = claimsOf(token);
+    this.log.push(`client ${client}: ${id} getAccessToken() gave ${claims ? `${claims.sub}/${claims.fam}.${claims.n}` : 'nothing'}`);
+    const expected = this.expectations[client] as Expectation;
+    if (claims && expected.kind === 'signed-out') this.violations.push(`client ${client}: getAccessToken() gave a token after logout() (${id})`);
+    if (claims && expected.kind === 'signed-in' && claims.sub !== expected.user) {
+      this.violations.push(`client ${client}: getAccessToken() gave ${claims.sub}'s token after login(${expected.user}) (${id})`);
+    }
+  }
+
   /** Invariants about what a client sends, checked at the moment it sends. */
   #checkSend(client: number, requestId: string, claims: Claims | undefined): void {
     const expected = this.expectations[client] as Expectation;
