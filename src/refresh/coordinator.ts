@@ -527,7 +527,8 @@ export class RefreshCoordinator {
         const stored = await this.#read();
         if (flight) {
           if (stored && maySameUser(flight.basis, stored)) flight.resolve(stored);
-          else flight.reject(stored ? userChangedError() : new SessionExpiredError(sessionEndMessage('other-tab'), { reason: 'other-tab' }));
+          // Empty: a sign-out there followed the sign-in (its notice is on the way).
+          else flight.reject(stored ? userChangedError() : new SessionExpiredError('Signed out in another tab', { reason: 'logout' }));
         }
         // While we read, a later notice (a logout) or a local sign-in, refresh or sign-out may have changed the
         // session: that one is newer, and this read must not bring back the tokens it replaced.

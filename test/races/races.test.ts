@@ -55,6 +55,11 @@ const REGRESSIONS: Array<{ seed: number; path: string; what: string }> = [
     path: '18:0:4:3:3:12:11:12:17:17:21:25:24:24:28:28:6:11:11:11:12:13:12:13:13:13:13:13',
     what: "a signed-out client hearing another tab's session end turned 'expired' without emitting sessionExpired, and rejected its next request with reason 'other-tab' (behaviour 12); fixed: it stays signed out",
   },
+  {
+    seed: 486572490,
+    path: '28:0:1:6:5:10:9:13:14:22:23:21:17:17:17:17:17:17',
+    what: "a login notice found the storage already emptied by a sign-out there, and rejected the requests waiting on a refresh as 'other-tab' with no sessionExpired; fixed: they reject as 'logout'",
+  },
 ];
 
 const RUNS = Number(process.env.AUTHFETCH_RACE_RUNS ?? 30);
