@@ -460,16 +460,17 @@ export class RefreshCoordinator {
         ? cause
         : new SessionExpiredError(sessionEndMessage(reason), { reason, cause });
     const hadSession = this.tokens !== undefined || this.#flight !== undefined;
+    // Another tab's session ended, but this one had none (signed out already, or ended): nothing ends here, and the
+    // status stays what it was (a signed-out tab does not turn 'expired' without ever hearing sessionExpired).
+    if (fromOtherTab && !hadSession) return error;
     this.endedTokens = this.tokens ?? this.#flight?.basis ?? this.endedTokens;
     this.tokens = undefined;
     this.endReason = reason;
     const flight = this.#advance();
     const cleared = fromOtherTab ? undefined : this.#write(() => storage.clear().catch((e: unknown) => log.warn('authfetch: clearing stored tokens failed', e)));
-    if (hadSession || !fromOtherTab) {
-      log.warn(`authfetch: session ended (${reason})`);
-      bus.emit('sessionExpired', { reason, ...(isAuthFetchError(cause) ? { error: cause } : {}) });
-      this.o.onSessionEnd(reason);
-    }
+    log.warn(`authfetch: session ended (${reason})`);
+    bus.emit('sessionExpired', { reason, ...(isAuthFetchError(cause) ? { error: cause } : {}) });
+    this.o.onSessionEnd(reason);
     flight?.reject(error);
     if (cleared) {
       await cleared;
@@ -535,7 +536,8 @@ export class RefreshCoordinator {
         const stored = await this.#read();
         if (flight) {
           if (stored && maySameUser(flight.basis, stored)) flight.resolve(stored);
-          else flight.reject(stored ? userChangedError() : new SessionExpiredError(sessionEndMessage('other-tab'), { reason: 'other-tab' }));
+          // Empty: a sign-out there followed the sign-in (its notice is on the way).
+          else flight.reject(stored ? userChangedError() : new SessionExpiredError('Signed out in another tab', { reason: 'logout' }));
         }
         // While we read, a later notice (a logout) or a local sign-in, refresh or sign-out may have changed the
         // session: that one is newer, and this read must not bring back the tokens it replaced.

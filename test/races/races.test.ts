@@ -15,7 +15,7 @@
  */
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, it } from 'vitest';
-import { createAuthClient, oauth2Refresh, type AuthClient } from '../../src/index.js';
+import { SessionExpiredError, createAuthClient, oauth2Refresh, type AuthClient } from '../../src/index.js';
 import { API, TOKEN_ENDPOINT, World, scheduledBroadcastChannel, type GrantFault } from './world.js';
 
 /**
@@ -49,6 +49,16 @@ const REGRESSIONS: Array<{ seed: number; path: string; what: string }> = [
     seed: -100857011,
     path: '2547:0:1:0:2:2:3:3:6:5:6:6:2:6:6:7:8:7:8:8:8',
     what: 'dispose() of one client dropped the answer of a refresh the server had already rotated, and the other client then sent the spent refresh token; fixed: over shared storage that refresh still stores its tokens',
+  },
+  {
+    seed: 1020797589,
+    path: '18:0:4:3:3:12:11:12:17:17:21:25:24:24:28:28:6:11:11:11:12:13:12:13:13:13:13:13',
+    what: "a signed-out client hearing another tab's session end turned 'expired' without emitting sessionExpired, and rejected its next request with reason 'other-tab' (behaviour 12); fixed: it stays signed out",
+  },
+  {
+    seed: 486572490,
+    path: '28:0:1:6:5:10:9:13:14:22:23:21:17:17:17:17:17:17',
+    what: "a login notice found the storage already emptied by a sign-out there, and rejected the requests waiting on a refresh as 'other-tab' with no sessionExpired; fixed: they reject as 'logout'",
   },
 ];
 
@@ -142,7 +152,10 @@ async function play(s: fc.Scheduler, input: Scenario): Promise<void> {
         const sent = step.surface === 'fetch' ? auth.fetch('me', init) : auth.http.get('me', { ...init, retry: 0 });
         void Promise.resolve(sent).then(
           () => (record.settled = true),
-          () => (record.settled = true),
+          (error: unknown) => {
+            record.settled = true;
+            checkOrder(step.client, id, error);
+          },
         );
         if (step.abort) void s.schedule(Promise.resolve(), `abort ${id}`).then(() => controller.abort());
         return;
@@ -174,6 +187,7 @@ async function play(s: fc.Scheduler, input: Scenario): Promise<void> {
         if (!disposed.has(other)) world.expectations[other] = { kind: 'unknown' };
         world.lastCall = { kind: 'logout' };
         calls.push(auth.logout());
+        if (auth.session.status !== 'signed-out') world.violations.push(`client ${step.client}: session.status is ${auth.session.status} right after logout()`);
         return;
       }
       case 'dispose': {
@@ -184,11 +198,27 @@ async function play(s: fc.Scheduler, input: Scenario): Promise<void> {
     }
   };
 
-  for (const auth of clients) {
+  // Behaviour 12: a request that rejects because the session ended does so after its client emitted sessionExpired
+  // (and, in 'reject' mode, loginRequired).
+  const heard = clients.map(() => ({ sessionExpired: 0, loginRequired: 0 }));
+  for (const [index, auth] of clients.entries()) {
     auth.on('sessionExpired', () => {
       world.endedSinceLastCall = true;
+      (heard[index] as { sessionExpired: number }).sessionExpired += 1;
+    });
+    auth.on('loginRequired', () => {
+      (heard[index] as { loginRequired: number }).loginRequired += 1;
     });
   }
+  const SESSION_END = new Set(['refresh-rejected', 'no-refresh-token', 'other-tab', 'idle']);
+  const checkOrder = (client: number, id: string, error: unknown): void => {
+    const reason = error instanceof SessionExpiredError ? error.reason : undefined;
+    if (reason === undefined || !SESSION_END.has(reason)) return;
+    const seen = heard[client] as { sessionExpired: number; loginRequired: number };
+    if (seen.sessionExpired === 0 || (input.mode === 'reject' && seen.loginRequired === 0)) {
+      world.violations.push(`client ${client}: ${id} rejected (${reason}) before sessionExpired/loginRequired were emitted`);
+    }
+  };
 
   try {
     // The first sign-in, then the actions in order, each released by the scheduler among everything else.
