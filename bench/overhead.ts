@@ -9,7 +9,7 @@
  *   raw fetch + signal   raw fetch with an abort-based timeout (an AbortController and a timer, cleared when the
  *                        headers arrive): not a target; it shows what handing fetch a signal costs on this runtime,
  *                        which is why, on Node, the auth path bounds attempts with undici's headersTimeout instead
- *                        (src/attempt.ts)
+ *                        (src/auth-path/attempt.ts)
  * 5000 requests per variant, mode (sequential, and 50 in flight) and repetition.
  *
  * Method. This machine is shared (2 cores, other jobs), and a 5% target is close to what the method itself can

@@ -2,9 +2,9 @@
  * `createAuthClient`: wires the auth path, ky, the refresh coordinator, the session (login wait, idle timeout),
  * the tab channel and the events together. Each of those lives in its own module; this one only connects them.
  */
-import { createAttempt, defaultBounding } from './attempt.js';
 import type { KyInstance, RetryOptions } from 'ky';
-import { createAuthPath } from './auth-path.js';
+import { createAttempt, defaultBounding } from './auth-path/attempt.js';
+import { createAuthPath } from './auth-path/auth-path.js';
 import { pageUrl, resolvePrefix, resolveRequestUrl } from './auth-path/url.js';
 import { ServerClock } from './clock.js';
 import type { Dpop } from './dpop/types.js';
@@ -351,7 +351,7 @@ export function createAuthClient(options: AuthClientOptions = {}): AuthClient {
     dpop: options.dpop,
     onActivity: idle ? () => idle?.touch() : () => undefined,
   });
-  const http = createHttp(authPath.forKy as typeof fetch, retry, base, errors, (error) => coordinator.isRefreshFailure(error));
+  const http = createHttp(authPath.fetchForKy as typeof fetch, retry, base, errors, (error) => coordinator.isRefreshFailure(error));
 
   const client: AuthClient = {
     http,

@@ -1,5 +1,5 @@
 /**
- * The per-attempt timeout (src/attempt.ts), against a real server on 127.0.0.1 that can hang: both ways of bounding an
+ * The per-attempt timeout (src/auth-path/attempt.ts), against a real server on 127.0.0.1 that can hang: both ways of bounding an
  * attempt end it for real (the server sees the connection closed), reject with authfetch's TimeoutError, and leave
  * the app's own abort and its own dispatcher alone. Also which way a client picks, and that a client's attempts on
  * Node carry undici's headersTimeout.
@@ -7,7 +7,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createAttempt, defaultBounding, UNDICI_MIN_TIMEOUT_MS, type AttemptBounding, type AttemptTarget } from '../src/attempt.js';
+import { createAttempt, defaultBounding, UNDICI_MIN_TIMEOUT_MS, type AttemptBounding, type AttemptTarget } from '../src/auth-path/attempt.js';
 import { TimeoutError, isTimeoutError } from '../src/errors/index.js';
 import { createAuthClient } from '../src/index.js';
 

@@ -8,7 +8,7 @@ import { delay, http, HttpResponse } from 'msw';
 import { setupServer } from 'msw/node';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createAuthClient, oauth2Refresh, TimeoutError } from '../src/index.js';
-import { isNodeBuiltinFetch } from '../src/attempt.js';
+import { isNodeBuiltinFetch } from '../src/auth-path/attempt.js';
 
 const API = 'https://api.example.test';
 const TOKEN_ENDPOINT = 'https://auth.example.test/token';

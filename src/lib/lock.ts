@@ -6,6 +6,7 @@
  * Locks (plain HTTP from a LAN address) can opt in to a fallback such as `indexedDbLease()` (src/storage/lease.ts),
  * which is not in the core bundle unless imported.
  */
+import { untilAborted } from './abort.js';
 
 /** A lock for work that one tab (or client) at a time may do. */
 export interface TabLock {
@@ -22,17 +23,6 @@ const pageLocks = new Map<string, Promise<unknown>>();
 export function hasWebLocks(): boolean {
   const locks = (globalThis as { navigator?: { locks?: { request?: unknown } } }).navigator?.locks;
   return typeof locks?.request === 'function';
-}
-
-/** Wait for `promise` unless `signal` aborts first. */
-export function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (!signal) return promise;
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
-  });
 }
 
 /**

@@ -76,7 +76,7 @@ describeInBrowser('the example app in Chromium', { context: { viewport: { width:
   it('ends an attempt that outlives timeout: TimeoutError in the page, and the server sees the connection go', async () => {
     suite.tabs = [await openTab(suite.context, suite.server, { storage: 'timeout', autoload: 0, idleTimeout: 0 })];
     const [tab] = suite.tabs;
-    // In a browser every attempt carries an AbortSignal of its own (src/attempt.ts): a hung request must not keep
+    // In a browser every attempt carries an AbortSignal of its own (src/auth-path/attempt.ts): a hung request must not keep
     // one of the few connections a page may open to an origin.
     const outcome = await tab.page.evaluate(async () => {
       const { lib } = window.demo;

@@ -19,7 +19,8 @@
  * `fetch` is looked up when each attempt is sent, not when the client is made (as ky does): test tools such as msw
  * replace `globalThis.fetch` at `server.listen()`, usually after the app created its client at module load.
  */
-import { TimeoutError } from './errors/index.js';
+import { TimeoutError } from '../errors/index.js';
+import { isNodeRuntime } from '../lib/runtime.js';
 
 /** How attempts are bounded (see the module comment). */
 export type AttemptBounding = 'abort' | 'undici';
@@ -59,12 +60,6 @@ export type Attempt = <Target extends AttemptTarget>(
   onResponse: (response: Response, target: Target) => Response | Promise<Response>,
   onError: (error: unknown, target: Target) => never,
 ) => Promise<Response>;
-
-/** Whether this is Node (no DOM: jsdom-like test setups count as browsers). */
-function isNodeRuntime(): boolean {
-  const g = globalThis as { process?: { versions?: { node?: unknown } }; document?: unknown };
-  return typeof g.process?.versions?.node === 'string' && g.document === undefined;
-}
 
 /** The bounding for a client: `'undici'` for Node's own fetch and a timeout of 10 s or more, `'abort'` otherwise. */
 export function defaultBounding(appFetch: typeof fetch | undefined, timeout: number): AttemptBounding {

@@ -1,0 +1,97 @@
+/**
+ * Step 4 of the auth path: after a 401, wait for the coordinator and replay. A `use_dpop_nonce` challenge is retried
+ * once with the new nonce (RFC 9449 section 9), a step-up challenge is reported (RFC 9470), and otherwise the token
+ * is renewed (or the user signs in again) and the request replayed once; a 401 on the replay is final.
+ */
+import { parseChallenges, summarizeChallenges } from '../challenge.js';
+import { isSessionExpiredError, type UnauthorizedError } from '../errors/index.js';
+import { discardBody } from '../lib/discard-body.js';
+import { untilAborted } from '../lib/abort.js';
+import type { TokenSet } from '../types.js';
+import type { AuthRequest } from './request.js';
+import { send } from './send.js';
+import { expiredError, waitForSignIn } from './tokens-for-request.js';
+
+/** Thrown (as a TypeError) when a 401 must be replayed but the body was a one-shot stream. */
+const ONE_SHOT_MESSAGE =
+  'authfetch: the request got 401 and the token was renewed, but its body is a one-shot ReadableStream that ' +
+  'cannot be sent again. Pass the body as a string, Blob, ArrayBuffer, FormData or URLSearchParams (or a Request) ' +
+  'so it can be replayed.';
+
+/**
+ * After a 401: the tokens to replay with, or `undefined` when nothing can cure it (the 401 is final).
+ * Keyed on the rejected token: a late 401 for a token already renewed replays without a second refresh.
+ */
+export async function afterUnauthorized(request: AuthRequest, sent: TokenSet | undefined): Promise<TokenSet | undefined> {
+  const { coordinator, mode, gate } = request.path;
+  // `waitForSignIn` is returned, not awaited, inside the try: its own rejection (logout, loginTimeout) is final and
+  // must not be caught below and held a second time.
+  try {
+    if (sent) {
+      // End the session only while the rejected token is still the current one: when it is already gone (the
+      // session ended or the user signed out meanwhile), coordinator.refresh says so without ending it a second time.
+      if (!coordinator.canRefresh(sent) && coordinator.tokens?.accessToken === sent.accessToken) {
+        return waitForSignIn(await coordinator.endSession('no-refresh-token'), request);
+      }
+      return await untilAborted(coordinator.refresh('unauthorized', sent), request.signal);
+    }
+    // Sent without a token.
+    if (coordinator.inflight) return await untilAborted(coordinator.inflight, request.signal);
+    if (coordinator.tokens) return coordinator.tokens; // signed in while this request was out
+    if (coordinator.status === 'expired') return waitForSignIn(expiredError(request), request);
+    // A cookie session can mint a token although we hold none (a reload with a live session).
+    if (coordinator.canRefresh(undefined)) return await untilAborted(coordinator.refresh('unauthorized'), request.signal);
+    if (mode === 'wait') {
+      gate.announce('signed-out');
+      await gate.hold(request.signal);
+      return coordinator.tokens;
+    }
+    return undefined;
+  } catch (error) {
+    if (isSessionExpiredError(error)) return waitForSignIn(error, request);
+    throw error;
+  }
+}
+
+/** A 401 nothing could cure reaches the app: tell `unauthorized` listeners (if any) with the typed error. */
+async function finalUnauthorized(response: Response, request: AuthRequest): Promise<Response> {
+  const { bus, errors, log } = request.path;
+  if (bus.has('unauthorized')) bus.emit('unauthorized', (await errors.forResponse(response, request)) as UnauthorizedError);
+  log.debug('authfetch: 401 could not be cured by a refresh');
+  return response;
+}
+
+/** A 401 to an authorized request: retry with a new DPoP nonce, report a step-up, or renew the token and replay once. */
+export async function handleUnauthorized(response: Response, request: AuthRequest): Promise<Response> {
+  const { dpop, errors, log, bus, coordinator } = request.path;
+  const header = response.headers.get('www-authenticate');
+  const summary = header ? summarizeChallenges(parseChallenges(header)) : {};
+  // RFC 9449 section 9: the resource server wants a (new) nonce: one more try, not a refresh, not a retry.
+  if (dpop && summary.error === 'use_dpop_nonce') {
+    if (!request.nonceRetried && response.headers.get('dpop-nonce') && !request.oneShotBody) {
+      discardBody(response);
+      request.nonceRetried = true;
+      return send(request, request.tokens);
+    }
+    // Asked again, or without a nonce to use: the token is not what is wrong, so a refresh cannot cure it.
+    return finalUnauthorized(response, request);
+  }
+  // RFC 9470: a stronger sign-in is needed; a refresh cannot give one.
+  if (summary.error === 'insufficient_user_authentication') {
+    const error = (await errors.forResponse(response, request)) as UnauthorizedError;
+    log.debug('authfetch: step-up authentication required');
+    bus.emit('stepUp', { acrValues: summary.acrValues, maxAge: summary.maxAge, error });
+    return response;
+  }
+  // A 401 on the replay is final: no refresh loop, ever.
+  if (request.replayed) return finalUnauthorized(response, request);
+  const renewed = await afterUnauthorized(request, request.tokens);
+  if (!renewed) return finalUnauthorized(response, request);
+  discardBody(response);
+  if (request.oneShotBody) throw new TypeError(ONE_SHOT_MESSAGE);
+  log.debug('authfetch: replaying a request after 401');
+  request.replayed = true;
+  request.nonceRetried = false;
+  // Tokens picked before an await: a sign-in or sign-out since then wins (coordinator.reconfirm).
+  return send(request, coordinator.reconfirm(renewed));
+}

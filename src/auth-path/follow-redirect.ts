@@ -1,0 +1,54 @@
+/**
+ * Redirects of DPoP-bound requests, followed by the auth path itself (why: src/auth-path/redirect.ts): to the same
+ * origin with the token and a fresh proof for the new URL, to another origin with neither (the platform follows the
+ * rest), and never where a browser hides the target.
+ */
+import {
+  MAX_REDIRECTS,
+  brokenRedirectError,
+  headersForHop,
+  methodAfterRedirect,
+  refusedRedirectError,
+  requestForHop,
+  sameOrigin,
+} from './redirect.js';
+import type { AuthRequest } from './request.js';
+import { send } from './send.js';
+
+/** Thrown (as a TypeError) when a DPoP-bound request with a one-shot stream body is redirected with its body. */
+const ONE_SHOT_REDIRECT_MESSAGE = 'authfetch: the request was redirected, but its body is a one-shot ReadableStream that cannot be sent again';
+
+/** Follow one redirect of a DPoP-bound request: the next hop goes back through {@link send}. */
+export function followRedirect(response: Response, request: AuthRequest): Promise<Response> {
+  if (response.type === 'opaqueredirect') throw refusedRedirectError(request.method, request.url);
+  const location = response.headers.get('location') as string;
+  void response.body?.cancel().catch(() => undefined);
+  let next: string;
+  try {
+    next = new URL(location, request.url).href;
+  } catch {
+    throw brokenRedirectError(request.method, request.url, 'the redirect Location is not a URL');
+  }
+  if (!/^https?:/.test(next)) throw brokenRedirectError(request.method, request.url, 'the redirect leads to a URL that is not http(s)');
+  if (++request.redirects > MAX_REDIRECTS) throw brokenRedirectError(request.method, request.url, 'too many redirects');
+  const { method, dropBody } = methodAfterRedirect(response.status, request.method);
+  if (!dropBody && request.oneShotBody) throw new TypeError(ONE_SHOT_REDIRECT_MESSAGE);
+  const stays = sameOrigin(next, request.url);
+  request.url = next;
+  request.method = method;
+  if (request.template) {
+    request.template = requestForHop(request.template, next, method, dropBody);
+    request.ownsTemplate = true;
+  } else if (dropBody) {
+    request.init = { ...request.init, method, body: null, headers: headersForHop(request.init?.headers, true) };
+    request.oneShotBody = false;
+  }
+  if (stays) {
+    // The token the chain started with, while it is still the session's: after a logout, a new sign-in or a
+    // refresh meanwhile the hop goes without one, and its 401 (if any) is handled as for any request.
+    const sent = request.tokens;
+    return send(request, sent !== undefined && request.path.coordinator.tokens?.accessToken === sent.accessToken ? sent : undefined);
+  }
+  request.leftOrigin = true;
+  return send(request, undefined);
+}

@@ -1,0 +1,109 @@
+/**
+ * Step 1 of the auth path: prepare the request. fetch's arguments become one {@link AuthRequest}, the record each
+ * later step reads and updates (the URL it is at, the tokens its current attempt carries, how far it got). A string
+ * input is resolved here once (src/auth-path/url.ts) and that URL is both checked against `authorizedOrigins` and
+ * fetched.
+ */
+import type { TokenSet } from '../types.js';
+import type { AuthPathContext } from './context.js';
+
+/** One request on the auth path, kept between its attempts (replay, DPoP nonce retry, redirect hops). */
+export interface AuthRequest {
+  /** The auth path it travels: each step reaches the client's parts through it (no closure per request). */
+  readonly path: AuthPathContext;
+  url: string;
+  method: string;
+  /** For a string/URL input: the app's init, if any, reused as is for every attempt (its body type is replayable). */
+  init?: RequestInit;
+  /** For a Request input: the request to send; with a body, each attempt sends a clone (a body is read once). */
+  template?: Request;
+  /**
+   * The template is ours to change: ky built it for this one call and never reads it again (or it was merged here
+   * from the app's Request and init), so the token is set on its headers in place. An app's own Request is never
+   * touched: its headers are copied instead.
+   */
+  ownsTemplate: boolean;
+  signal: AbortSignal | null | undefined;
+  /** The body is a one-shot ReadableStream given in init: it cannot be sent twice. */
+  oneShotBody: boolean;
+  /** The token may be attached (an authorized origin, and no Authorization of the app's own). */
+  authorized: boolean;
+  /** The tokens the current attempt was sent with. */
+  tokens: TokenSet | undefined;
+  /** The current attempt is the replay after a 401 (whose own 401 is final). */
+  replayed: boolean;
+  /** The current attempt is the one retry with a new DPoP nonce. */
+  nonceRetried: boolean;
+  /** The current attempt is DPoP-bound and follows its redirects itself (`redirect: 'manual'`; src/auth-path/redirect.ts). */
+  manualRedirect: boolean;
+  /** Redirects followed so far (src/auth-path/follow-redirect.ts). */
+  redirects: number;
+  /** A redirect took the request to another origin: whatever answers now does not speak for the session. */
+  leftOrigin: boolean;
+}
+
+/** Whether an init carries no option (ky passes `{}`), without allocating the array `Object.keys` would. */
+function isEmptyInit(init: RequestInit): boolean {
+  for (const key in init) if (Object.hasOwn(init, key)) return false;
+  return true;
+}
+
+/**
+ * Build the request from fetch's arguments, and decide whether it may carry the token: a token never goes to another
+ * origin, and an `Authorization` the app set itself is left alone.
+ *
+ * @param kyOwned the input is a Request ky made for this one call (`auth.http`), which may be changed in place
+ * @throws TypeError when a string input cannot be resolved into a URL
+ */
+export function prepareRequest(
+  path: AuthPathContext,
+  input: RequestInfo | URL,
+  init: RequestInit | undefined,
+  kyOwned: boolean,
+): AuthRequest {
+  let request: AuthRequest;
+  if (typeof input === 'string' || input instanceof URL) {
+    const body = init?.body;
+    request = {
+      path,
+      url: typeof input === 'string' ? path.resolveUrl(input) : input.href,
+      method: (init?.method ?? 'GET').toUpperCase(),
+      init,
+      ownsTemplate: false,
+      signal: init?.signal,
+      oneShotBody: typeof ReadableStream !== 'undefined' && body instanceof ReadableStream,
+      authorized: false,
+      tokens: undefined,
+      replayed: false,
+      nonceRetried: false,
+      manualRedirect: false,
+      redirects: 0,
+      leftOrigin: false,
+    };
+  } else {
+    // A Request (ky always passes one). Merge init into a template (our own object then); its body is teed per
+    // attempt by clone().
+    const merged = init !== undefined && !isEmptyInit(init);
+    const template = merged ? new Request(input, init) : input;
+    request = {
+      path,
+      url: template.url,
+      method: template.method,
+      template,
+      ownsTemplate: merged || kyOwned,
+      signal: template.signal,
+      oneShotBody: false,
+      authorized: false,
+      tokens: undefined,
+      replayed: false,
+      nonceRetried: false,
+      manualRedirect: false,
+      redirects: 0,
+      leftOrigin: false,
+    };
+  }
+  const given = request.template ? request.template.headers : request.init?.headers;
+  const appAuthorization = given !== undefined && (given instanceof Headers ? given : new Headers(given)).has('authorization');
+  request.authorized = path.isAuthorized(request.url) && !appAuthorization;
+  return request;
+}
