@@ -5,7 +5,7 @@
  *   raw fetch            globalThis.fetch, header set by hand                       baseline of auth.fetch
  *   auth.fetch           the auth path                                     target: <= 1.05x raw fetch
  *   bare ky              ky, header by hand, retry and timeout as auth.http has them  baseline of auth.http
- *   auth.http            ky over the auth path, wrapped by src/http.ts      target: <= 1.05x bare ky
+ *   auth.http            ky over the auth path, wrapped by src/ky-instance.ts      target: <= 1.05x bare ky
  *   raw fetch + signal   raw fetch with an abort-based timeout (an AbortController and a timer, cleared when the
  *                        headers arrive): not a target; it shows what handing fetch a signal costs on this runtime,
  *                        which is why, on Node, the auth path bounds attempts with undici's headersTimeout instead
@@ -96,7 +96,7 @@ async function main(): Promise<void> {
   // A raw OAuth token response, as after a sign-in: the token is valid for an hour, so no refresh is due.
   await auth.login({ access_token: TOKEN, token_type: 'Bearer', expires_in: 3600 });
 
-  // ky configured as auth.http configures it (src/http.ts): the contract's retry defaults and a 30 s timeout.
+  // ky configured as auth.http configures it (src/ky-instance.ts): the contract's retry defaults and a 30 s timeout.
   // (auth.http gives ky `timeout: false` and applies the same 30 s per attempt inside the auth path.)
   const bareKy = ky.create({
     headers: { authorization },

@@ -18,14 +18,15 @@ import {
   type ErrorMessages,
 } from './errors/index.js';
 import { createEventBus } from './events.js';
-import { createHttp, DEFAULT_MAX_RETRY_AFTER } from './http.js';
+import { createKyInstance, DEFAULT_MAX_RETRY_AFTER } from './ky-instance.js';
 import { createLog } from './log.js';
 import { timerOption } from './lib/options.js';
 import { createOriginMatcher, originOf, type OriginRule } from './origins.js';
 import { openTabChannel } from './refresh/channel.js';
 import { RefreshCoordinator, type SessionStatus } from './refresh/coordinator.js';
 import type { RefreshStrategy } from './refresh/types.js';
-import { IdleTimer, LoginGate, type LoginRequiredMode } from './session.js';
+import { IdleTimer } from './idle-timer.js';
+import { LoginGate, type LoginRequiredMode } from './login-gate.js';
 import { SUBSCRIBE_SESSION, type SubscribeSession } from './lib/session-signal.js';
 import { memoryStorage } from './storage/memory.js';
 import { isTokenSet, normalizeTokens, type OAuthTokenResponse } from './tokens.js';
@@ -351,7 +352,7 @@ export function createAuthClient(options: AuthClientOptions = {}): AuthClient {
     dpop: options.dpop,
     onActivity: idle ? () => idle?.touch() : () => undefined,
   });
-  const http = createHttp(authPath.fetchForKy as typeof fetch, retry, base, errors, (error) => coordinator.isRefreshFailure(error));
+  const http = createKyInstance(authPath.fetchForKy as typeof fetch, retry, base, errors, (error) => coordinator.isRefreshFailure(error));
 
   const client: AuthClient = {
     http,

@@ -11,7 +11,7 @@ export type { SessionRefreshOptions } from './refresh/session.js';
 export { customRefresh } from './refresh/custom.js';
 export type { RefreshContext, RefreshStrategy } from './refresh/types.js';
 export type { SessionStatus } from './refresh/coordinator.js';
-export type { LoginRequiredMode } from './session.js';
+export type { LoginRequiredMode } from './login-gate.js';
 
 export { memoryStorage } from './storage/memory.js';
 export type { MemoryStorageOptions } from './storage/memory.js';

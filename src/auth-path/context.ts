@@ -7,7 +7,7 @@ import type { Dpop } from '../dpop/types.js';
 import type { ErrorMapper } from '../errors/index.js';
 import type { EventBus } from '../events.js';
 import type { Log } from '../log.js';
-import type { LoginGate, LoginRequiredMode } from '../session.js';
+import type { LoginGate, LoginRequiredMode } from '../login-gate.js';
 import type { OriginMatcher } from '../origins.js';
 import type { RefreshCoordinator } from '../refresh/coordinator.js';
 import type { Attempt } from './attempt.js';

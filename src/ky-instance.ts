@@ -168,7 +168,7 @@ function wrapKy(instance: KyInstance, prefix: string | undefined, context: HttpC
  * Make `auth.http`: ky over the auth path, with the contract's retry policy.
  * @param base `baseUrl`, resolved by `resolvePrefix`: relative paths are appended to it
  */
-export function createHttp(
+export function createKyInstance(
   authFetch: typeof fetch,
   retry: number | RetryOptions | undefined,
   base: string | undefined,
