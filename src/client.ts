@@ -21,6 +21,7 @@ import { createEventBus } from './events.js';
 import { createKyInstance, DEFAULT_MAX_RETRY_AFTER } from './ky-instance.js';
 import { createLog } from './log.js';
 import { timerOption } from './lib/options.js';
+import { isBrowserOrWorker } from './lib/runtime.js';
 import { createOriginMatcher, originOf, type OriginRule } from './origins.js';
 import { openTabChannel } from './refresh/channel.js';
 import { RefreshCoordinator, type SessionStatus } from './refresh/coordinator.js';
@@ -148,11 +149,6 @@ export interface AuthClient {
   readonly session: AuthSession;
   /** Stop timers, channels and listeners. */
   dispose(): void;
-}
-
-function isBrowserOrWorker(): boolean {
-  const g = globalThis as { document?: unknown; WorkerGlobalScope?: unknown };
-  return g.document !== undefined || g.WorkerGlobalScope !== undefined;
 }
 
 /**

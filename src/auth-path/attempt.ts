@@ -20,6 +20,7 @@
  * replace `globalThis.fetch` at `server.listen()`, usually after the app created its client at module load.
  */
 import { TimeoutError } from '../errors/index.js';
+import { discardBody } from '../lib/discard-body.js';
 import { isNodeRuntime } from '../lib/runtime.js';
 
 /** How attempts are bounded (see the module comment). */
@@ -102,17 +103,20 @@ function isHeadersTimeout(error: unknown): boolean {
   return error instanceof TypeError && (error.cause as { code?: unknown } | undefined)?.code === 'UND_ERR_HEADERS_TIMEOUT';
 }
 
-/** Build the attempt function for one client. */
-export function createAttempt(o: AttemptOptions): Attempt {
-  const timeoutError = (target: AttemptTarget, cause: unknown): TimeoutError =>
-    new TimeoutError(undefined, { method: target.method, url: target.url, timeout: o.timeout, cause });
+/** The TimeoutError of an attempt whose response headers did not arrive within `timeout`. */
+function timeoutError(target: AttemptTarget, timeout: number, cause: unknown): TimeoutError {
+  return new TimeoutError(undefined, { method: target.method, url: target.url, timeout, cause });
+}
 
-  const appFetch = o.fetch;
-  /**
-   * Call the app's fetch, else the current global one, turning a synchronous throw (a custom fetch may throw) into a
-   * rejection. Called as plain functions: a browser's `window.fetch` refuses another `this`.
-   */
-  function call(input: RequestInfo, init: RequestInit | undefined): Promise<Response> {
+/** Sends one request through the app's fetch or the current global one. */
+type FetchCall = (input: RequestInfo, init: RequestInit | undefined) => Promise<Response>;
+
+/**
+ * Call the app's fetch, else the current global one, turning a synchronous throw (a custom fetch may throw) into a
+ * rejection. Called as plain functions: a browser's `window.fetch` refuses another `this`.
+ */
+function fetchCaller(appFetch: typeof fetch | undefined): FetchCall {
+  return (input, init) => {
     try {
       if (appFetch !== undefined) return appFetch(input, init);
       const current = globalThis.fetch;
@@ -121,9 +125,12 @@ export function createAttempt(o: AttemptOptions): Attempt {
     } catch (error) {
       return Promise.reject(error);
     }
-  }
+  };
+}
 
-  const abortable: Attempt = (input, init, target, onResponse, onError) => {
+/** `'abort'`: each attempt gets an AbortSignal of its own, aborted at the deadline (and by the app's own signal). */
+function boundBySignal(call: FetchCall, timeout: number): Attempt {
+  return (input, init, target, onResponse, onError) => {
     const user = target.signal;
     if (user?.aborted) return Promise.reject(user.reason);
     const controller = new AbortController();
@@ -137,9 +144,9 @@ export function createAttempt(o: AttemptOptions): Attempt {
     let timedOut = false;
     const timer = setTimeout(() => {
       timedOut = true;
-      controller.abort(new DOMException(`The request took longer than ${o.timeout} ms`, 'TimeoutError'));
-      settleEarly?.(timeoutError(target, controller.signal.reason));
-    }, o.timeout);
+      controller.abort(new DOMException(`The request took longer than ${timeout} ms`, 'TimeoutError'));
+      settleEarly?.(timeoutError(target, timeout, controller.signal.reason));
+    }, timeout);
     const withSignal = init ?? {};
     withSignal.signal = controller.signal;
     const sent = call(input, withSignal).then(
@@ -148,8 +155,8 @@ export function createAttempt(o: AttemptOptions): Attempt {
         user?.removeEventListener('abort', onUserAbort);
         if (settleEarly !== undefined && (timedOut || user?.aborted)) {
           // The attempt was settled already; this late response is nobody's.
-          void response.body?.cancel().catch(() => undefined);
-          throw timeoutError(target, controller.signal.reason);
+          discardBody(response);
+          throw timeoutError(target, timeout, controller.signal.reason);
         }
         return onResponse(response, target);
       },
@@ -157,7 +164,7 @@ export function createAttempt(o: AttemptOptions): Attempt {
         clearTimeout(timer);
         user?.removeEventListener('abort', onUserAbort);
         // The app's abort wins over a timeout that fired in the same turn: it is what the app asked for.
-        if (timedOut && !user?.aborted) throw timeoutError(target, controller.signal.reason);
+        if (timedOut && !user?.aborted) throw timeoutError(target, timeout, controller.signal.reason);
         return onError(error, target);
       },
     );
@@ -169,13 +176,17 @@ export function createAttempt(o: AttemptOptions): Attempt {
       sent.then(resolve, reject);
     });
   };
+}
 
-  if (o.bounding === 'abort') return abortable;
-
+/**
+ * `'undici'`: each attempt goes through a dispatcher with `headersTimeout` set; `bySignal` where that cannot apply
+ * (an app's own dispatcher, undici not loaded yet, a global fetch that is no longer Node's own).
+ */
+function boundByHeadersTimeout(call: FetchCall, timeout: number, bySignal: Attempt): Attempt {
   /** Forwards to the global dispatcher at each request (so a later setGlobalDispatcher applies), with the limit set. */
   const withHeadersTimeout: Dispatcher = {
     dispatch(options, handler) {
-      options.headersTimeout = o.timeout;
+      options.headersTimeout = timeout;
       return (globalDispatcher() as Dispatcher).dispatch(options, handler);
     },
   };
@@ -189,16 +200,23 @@ export function createAttempt(o: AttemptOptions): Attempt {
     // An app's own dispatcher for this request, none known yet (the first fetch of the process loads undici, which
     // sets it), or a global fetch that is no longer Node's own (it would ignore the dispatcher): an AbortSignal then.
     if (given?.dispatcher !== undefined || !dispatcherKnown || !isNodeBuiltinFetch(globalThis.fetch)) {
-      return abortable(input, init, target, onResponse, onError);
+      return bySignal(input, init, target, onResponse, onError);
     }
     const withDispatcher: RequestInit & { dispatcher?: unknown } = given ?? {};
     withDispatcher.dispatcher = withHeadersTimeout;
     return call(input, withDispatcher).then(
       (response) => onResponse(response, target),
       (error: unknown) => {
-        if (isHeadersTimeout(error)) throw timeoutError(target, (error as TypeError).cause);
+        if (isHeadersTimeout(error)) throw timeoutError(target, timeout, (error as TypeError).cause);
         return onError(error, target);
       },
     );
   };
+}
+
+/** Build the attempt function for one client. */
+export function createAttempt(options: AttemptOptions): Attempt {
+  const call = fetchCaller(options.fetch);
+  const bySignal = boundBySignal(call, options.timeout);
+  return options.bounding === 'abort' ? bySignal : boundByHeadersTimeout(call, options.timeout, bySignal);
 }

@@ -12,6 +12,7 @@ import {
   requestForHop,
   sameOrigin,
 } from './redirect.js';
+import { discardBody } from '../lib/discard-body.js';
 import type { AuthRequest } from './request.js';
 import { send } from './send.js';
 
@@ -22,7 +23,7 @@ const ONE_SHOT_REDIRECT_MESSAGE = 'authfetch: the request was redirected, but it
 export function followRedirect(response: Response, request: AuthRequest): Promise<Response> {
   if (response.type === 'opaqueredirect') throw refusedRedirectError(request.method, request.url);
   const location = response.headers.get('location') as string;
-  void response.body?.cancel().catch(() => undefined);
+  discardBody(response);
   let next: string;
   try {
     next = new URL(location, request.url).href;

@@ -15,6 +15,7 @@
  * Bearer requests are followed by the platform, which drops `Authorization` on a cross-origin hop.
  */
 import { NetworkError } from '../errors/index.js';
+import { redactUrl } from '../lib/redact-url.js';
 import { originOf } from '../origins.js';
 
 /** The statuses fetch follows (Fetch standard, "redirect status"). */
@@ -80,7 +81,7 @@ const refused = new WeakSet<object>();
 /** The failure of a DPoP-bound request whose redirect a browser keeps opaque: it is not followed. */
 export function refusedRedirectError(method: string, url: string): NetworkError {
   const error = new NetworkError(
-    `Redirect not followed: ${method} ${url.split(/[?#]/, 1)[0]}: a DPoP proof may not follow a redirect whose target the browser hides`,
+    `Redirect not followed: ${method} ${redactUrl(url)}: a DPoP proof may not follow a redirect whose target the browser hides`,
     { method, url, action: 'contact-support' },
   );
   refused.add(error);

@@ -61,49 +61,42 @@ export function prepareRequest(
   init: RequestInit | undefined,
   kyOwned: boolean,
 ): AuthRequest {
-  let request: AuthRequest;
+  let url: string;
+  let method: string;
+  let template: Request | undefined;
+  let ownsTemplate = false;
+  let oneShotBody = false;
   if (typeof input === 'string' || input instanceof URL) {
+    url = typeof input === 'string' ? path.resolveUrl(input) : input.href;
+    method = (init?.method ?? 'GET').toUpperCase();
     const body = init?.body;
-    request = {
-      path,
-      url: typeof input === 'string' ? path.resolveUrl(input) : input.href,
-      method: (init?.method ?? 'GET').toUpperCase(),
-      init,
-      ownsTemplate: false,
-      signal: init?.signal,
-      oneShotBody: typeof ReadableStream !== 'undefined' && body instanceof ReadableStream,
-      authorized: false,
-      tokens: undefined,
-      replayed: false,
-      nonceRetried: false,
-      manualRedirect: false,
-      redirects: 0,
-      leftOrigin: false,
-    };
+    oneShotBody = typeof ReadableStream !== 'undefined' && body instanceof ReadableStream;
   } else {
     // A Request (ky always passes one). Merge init into a template (our own object then); its body is teed per
     // attempt by clone().
     const merged = init !== undefined && !isEmptyInit(init);
-    const template = merged ? new Request(input, init) : input;
-    request = {
-      path,
-      url: template.url,
-      method: template.method,
-      template,
-      ownsTemplate: merged || kyOwned,
-      signal: template.signal,
-      oneShotBody: false,
-      authorized: false,
-      tokens: undefined,
-      replayed: false,
-      nonceRetried: false,
-      manualRedirect: false,
-      redirects: 0,
-      leftOrigin: false,
-    };
+    template = merged ? new Request(input, init) : input;
+    ownsTemplate = merged || kyOwned;
+    url = template.url;
+    method = template.method;
   }
-  const given = request.template ? request.template.headers : request.init?.headers;
+  const given = template ? template.headers : init?.headers;
   const appAuthorization = given !== undefined && (given instanceof Headers ? given : new Headers(given)).has('authorization');
-  request.authorized = path.isAuthorized(request.url) && !appAuthorization;
-  return request;
+  return {
+    path,
+    url,
+    method,
+    init: template ? undefined : init,
+    template,
+    ownsTemplate,
+    signal: template ? template.signal : init?.signal,
+    oneShotBody,
+    authorized: path.isAuthorized(url) && !appAuthorization,
+    tokens: undefined,
+    replayed: false,
+    nonceRetried: false,
+    manualRedirect: false,
+    redirects: 0,
+    leftOrigin: false,
+  };
 }

@@ -14,6 +14,8 @@
  * - `URL` and `Request` inputs are absolute already and used as they are.
  */
 
+import { redactUrl } from '../lib/redact-url.js';
+
 /** A full `http(s)://` URL: its reading does not depend on any base (WHATWG URL "special authority slashes"). */
 const FULL_HTTP_URL = /^https?:\/\//;
 /** A scheme, as the URL parser finds one (WHATWG URL "scheme state"). */
@@ -56,11 +58,6 @@ function parserView(input: string): string {
   return TAB_OR_NEWLINE.test(text) ? text.replace(TAB_OR_NEWLINE, '') : text;
 }
 
-/** The path of a string for messages: without query and fragment, which may carry secrets. */
-function pathForMessage(input: string): string {
-  return input.split(/[?#]/, 1)[0] as string;
-}
-
 /**
  * Resolve a prefix (`baseUrl`, a `prefixUrl`) into an absolute URL ending in `/`, so that a path appended to it
  * can never change its origin. Throws a TypeError naming `optionName` when it cannot be resolved.
@@ -70,7 +67,7 @@ export function resolvePrefix(prefix: string | URL, optionName: string, base = d
   try {
     href = new URL(prefix, base).href;
   } catch {
-    throw new TypeError(`authfetch: ${optionName} "${pathForMessage(String(prefix))}" is not a valid URL`);
+    throw new TypeError(`authfetch: ${optionName} "${redactUrl(String(prefix))}" is not a valid URL`);
   }
   return href.endsWith('/') ? href : `${href}/`;
 }
@@ -105,8 +102,8 @@ export function resolveRequestUrl(input: string, prefix: string | undefined): st
   } catch {
     throw new TypeError(
       base === undefined
-        ? `authfetch: "${pathForMessage(text)}" is a relative URL, but no baseUrl is set`
-        : `authfetch: "${pathForMessage(text)}" is not a valid URL`,
+        ? `authfetch: "${redactUrl(text)}" is a relative URL, but no baseUrl is set`
+        : `authfetch: "${redactUrl(text)}" is not a valid URL`,
     );
   }
 }

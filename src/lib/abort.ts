@@ -1,5 +1,5 @@
 /**
- * Abort-aware waits: waiting on something shared (a refresh in flight, a lock, a backoff pause) ends when the
+ * Abort-aware waits: waiting on something shared (a refresh in flight, a lock) ends when the
  * waiter's own signal aborts, without cancelling what is waited on for the others.
  */
 
@@ -19,28 +19,5 @@ export function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | null 
     const onAbort = () => reject(signal.reason);
     signal.addEventListener('abort', onAbort, { once: true });
     promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
-  });
-}
-
-/**
- * Resolve after `ms`, or at once when `signal` aborts (it never rejects: the caller checks the signal). The timer is
- * cleared either way, so it never keeps Node alive. For backoff pauses between attempts.
- *
- * @example
- * ```ts
- * await sleep(backoff, signal);
- * if (signal.aborted) return;
- * ```
- */
-export function sleep(ms: number, signal?: AbortSignal | null): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-    if (signal?.aborted) done();
-    else signal?.addEventListener('abort', done, { once: true });
   });
 }
