@@ -48,7 +48,23 @@ export const auth = createAuthClient({
 export const spare = memoryStorage();
 `,
   },
+  oidc: {
+    label: '... core + oidc() (sign-in)',
+    source: `
+import { createAuthClient, oauth2Refresh, memoryStorage, oidc } from 'authfetch';
+export const auth = createAuthClient({
+  baseUrl: 'https://api.example.com',
+  storage: memoryStorage(),
+  refresh: oidc({ issuer: 'https://login.example.com', clientId: 'my-spa', redirectUri: 'https://app.example.com/callback' }),
+});
+export const spare = oauth2Refresh;
+`,
+  },
 };
+
+/** What oidc() may add to the core app, min+gzip (DESIGN.md "Size budget"). */
+const OIDC_BUDGET_BYTES = 9 * 1024;
+const OAUTH4WEBAPI = /(^|\/)node_modules\/oauth4webapi\//;
 
 // What must stay out of the core app. Paths are esbuild's metafile input paths (relative to the working dir).
 const IDB_KEYVAL = /(^|\/)node_modules\/idb-keyval\//;
@@ -111,9 +127,11 @@ const check = (ok, message) => {
 try {
   const core = await measure('core');
   const full = await measure('full');
+  const signIn = await measure('oidc');
   console.log('authfetch bundle size (esbuild, minified ESM for the browser, gzip -9):');
   console.log(`  ${apps.core.label.padEnd(52)} ${kb(core.min).padStart(9)} min  ${kb(core.gzip).padStart(8)} min+gzip`);
   console.log(`  ${apps.full.label.padEnd(52)} ${kb(full.min).padStart(9)} min  ${kb(full.gzip).padStart(8)} min+gzip`);
+  console.log(`  ${apps.oidc.label.padEnd(52)} ${kb(signIn.min).padStart(9)} min  ${kb(signIn.gzip).padStart(8)} min+gzip`);
   console.log('');
   console.log('proof from the metafiles:');
 
@@ -143,6 +161,20 @@ try {
   check(full.text.includes('dpop+jwt') && !core.text.includes('dpop+jwt'), "authfetch's own dpop() code is only in the dpop app");
   const joseOnlyInFull = full.shipped.filter((p) => p.includes('node_modules/jose/') && !core.shipped.includes(p));
   console.log(`  info jose modules only the dpop app ships: ${show(joseOnlyInFull)}`);
+  // oidc(): oauth4webapi and the sign-in code ship only with it. 'authfetch-signin' (the popup's window name) is a
+  // string only src/signin/ holds, as 'dpop+jwt' is for dpop().
+  const oidcOauth = has(signIn, OAUTH4WEBAPI);
+  check(oidcOauth.length > 0, `the oidc() app ships oauth4webapi (${show(oidcOauth) || 'none found'})`);
+  const coreOauth = [...has(core, OAUTH4WEBAPI), ...has(full, OAUTH4WEBAPI)];
+  check(coreOauth.length === 0, `the core and dpop apps ship no oauth4webapi${coreOauth.length ? ` (found ${show(coreOauth)})` : ''}`);
+  check(
+    signIn.text.includes('authfetch-signin') && !core.text.includes('authfetch-signin') && !full.text.includes('authfetch-signin'),
+    "authfetch's own sign-in code is only in the oidc() app",
+  );
+  check(
+    signIn.gzip - core.gzip <= OIDC_BUDGET_BYTES,
+    `oidc() adds ${kb(signIn.gzip - core.gzip)} min+gzip to the core app (budget ${kb(OIDC_BUDGET_BYTES)})`,
+  );
   check(
     core.gzip < full.gzip,
     `the core app is smaller (${kb(full.gzip - core.gzip)} min+gzip saved by not using dpop() and indexedDbStorage())`,

@@ -24,6 +24,8 @@ export interface AuthPathOptions {
   attempt: Attempt;
   coordinator: RefreshCoordinator;
   gate: LoginGate;
+  /** Holds requests that met a step-up challenge until the stronger sign-in (`login()`), in `'wait'` mode (RFC 9470). */
+  stepUpGate: LoginGate;
   mode: LoginRequiredMode;
   isAuthorized: OriginMatcher;
   /** Turns a relative path into an absolute URL (baseUrl, or the page). */
@@ -61,6 +63,8 @@ interface Outgoing {
   replayed: boolean;
   /** The current attempt is the one retry with a new DPoP nonce. */
   nonceRetried: boolean;
+  /** The request was already held for a step-up and replayed after it (it is held once, never in a loop). */
+  steppedUp: boolean;
 }
 
 /** Whether an init carries no option (ky passes `{}`), without allocating the array `Object.keys` would. */
@@ -103,6 +107,7 @@ export function createAuthPath(o: AuthPathOptions): AuthPath {
         tokens: undefined,
         replayed: false,
         nonceRetried: false,
+        steppedUp: false,
       };
     }
     // A Request (ky always passes one). Merge init into a template (our own object then); its body is teed per
@@ -120,6 +125,7 @@ export function createAuthPath(o: AuthPathOptions): AuthPath {
       tokens: undefined,
       replayed: false,
       nonceRetried: false,
+      steppedUp: false,
     };
   }
 
@@ -354,6 +360,18 @@ export function createAuthPath(o: AuthPathOptions): AuthPath {
       const error = (await errors.forResponse(response, out)) as UnauthorizedError;
       o.log.debug('authfetch: step-up authentication required');
       bus.emit('stepUp', { acrValues: summary.acrValues, maxAge: summary.maxAge, error });
+      // 'wait': hold the request until the app obtained the stronger sign-in (signIn({ acrValues, maxAge })), then
+      // replay it once with the new token.
+      if (o.mode === 'wait' && !out.steppedUp && !out.oneShotBody) {
+        out.steppedUp = true;
+        o.stepUpGate.announce('step-up', { acrValues: summary.acrValues, maxAge: summary.maxAge });
+        await o.stepUpGate.hold(out.signal);
+        const tokens = co.tokens;
+        if (!tokens) throw new SessionExpiredError('Signed out', { reason: 'logout' });
+        await response.body?.cancel();
+        o.log.debug('authfetch: replaying a request after step-up');
+        return send(out, tokens);
+      }
       return response;
     }
     // A 401 on the replay is final: no refresh loop, ever.

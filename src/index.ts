@@ -74,3 +74,9 @@ export type {
   TokenSet,
   TokenStorage,
 } from './types.js';
+
+export { oidc } from './signin/oidc.js';
+export type { OidcOptions, OidcStrategy } from './signin/oidc.js';
+export type { OidcEndpoints } from './signin/metadata.js';
+export type { ClientAuthMethod } from './signin/provider.js';
+export type { HandleRedirectResult, IdTokenClaims, LogoutOptions, SignInOptions } from './signin/types.js';

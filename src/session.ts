@@ -71,11 +71,11 @@ export class LoginGate {
    * Emit `loginRequired` once the requests that were waiting on the ended refresh have moved here, so that
    * `pending` counts them (their rejection handlers run in microtasks before this timer).
    */
-  announce(reason: string): void {
+  announce(reason: string, stepUp?: { acrValues?: string[]; maxAge?: number }): void {
     clearTimeout(this.#announceTimer);
     this.#announceTimer = setTimeout(() => {
       this.o.log.debug(`authfetch: sign-in required (${reason}); ${this.pending} request(s) held`);
-      this.o.bus.emit('loginRequired', { reason, pending: this.pending });
+      this.o.bus.emit('loginRequired', { reason, pending: this.pending, ...stepUp });
     }, 0);
   }
 

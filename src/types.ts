@@ -70,7 +70,8 @@ export type AuthEvents = {
   refreshError: { error: AuthFetchError };
   sessionWarning: { remainingMs: number };
   sessionExpired: { reason: SessionEndReason; error?: AuthFetchError };
-  loginRequired: { reason: string; pending: number };
+  /** `acrValues` and `maxAge`: with reason `'step-up'`, what the held request needs (RFC 9470). */
+  loginRequired: { reason: string; pending: number; acrValues?: string[]; maxAge?: number };
   logout: { source: EventSource };
   unauthorized: UnauthorizedError;
   forbidden: ForbiddenError;

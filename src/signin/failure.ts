@@ -1,0 +1,62 @@
+/**
+ * What a failed sign-in becomes: a `SignInError` with the reason a UI can act on. The provider's `error` code is kept
+ * (sanitised) in `oauthError`; its `error_description` and any other server text never reach a message.
+ */
+import * as oauth from 'oauth4webapi';
+import { isAuthFetchError, SignInError, type SignInErrorReason } from '../errors.js';
+
+/** RFC 6749 section 4.1.2.1 error codes (and OIDC Core 3.1.2.6) mapped to what the person can do about them. */
+const REASON_BY_OAUTH_ERROR: Record<string, SignInErrorReason> = {
+  access_denied: 'access-denied',
+  login_required: 'login-required',
+  interaction_required: 'login-required',
+  consent_required: 'login-required',
+  account_selection_required: 'login-required',
+  server_error: 'server-error',
+  temporarily_unavailable: 'server-error',
+};
+
+/** An OAuth error code as a safe field value: the RFC 6749 charset, bounded; anything else reads as `unknown`. */
+export function safeOAuthError(value: unknown): string | undefined {
+  if (typeof value !== 'string') return undefined;
+  return /^[\w.:-]{1,64}$/.test(value) ? value : 'unknown';
+}
+
+/** The provider answered the authorization request with an error (RFC 6749 section 4.1.2.1). */
+export function authorizationError(code: unknown, cause?: unknown): SignInError {
+  const oauthError = safeOAuthError(code) ?? 'unknown';
+  // invalid_request, unauthorized_client, invalid_scope, ...: the app's configuration, not the person, is at fault.
+  const reason = REASON_BY_OAUTH_ERROR[oauthError] ?? 'invalid-response';
+  return new SignInError(`The provider answered the sign-in with an error (${oauthError})`, { reason, oauthError, cause });
+}
+
+/**
+ * Any failure while finishing a sign-in, as the error the app gets. Network failures and timeouts keep their own
+ * types (`NetworkError`, `TimeoutError`: the person checks the connection), as does the app's own abort.
+ */
+export function signInFailure(error: unknown): unknown {
+  if (isAuthFetchError(error)) return error;
+  if (error instanceof oauth.AuthorizationResponseError) return authorizationError(error.error, error);
+  if (error instanceof oauth.ResponseBodyError) {
+    const oauthError = safeOAuthError(error.error);
+    const reason: SignInErrorReason = error.status >= 500 ? 'server-error' : 'invalid-response';
+    return new SignInError(`The token endpoint refused the authorization code (${oauthError ?? error.status})`, { reason, oauthError, cause: error });
+  }
+  if (error instanceof oauth.OperationProcessingError) {
+    return new SignInError(`The sign-in response failed validation (${error.code ?? 'unknown'})`, { reason: 'invalid-response', cause: error });
+  }
+  return error;
+}
+
+/**
+ * The response names another issuer than the configured one, or none where the provider promised one (RFC 9207
+ * section 2.4): a mix-up attack or a misconfiguration, refused before the code is used.
+ */
+export function issuerMismatch(cause: unknown): SignInError {
+  return new SignInError('The sign-in response does not come from the configured issuer (iss mismatch)', { reason: 'invalid-response', cause });
+}
+
+/** No sign-in started here has this `state` (RFC 6749 section 10.12): forged, expired, or from another browser. */
+export function unknownState(): SignInError {
+  return new SignInError('The sign-in response does not belong to a sign-in started here (unknown state)', { reason: 'invalid-state' });
+}
