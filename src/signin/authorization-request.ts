@@ -18,9 +18,6 @@ export interface AuthorizationRequestInput extends SignInOptions {
   dpop?: Dpop;
 }
 
-/** Parameters authfetch sets itself: an app's `extraParams` cannot replace them (that would disable PKCE or state). */
-const PROTECTED = new Set(['response_type', 'client_id', 'redirect_uri', 'state', 'nonce', 'code_challenge', 'code_challenge_method']);
-
 /** Build the authorization URL and its transaction. */
 export async function createAuthorizationRequest(
   authorizationEndpoint: string,
@@ -31,9 +28,8 @@ export async function createAuthorizationRequest(
   const nonce = oauth.generateRandomNonce();
   const url = new URL(authorizationEndpoint);
   const params = url.searchParams;
-  for (const [key, value] of Object.entries({ ...input.extraAuthParams, ...input.extraParams })) {
-    if (!PROTECTED.has(key) && typeof value === 'string') params.set(key, value);
-  }
+  for (const [key, value] of Object.entries({ ...input.extraAuthParams, ...input.extraParams })) params.set(key, value);
+  // Set after the app's extra parameters, so that none of them can replace these (and so disable PKCE or state).
   params.set('response_type', 'code');
   params.set('client_id', input.clientId);
   params.set('redirect_uri', input.redirectUri);
@@ -48,15 +44,10 @@ export async function createAuthorizationRequest(
     const acr = Array.isArray(input.acrValues) ? input.acrValues.join(' ') : input.acrValues;
     if (acr !== '') params.set('acr_values', acr);
   }
-  const maxAge = input.maxAge;
-  if (maxAge !== undefined) {
-    if (!Number.isInteger(maxAge) || maxAge < 0) throw new TypeError('authfetch: signIn() maxAge must be a whole number of seconds, 0 or more');
-    params.set('max_age', String(maxAge));
-  }
+  params.delete('max_age'); // only through maxAge, which is then checked against auth_time
+  if (input.maxAge !== undefined) params.set('max_age', String(input.maxAge));
   if (input.prompt !== undefined) params.set('prompt', input.prompt);
   if (input.loginHint !== undefined) params.set('login_hint', input.loginHint);
-  // A max_age sent as an extra parameter must be checked all the same (OIDC Core 3.1.3.7 step 11).
-  const sentMaxAge = params.get('max_age');
   const transaction: SignInTransaction = {
     state,
     codeVerifier,
@@ -64,7 +55,8 @@ export async function createAuthorizationRequest(
     redirectUri: input.redirectUri,
     createdAt: Date.now(),
     ...(input.state !== undefined ? { appState: input.state } : {}),
-    ...(sentMaxAge !== null && /^\d+$/.test(sentMaxAge) ? { maxAge: Number(sentMaxAge) } : {}),
+    // Checked against the ID token's auth_time (OIDC Core 3.1.3.7 step 11).
+    ...(input.maxAge !== undefined ? { maxAge: input.maxAge } : {}),
   };
   return { url, transaction };
 }

@@ -5,7 +5,7 @@
 import * as oauth from 'oauth4webapi';
 import { isAuthFetchError, SignInError, type SignInErrorReason } from '../errors.js';
 
-/** RFC 6749 section 4.1.2.1 error codes (and OIDC Core 3.1.2.6) mapped to what the person can do about them. */
+/** RFC 6749 section 4.1.2.1 and OIDC Core 3.1.2.6 error codes, by what the person can do about them. */
 const REASON_BY_OAUTH_ERROR: Record<string, SignInErrorReason> = {
   access_denied: 'access-denied',
   login_required: 'login-required',
@@ -27,7 +27,7 @@ export function authorizationError(code: unknown, cause?: unknown): SignInError 
   const oauthError = safeOAuthError(code) ?? 'unknown';
   // invalid_request, unauthorized_client, invalid_scope, ...: the app's configuration, not the person, is at fault.
   const reason = REASON_BY_OAUTH_ERROR[oauthError] ?? 'invalid-response';
-  return new SignInError(`The provider answered the sign-in with an error (${oauthError})`, { reason, oauthError, cause });
+  return new SignInError(`The provider refused the sign-in (${oauthError})`, { reason, oauthError, cause });
 }
 
 /**
@@ -37,26 +37,14 @@ export function authorizationError(code: unknown, cause?: unknown): SignInError 
 export function signInFailure(error: unknown): unknown {
   if (isAuthFetchError(error)) return error;
   if (error instanceof oauth.AuthorizationResponseError) return authorizationError(error.error, error);
-  if (error instanceof oauth.ResponseBodyError) {
-    const oauthError = safeOAuthError(error.error);
-    const reason: SignInErrorReason = error.status >= 500 ? 'server-error' : 'invalid-response';
-    return new SignInError(`The token endpoint refused the authorization code (${oauthError ?? error.status})`, { reason, oauthError, cause: error });
-  }
+  // An ID token whose claims fail (OIDC Core 3.1.3.7), a malformed token response, a wrong or missing RFC 9207 `iss`.
   if (error instanceof oauth.OperationProcessingError) {
-    return new SignInError(`The sign-in response failed validation (${error.code ?? 'unknown'})`, { reason: 'invalid-response', cause: error });
+    return new SignInError(`The sign-in response is invalid (${error.code ?? 'unknown'})`, { reason: 'invalid-response', cause: error });
   }
   return error;
 }
 
-/**
- * The response names another issuer than the configured one, or none where the provider promised one (RFC 9207
- * section 2.4): a mix-up attack or a misconfiguration, refused before the code is used.
- */
-export function issuerMismatch(cause: unknown): SignInError {
-  return new SignInError('The sign-in response does not come from the configured issuer (iss mismatch)', { reason: 'invalid-response', cause });
-}
-
 /** No sign-in started here has this `state` (RFC 6749 section 10.12): forged, expired, or from another browser. */
 export function unknownState(): SignInError {
-  return new SignInError('The sign-in response does not belong to a sign-in started here (unknown state)', { reason: 'invalid-state' });
+  return new SignInError('No sign-in started here has this state', { reason: 'invalid-state' });
 }

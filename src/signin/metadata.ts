@@ -1,12 +1,12 @@
 /**
  * The provider's metadata: discovered (OpenID Connect Discovery 1.0, then RFC 8414) or given as `endpoints` for
  * servers without discovery. Fetched once per strategy and shared by every sign-in, refresh and logout; a failed
- * discovery is not cached, so the next call tries again.
+ * discovery is not kept, so the next call tries again.
  */
 import * as oauth from 'oauth4webapi';
 import { errorFromFailure, errorFromResponse, TokenResponseError } from '../errors.js';
 
-/** Endpoints for a provider without discovery (each an absolute URL). */
+/** Endpoints for a provider without discovery (each an absolute https URL). */
 export interface OidcEndpoints {
   /** The authorization endpoint (RFC 6749 section 3.1). */
   authorization: string;
@@ -20,65 +20,42 @@ export interface OidcEndpoints {
   issParameterSupported?: boolean;
 }
 
-/** Loopback hosts, where an `http:` provider is allowed (a development provider on this machine, RFC 8252 section 8.3). */
-const LOOPBACK = /^(?:localhost|127(?:\.\d{1,3}){3}|\[::1\])$/i;
-
-/** Whether an URL may be used without TLS: only on a loopback host. */
+/** Whether an URL is plain `http:` on this machine: allowed for a development provider (RFC 8252 section 8.3). */
 export function isLoopbackHttp(url: URL): boolean {
-  return url.protocol === 'http:' && LOOPBACK.test(url.hostname);
-}
-
-/** Parse an absolute https URL (or http on loopback); a `TypeError` naming the option otherwise. */
-export function checkedUrl(name: string, value: unknown): URL {
-  let url: URL | undefined;
-  if (typeof value === 'string') {
-    try {
-      url = new URL(value);
-    } catch {
-      url = undefined;
-    }
-  }
-  if (!url || !(url.protocol === 'https:' || isLoopbackHttp(url))) {
-    throw new TypeError(`authfetch: oidc() option ${name} must be an absolute https URL (http only on localhost)`);
-  }
-  return url;
+  return url.protocol === 'http:' && /^(localhost|127\.\d+\.\d+\.\d+|\[::1\])$/.test(url.hostname);
 }
 
 /** Loads and keeps the provider's metadata. */
 export class ProviderMetadata {
   readonly issuer: URL;
-  /** The oauth4webapi flag that lets loopback `http:` providers through (never set for other hosts). */
-  readonly insecure: boolean = false;
-  #explicit: oauth.AuthorizationServer | undefined;
+  /** Lets oauth4webapi call a loopback `http:` provider (RFC 8252 section 8.3); never set for other hosts. */
+  readonly insecure: boolean;
   #pending: Promise<oauth.AuthorizationServer> | undefined;
 
   constructor(issuer: string, endpoints: OidcEndpoints | undefined) {
-    this.issuer = checkedUrl('issuer', issuer);
-    // checkedUrl let `http:` through for loopback hosts only.
-    this.insecure = this.issuer.protocol === 'http:';
+    this.issuer = new URL(issuer);
+    this.insecure = isLoopbackHttp(this.issuer);
+    if (this.issuer.protocol !== 'https:' && !this.insecure) throw new TypeError('authfetch: oidc() issuer must be https');
     if (endpoints) {
-      this.#explicit = {
-        // Compared with the ID token's `iss` as written (OIDC Core 3.1.3.7 step 2), so it is kept as given.
+      // oauth4webapi refuses non-https endpoints itself (unless the issuer is a loopback http one).
+      this.#pending = Promise.resolve({
+        // As given: the ID token's `iss` must equal it exactly (OIDC Core 3.1.3.7 step 2).
         issuer,
-        authorization_endpoint: checkedUrl('endpoints.authorization', endpoints.authorization).href,
-        token_endpoint: checkedUrl('endpoints.token', endpoints.token).href,
-        revocation_endpoint: endpoints.revocation === undefined ? undefined : checkedUrl('endpoints.revocation', endpoints.revocation).href,
-        end_session_endpoint: endpoints.endSession === undefined ? undefined : checkedUrl('endpoints.endSession', endpoints.endSession).href,
-        authorization_response_iss_parameter_supported: endpoints.issParameterSupported === true,
-        // Without metadata oauth4webapi would accept RS256 ID tokens only. The ID token comes straight from the token
-        // endpoint over TLS, so its claims, not its signature, are what is checked (OIDC Core 3.1.3.7 step 6).
-        id_token_signing_alg_values_supported: ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519'],
-      };
-      const urls = [this.#explicit.authorization_endpoint, this.#explicit.token_endpoint, this.#explicit.revocation_endpoint, this.#explicit.end_session_endpoint];
-      this.insecure ||= urls.some((url) => url?.startsWith('http:'));
+        authorization_endpoint: endpoints.authorization,
+        token_endpoint: endpoints.token,
+        revocation_endpoint: endpoints.revocation,
+        end_session_endpoint: endpoints.endSession,
+        authorization_response_iss_parameter_supported: endpoints.issParameterSupported,
+        // Without metadata oauth4webapi accepts RS256 ID tokens only. They come straight from the token endpoint over
+        // TLS, so their claims, not their signature, are what is checked (OIDC Core 3.1.3.7 step 6).
+        id_token_signing_alg_values_supported: ['RS256', 'PS256', 'ES256', 'EdDSA', 'Ed25519', 'RS384', 'PS384', 'ES384', 'RS512', 'PS512', 'ES512'],
+      });
     }
   }
 
-  /** The metadata, discovering it on first use. Rejects with `NetworkError`, `ServerError`, `TimeoutError` or `TokenResponseError`. */
+  /** The metadata, discovering it on first use. Rejects with `NetworkError`, `HttpError`s, `TimeoutError` or `TokenResponseError`. */
   get(fetchFn: typeof fetch, signal: AbortSignal): Promise<oauth.AuthorizationServer> {
-    if (this.#explicit) return Promise.resolve(this.#explicit);
     const pending = (this.#pending ??= this.#discover(fetchFn, signal));
-    // A failure is not kept: the next sign-in or refresh tries again.
     pending.catch(() => {
       if (this.#pending === pending) this.#pending = undefined;
     });
@@ -86,32 +63,25 @@ export class ProviderMetadata {
   }
 
   async #discover(fetchFn: typeof fetch, signal: AbortSignal): Promise<oauth.AuthorizationServer> {
-    // OpenID Connect Discovery first; a provider that is a plain OAuth 2 server answers 404 there and publishes
-    // RFC 8414 metadata instead.
-    let response = await this.#request('oidc', fetchFn, signal);
+    const request = async (algorithm: 'oidc' | 'oauth2') => {
+      try {
+        return await oauth.discoveryRequest(this.issuer, { algorithm, signal, [oauth.customFetch]: fetchFn, [oauth.allowInsecureRequests]: this.insecure });
+      } catch (error) {
+        throw errorFromFailure(error, { method: 'GET', url: this.issuer.href });
+      }
+    };
+    // OpenID Connect Discovery first; a plain OAuth 2 server answers 404 there and publishes RFC 8414 metadata.
+    let response = await request('oidc');
     if (response.status === 404) {
       await response.body?.cancel();
-      response = await this.#request('oauth2', fetchFn, signal);
+      response = await request('oauth2');
     }
     if (!response.ok) throw await errorFromResponse(response, { method: 'GET', url: response.url || this.issuer.href });
     try {
       return await oauth.processDiscoveryResponse(this.issuer, response);
     } catch (cause) {
-      // Wrong issuer in the document, not JSON, missing fields: not something a retry cures.
-      throw new TokenResponseError(`The provider's metadata at ${this.issuer.origin} is unusable`, { cause, status: response.status });
-    }
-  }
-
-  async #request(algorithm: 'oidc' | 'oauth2', fetchFn: typeof fetch, signal: AbortSignal): Promise<Response> {
-    try {
-      return await oauth.discoveryRequest(this.issuer, {
-        algorithm,
-        signal,
-        [oauth.customFetch]: fetchFn,
-        [oauth.allowInsecureRequests]: this.insecure,
-      });
-    } catch (error) {
-      throw errorFromFailure(error, { method: 'GET', url: this.issuer.href });
+      // Another issuer in the document, not JSON, missing fields: a retry does not cure it.
+      throw new TokenResponseError(`The metadata of ${this.issuer.origin} is unusable`, { cause, status: response.status });
     }
   }
 }

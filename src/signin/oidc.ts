@@ -5,7 +5,7 @@
  */
 import * as oauth from 'oauth4webapi';
 import { errorFromFailure, SessionExpiredError, TokenResponseError } from '../errors.js';
-import { readOAuthError, refreshFailure } from '../refresh/http.js';
+import { refreshFailure } from '../refresh/http.js';
 import type { RefreshContext, RefreshStrategy } from '../refresh/types.js';
 import { normalizeTokens } from '../tokens.js';
 import type { TokenSet } from '../types.js';
@@ -14,6 +14,7 @@ import { idTokenClaims } from './id-token.js';
 import { isLoopbackHttp, type OidcEndpoints } from './metadata.js';
 import { Provider, type ClientAuthMethod } from './provider.js';
 import { OidcSignIn } from './sign-in.js';
+import { tokenRequest } from './token-request.js';
 
 /** Options of `oidc()`. */
 export interface OidcOptions {
@@ -81,7 +82,6 @@ export type OidcStrategy = RefreshStrategy & SignInCapable;
  * ```
  */
 export function oidc(options: OidcOptions): OidcStrategy {
-  if (typeof options !== 'object' || options === null) throw new TypeError('authfetch: oidc() needs options');
   const provider = new Provider(options);
   const redirectUri = checkedRedirect('redirectUri', options.redirectUri);
   const postLogoutRedirectUri =
@@ -97,18 +97,19 @@ export function oidc(options: OidcOptions): OidcStrategy {
   };
 }
 
-function checkedRedirect(name: string, value: unknown): string {
-  // A redirect URI may be a custom scheme in native apps, but never relative and never with a fragment (RFC 6749 3.1.2).
-  let url: URL;
+function checkedRedirect(name: string, value: string): string {
+  // Absolute, https (http only on this machine: the code travels in it), no fragment (RFC 6749 section 3.1.2).
+  let url: URL | undefined;
   try {
-    url = new URL(value as string);
+    url = new URL(value);
   } catch {
-    throw new TypeError(`authfetch: oidc() option ${name} must be an absolute URL`);
+    url = undefined;
   }
-  if (url.hash !== '') throw new TypeError(`authfetch: oidc() option ${name} must not have a fragment`);
-  // Plain http only on this machine (RFC 6749 section 3.1.2.1: the code travels in this URL).
-  if (url.protocol === 'http:' && !isLoopbackHttp(url)) throw new TypeError(`authfetch: oidc() option ${name} must use https (http only on localhost)`);
-  return url.href;
+  if (!url || url.hash || (url.protocol !== 'https:' && !isLoopbackHttp(url))) {
+    throw new TypeError(`authfetch: oidc() ${name} must be https, without a fragment`);
+  }
+  // As written: providers compare redirect URIs as strings, and parsing would add a slash to a bare origin.
+  return value;
 }
 
 /**
@@ -116,55 +117,34 @@ function checkedRedirect(name: string, value: unknown): string {
  * old one, `invalid_grant` ends the session, a new ID token is validated and must name the same user (OIDC Core 12.2).
  */
 async function refreshTokens(provider: Provider, context: RefreshContext): Promise<TokenSet> {
-  const { tokens: previous, signal, fetch: fetchFn, dpop } = context;
+  const { tokens: previous, signal, fetch: fetchFn } = context;
   const refreshToken = previous?.refreshToken;
-  if (!refreshToken) throw new SessionExpiredError('There is no refresh token to renew the session with', { reason: 'no-refresh-token' });
+  if (!refreshToken) throw new SessionExpiredError(undefined, { reason: 'no-refresh-token' });
   const as = await provider.metadata.get(fetchFn, signal);
-  const tokenEndpoint = as.token_endpoint as string;
-  const send = async (): Promise<Response> => {
-    // RFC 9449 section 5: the token request carries a proof without `ath`.
-    const headers: Record<string, string> = dpop ? { dpop: await dpop.proof('POST', tokenEndpoint) } : {};
-    let response: Response;
+  const url = as.token_endpoint as string;
+  const { response, error } = await tokenRequest(url, context.dpop, async (headers) => {
     try {
-      response = await oauth.refreshTokenGrantRequest(as, provider.client, provider.clientAuth, refreshToken, provider.requestOptions(fetchFn, signal, headers));
-    } catch (error) {
-      throw errorFromFailure(error, { method: 'POST', url: tokenEndpoint });
+      return await oauth.refreshTokenGrantRequest(as, provider.client, provider.clientAuth, refreshToken, provider.requestOptions(fetchFn, signal, headers));
+    } catch (failure) {
+      throw errorFromFailure(failure, { method: 'POST', url });
     }
-    const nonce = response.headers.get('dpop-nonce');
-    if (dpop && nonce) dpop.rememberNonce(tokenEndpoint, nonce);
-    return response;
-  };
-
-  let response = await send();
-  if (!response.ok) {
-    let { error } = await readOAuthError(response);
-    // RFC 9449 section 8: the server wants a nonce; one more try with it, not counted as a retry.
-    if (dpop && error === 'use_dpop_nonce' && response.headers.get('dpop-nonce')) {
-      await response.body?.cancel();
-      response = await send();
-      ({ error } = response.ok ? { error: undefined } : await readOAuthError(response));
-    }
-    if (!response.ok) {
-      if (error === 'invalid_grant') {
-        await response.body?.cancel();
-        throw new SessionExpiredError('The token endpoint rejected the refresh token (invalid_grant)', { reason: 'refresh-rejected' });
-      }
-      throw await refreshFailure(response, 'POST', tokenEndpoint);
-    }
+  });
+  if (error === 'invalid_grant') {
+    await response.body?.cancel();
+    throw new SessionExpiredError('The refresh token was rejected (invalid_grant)', { reason: 'refresh-rejected' });
   }
+  if (!response.ok) throw await refreshFailure(response, 'POST', url);
   const receivedAt = Date.now();
   let result: oauth.TokenEndpointResponse;
   try {
     result = await oauth.processRefreshTokenResponse(as, provider.client, response);
   } catch (cause) {
-    throw new TokenResponseError('The token endpoint answered the refresh with an unusable response', { cause, status: response.status });
+    throw new TokenResponseError(undefined, { cause, status: response.status });
   }
-  const tokens = normalizeTokens(result, { receivedAt }, previous);
-  if (result.id_token !== undefined && previous?.idToken !== undefined) {
-    const before = idTokenClaims(previous.idToken)?.sub;
-    if (before !== undefined && idTokenClaims(result.id_token)?.sub !== before) {
-      throw new TokenResponseError('The refreshed ID token names another user than the session (OIDC Core 12.2)');
-    }
+  // OIDC Core 12.2: a new ID token names the same user.
+  const before = idTokenClaims(previous.idToken)?.sub;
+  if (result.id_token !== undefined && before !== undefined && idTokenClaims(result.id_token)?.sub !== before) {
+    throw new TokenResponseError('The refreshed ID token names another user');
   }
-  return tokens;
+  return normalizeTokens(result, { receivedAt }, previous);
 }

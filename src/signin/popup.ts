@@ -50,17 +50,13 @@ export class SignInPopup {
 
   /** Open the (blank) popup now, in the user's gesture; `popup-blocked` when the browser refuses. */
   static open(win: Window): SignInPopup {
-    const width = 500;
-    const height = 640;
-    const left = Math.max(0, (win.screenX ?? 0) + ((win.outerWidth ?? width) - width) / 2);
-    const top = Math.max(0, (win.screenY ?? 0) + ((win.outerHeight ?? height) - height) / 2);
     let popup: Window | null = null;
     try {
-      popup = win.open('', POPUP_NAME, `popup,width=${width},height=${height},left=${left},top=${top}`);
+      popup = win.open('', POPUP_NAME, 'popup,width=500,height=640');
     } catch {
       popup = null;
     }
-    if (!popup) throw new SignInError('The browser blocked the sign-in popup', { reason: 'popup-blocked' });
+    if (!popup) throw new SignInError('The browser blocked the popup', { reason: 'popup-blocked' });
     return new SignInPopup(popup);
   }
 
@@ -82,7 +78,7 @@ export class SignInPopup {
         // The popup closes itself right after handing over: give a response already on its way time to arrive.
         closedSince ??= Date.now();
         if (Date.now() - closedSince >= CLOSED_GRACE_MS) {
-          this.#settle?.({ error: new SignInError('The sign-in popup was closed before the sign-in finished', { reason: 'popup-closed' }) });
+          this.#settle?.({ error: new SignInError('The popup was closed', { reason: 'popup-closed' }) });
         }
       }, CLOSED_POLL_MS);
       this.#cleanup = () => {
@@ -97,8 +93,7 @@ export class SignInPopup {
       };
       channel.onmessage = (event: MessageEvent<HandoverMessage>) => {
         const data = event.data;
-        if (typeof data !== 'object' || data === null || data.type !== 'response' || data.state !== state) return;
-        if (typeof data.search !== 'string') return;
+        if (data?.type !== 'response' || data.state !== state || typeof data.search !== 'string') return;
         channel.postMessage({ type: 'ack', state } satisfies HandoverMessage);
         this.#settle?.({ params: new URLSearchParams(data.search) });
       };

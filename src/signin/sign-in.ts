@@ -10,7 +10,7 @@ import type { SignInController, SignInHost } from './hook.js';
 import { createAuthorizationRequest } from './authorization-request.js';
 import { exchangeCode } from './code-exchange.js';
 import { endSessionUrl } from './end-session.js';
-import { authorizationError, issuerMismatch, signInFailure, unknownState } from './failure.js';
+import { signInFailure, unknownState } from './failure.js';
 import { idTokenClaims } from './id-token.js';
 import { handOverToOpener, mayBePopup, signInChannelName, SignInPopup } from './popup.js';
 import type { Provider } from './provider.js';
@@ -54,7 +54,7 @@ export class OidcSignIn implements SignInController {
   signIn(options: SignInOptions = {}): Promise<void> {
     const win = browserWindow();
     if (options.popup) {
-      if (!win) return Promise.reject(new TypeError('authfetch: signIn({ popup: true }) needs a browser window'));
+      if (!win) return Promise.reject(noWindow());
       // Synchronously, inside the app's click handler: after an await the browser would block the popup.
       let popup: SignInPopup;
       try {
@@ -64,32 +64,26 @@ export class OidcSignIn implements SignInController {
       }
       return this.#signInWithPopup(popup, options);
     }
-    if (!win && !options.openUrl) {
-      return Promise.reject(
-        new TypeError('authfetch: signIn() needs a browser window (or an openUrl option); in Node and workers, sign in elsewhere and pass the tokens to login()'),
-      );
-    }
+    if (!win && !options.openUrl) return Promise.reject(noWindow());
     return this.#signInWithRedirect(options, win);
   }
 
   async #signInWithRedirect(options: SignInOptions, win: Window | undefined): Promise<void> {
     const { url, transaction } = await this.#authorizationRequest(options);
     this.#transactions.save(transaction, false);
-    this.#host.log.debug('authfetch: sign-in started (redirect)');
     if (options.openUrl) await options.openUrl(url.href);
     else win?.location.assign(url.href);
   }
 
   async #signInWithPopup(popup: SignInPopup, options: SignInOptions): Promise<void> {
     // One popup sign-in at a time: a newer one (the window is reused) ends the older one's wait.
-    this.#popup?.cancel(new SignInError('Another sign-in replaced this one', { reason: 'popup-closed' }));
+    this.#popup?.cancel(new SignInError('Replaced by another sign-in', { reason: 'popup-closed' }));
     this.#popup = popup;
     let transaction: SignInTransaction | undefined;
     try {
       const request = await this.#authorizationRequest(options);
       transaction = request.transaction;
       this.#transactions.save(transaction, true);
-      this.#host.log.debug('authfetch: sign-in started (popup)');
       const waiting = popup.waitForResponse(this.#channelName, transaction.state);
       popup.navigate(request.url);
       const params = await waiting;
@@ -105,8 +99,7 @@ export class OidcSignIn implements SignInController {
 
   async #authorizationRequest(options: SignInOptions) {
     const as = await this.#metadata();
-    if (!as.authorization_endpoint) throw new SignInError('The provider publishes no authorization endpoint', { reason: 'invalid-response' });
-    return createAuthorizationRequest(as.authorization_endpoint, {
+    return createAuthorizationRequest(as.authorization_endpoint as string, {
       ...options,
       clientId: this.#config.provider.client.client_id,
       redirectUri: this.#config.redirectUri,
@@ -125,9 +118,10 @@ export class OidcSignIn implements SignInController {
     const as = await this.#metadata();
     let validated: URLSearchParams;
     try {
+      // RFC 9207: a response naming another issuer (or none, where the provider promises one) is refused here.
       validated = oauth.validateAuthResponse(as, this.#config.provider.client, params, transaction.state);
     } catch (error) {
-      throw error instanceof oauth.AuthorizationResponseError ? authorizationError(error.error, error) : issuerMismatch(error);
+      throw signInFailure(error);
     }
     const tokens = await exchangeCode(validated, transaction, {
       provider: this.#config.provider,
@@ -138,13 +132,12 @@ export class OidcSignIn implements SignInController {
       requireIdToken: this.#config.scope.split(' ').includes('openid'),
     });
     await this.#host.login(tokens);
-    this.#host.log.debug('authfetch: sign-in completed');
   }
 
   async handleRedirect(input?: string): Promise<HandleRedirectResult | undefined> {
     const win = browserWindow();
     const href = input ?? win?.location.href;
-    if (href === undefined) throw new TypeError('authfetch: handleRedirect() needs the URL outside a browser page');
+    if (href === undefined) throw new TypeError('authfetch: handleRedirect() needs a URL here');
     const url = new URL(href, win?.location.href);
     const params = url.searchParams;
     const state = params.get('state');
@@ -162,11 +155,7 @@ export class OidcSignIn implements SignInController {
     if (claim.status === 'unknown') throw unknownState();
     // Another tab holding the same URL exchanged the code; its sign-in reaches this tab through the shared storage.
     if (claim.status === 'consumed') return claim.appState === undefined ? {} : { state: claim.appState };
-    try {
-      await this.#finish(params, claim.transaction);
-    } catch (error) {
-      throw signInFailure(error);
-    }
+    await this.#finish(params, claim.transaction);
     return claim.transaction.appState === undefined ? {} : { state: claim.transaction.appState };
   }
 
@@ -176,11 +165,9 @@ export class OidcSignIn implements SignInController {
     await signOutLocally();
     if (tokens) {
       try {
-        if (await revokeTokens(this.#config.provider, tokens, this.#host.fetch, AbortSignal.timeout(this.#host.timeout))) {
-          this.#host.log.debug('authfetch: refresh token revoked');
-        }
+        await revokeTokens(this.#config.provider, tokens, this.#host.fetch, AbortSignal.timeout(this.#host.timeout));
       } catch (error) {
-        this.#host.log.warn('authfetch: revoking the refresh token failed; signed out locally', error);
+        this.#host.log.warn('authfetch: revocation failed', error);
       }
     }
     if (options?.endSession) await this.#endSession(tokens);
@@ -188,26 +175,13 @@ export class OidcSignIn implements SignInController {
 
   async #endSession(tokens: TokenSet | undefined): Promise<void> {
     const win = browserWindow();
-    let url: URL | undefined;
-    try {
-      url = endSessionUrl(await this.#metadata(), {
-        clientId: this.#config.provider.client.client_id,
-        idToken: tokens?.idToken,
-        postLogoutRedirectUri: this.#config.postLogoutRedirectUri,
-      });
-    } catch (error) {
-      this.#host.log.warn('authfetch: the provider metadata is unavailable; the provider session was not ended', error);
-      return;
-    }
-    if (!url) {
-      this.#host.log.warn('authfetch: the provider has no end-session endpoint; signed out here only');
-      return;
-    }
-    if (!win) {
-      this.#host.log.warn('authfetch: logout({ endSession: true }) needs a browser window; signed out here only');
-      return;
-    }
-    win.location.assign(url.href);
+    const url = await this.#metadata().then(
+      (as) => endSessionUrl(as, { clientId: this.#config.provider.client.client_id, idToken: tokens?.idToken, postLogoutRedirectUri: this.#config.postLogoutRedirectUri }),
+      () => undefined,
+    );
+    // No end-session endpoint, no metadata, or no page to navigate (Node): the provider's session stays.
+    if (url && win) win.location.assign(url.href);
+    else this.#host.log.warn('authfetch: the provider session was not ended');
   }
 
   user(tokens: TokenSet | undefined): IdTokenClaims | undefined {
@@ -217,6 +191,10 @@ export class OidcSignIn implements SignInController {
   dispose(): void {
     this.#popup?.cancel(new SignInError('The client was disposed', { reason: 'popup-closed' }));
   }
+}
+
+function noWindow(): TypeError {
+  return new TypeError('authfetch: signIn() needs a browser window (or openUrl)');
 }
 
 /** Remove the authorization response from the address bar (keeping the rest of the URL and the history entry). */

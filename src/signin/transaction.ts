@@ -55,17 +55,9 @@ function localStore(): Storage | undefined {
 }
 
 function isTransaction(value: unknown): value is SignInTransaction {
-  if (typeof value !== 'object' || value === null) return false;
-  const v = value as Record<string, unknown>;
-  return (
-    typeof v.state === 'string' &&
-    typeof v.codeVerifier === 'string' &&
-    typeof v.nonce === 'string' &&
-    typeof v.redirectUri === 'string' &&
-    typeof v.createdAt === 'number' &&
-    (v.appState === undefined || typeof v.appState === 'string') &&
-    (v.maxAge === undefined || typeof v.maxAge === 'number')
-  );
+  // Stored by this module; a value of another shape (another version, a hand edit) is no transaction.
+  const v = value as Partial<SignInTransaction> | undefined;
+  return typeof v?.codeVerifier === 'string' && typeof v.nonce === 'string' && typeof v.redirectUri === 'string' && typeof v.createdAt === 'number';
 }
 
 function isMarker(value: unknown): value is ConsumedMarker {
@@ -123,13 +115,7 @@ export class TransactionStore {
         return { status: 'claimed', transaction: memory };
       }
       const storage = localStore();
-      let value: unknown;
-      try {
-        const raw = storage?.getItem(key);
-        value = raw ? JSON.parse(raw) : undefined;
-      } catch {
-        value = undefined;
-      }
+      const value: unknown = parse(storage?.getItem(key));
       if (isMarker(value)) return { status: 'consumed', appState: value.appState };
       if (!isTransaction(value) || Date.now() - value.createdAt > TRANSACTION_TTL_MS) return { status: 'unknown' };
       const marker: ConsumedMarker = { consumed: true, appState: value.appState, createdAt: Date.now() };
@@ -145,23 +131,24 @@ export class TransactionStore {
   /** Drop what is older than the TTL, so abandoned sign-ins do not pile up in `localStorage`. */
   #prune(): void {
     const now = Date.now();
-    for (const [key, value] of inMemory) if (now - value.createdAt > TRANSACTION_TTL_MS) inMemory.delete(key);
-    const storage = localStore();
-    if (!storage) return;
+    const expired = (value: { createdAt?: unknown } | null | undefined) => !(now - Number(value?.createdAt) <= TRANSACTION_TTL_MS);
+    for (const [key, value] of inMemory) if (expired(value)) inMemory.delete(key);
     try {
-      for (let i = storage.length - 1; i >= 0; i--) {
-        const key = storage.key(i);
-        if (!key?.startsWith(this.#prefix)) continue;
-        let createdAt: unknown;
-        try {
-          createdAt = (JSON.parse(storage.getItem(key) ?? 'null') as { createdAt?: unknown } | null)?.createdAt;
-        } catch {
-          createdAt = undefined;
-        }
-        if (typeof createdAt !== 'number' || now - createdAt > TRANSACTION_TTL_MS) storage.removeItem(key);
+      const storage = localStore();
+      for (let i = storage ? storage.length - 1 : -1; i >= 0; i--) {
+        const key = storage?.key(i);
+        if (key?.startsWith(this.#prefix) && expired(parse(storage?.getItem(key)))) storage?.removeItem(key);
       }
     } catch {
       // A storage that fails here fails for save too, which falls back to memory.
     }
+  }
+}
+
+function parse(raw: string | null | undefined): { createdAt?: unknown } | undefined {
+  try {
+    return raw ? (JSON.parse(raw) as { createdAt?: unknown }) : undefined;
+  } catch {
+    return undefined;
   }
 }

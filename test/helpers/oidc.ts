@@ -354,6 +354,13 @@ export async function startOidcProvider(options: OidcHarnessOptions = {}): Promi
         ...extraClients,
       ],
       ...(acrValues ? { acrValues } : {}),
+      // The acr the login reached, copied into the access token (and so into introspection) from the code or the
+      // refresh token it comes from: a resource server demanding a step-up (RFC 9470) reads it there.
+      extraTokenClaims: async (ctx: { oidc?: { entities?: Record<string, { acr?: string } | undefined> } }) => {
+        const entities = ctx.oidc?.entities;
+        const acr = entities?.AuthorizationCode?.acr ?? entities?.RefreshToken?.acr;
+        return acr ? { acr } : undefined;
+      },
       jwks: { keys: [signingJwk] },
       cookies: { keys: [randomBytes(32).toString('base64url')] },
       findAccount: async (_ctx: unknown, sub: string) => ({ accountId: sub, claims: async () => ({ sub }) }),
