@@ -80,6 +80,11 @@ export interface ObtainTokensOptions {
 export interface ResourceServerOptions {
   /** Default false: with DPoP requests, demand a resource-server nonce (401 `use_dpop_nonce` + DPoP-Nonce). */
   requireDpopNonce?: boolean;
+  /**
+   * RFC 9470: paths starting with `/mfa` demand this acr (read from introspection, see `loginResult`); a token
+   * without it gets 401 `error="insufficient_user_authentication"` with `acr_values` and `max_age="0"`.
+   */
+  stepUpAcr?: string;
 }
 
 export interface ResourceServer {
@@ -105,6 +110,9 @@ export interface OidcHarnessStats {
   dpopNonceChallenges: number;
   /** Grants revoked by the provider (e.g. on reuse of a rotated refresh token). */
   grantsRevoked: number;
+  /** authorization_code grants answered with tokens, and refused (a code used twice, a wrong verifier...). */
+  codeGrants: number;
+  codeRejected: number;
 }
 
 export interface OidcHarness {
@@ -363,7 +371,11 @@ export async function startOidcProvider(options: OidcHarnessOptions = {}): Promi
       },
       jwks: { keys: [signingJwk] },
       cookies: { keys: [randomBytes(32).toString('base64url')] },
-      findAccount: async (_ctx: unknown, sub: string) => ({ accountId: sub, claims: async () => ({ sub }) }),
+      // The account 'server-error' cannot be loaded: the provider answers the sign-in with error=server_error.
+      findAccount: async (_ctx: unknown, sub: string) => {
+        if (sub === 'server-error') throw new Error('the account store is down');
+        return { accountId: sub, claims: async () => ({ sub, name: `${sub[0]?.toUpperCase() ?? ''}${sub.slice(1)}` }) };
+      },
       ttl: {
         AccessToken: accessTokenTtl,
         AuthorizationCode: 60,
@@ -407,9 +419,12 @@ export async function startOidcProvider(options: OidcHarnessOptions = {}): Promi
       refreshRejected: 0,
       dpopNonceChallenges: 0,
       grantsRevoked: 0,
+      codeGrants: 0,
+      codeRejected: 0,
     };
     const grantType = (ctx: OidcContextLike) => ctx?.oidc?.params?.grant_type;
     provider.on('grant.success', (ctx: OidcContextLike) => {
+      if (grantType(ctx) === 'authorization_code') stats.codeGrants++;
       if (grantType(ctx) !== 'refresh_token') return;
       stats.refreshGrants++;
       stats.refreshSucceeded++;
@@ -419,6 +434,7 @@ export async function startOidcProvider(options: OidcHarnessOptions = {}): Promi
         stats.dpopNonceChallenges++;
         return;
       }
+      if (grantType(ctx) === 'authorization_code') stats.codeRejected++;
       if (grantType(ctx) !== 'refresh_token') return;
       stats.refreshGrants++;
       stats.refreshRejected++;
@@ -749,6 +765,10 @@ export async function startOidcProvider(options: OidcHarnessOptions = {}): Promi
 
         // 5. accepted
         const url = new URL(req.url ?? '/', 'http://localhost');
+        // RFC 9470 section 3: a stronger authentication is needed for this resource.
+        if (rsOptions.stepUpAcr !== undefined && url.pathname.startsWith('/mfa') && info.acr !== rsOptions.stepUpAcr) {
+          return unauthorized(res, [challenge('insufficient_user_authentication', 'a stronger authentication is required') + `, acr_values="${rsOptions.stepUpAcr}", max_age="0"`]);
+        }
         res.writeHead(200, {
           'content-type': 'application/json',
           ...(dpopNonce !== undefined ? { 'dpop-nonce': dpopNonce } : {}),
@@ -762,6 +782,7 @@ export async function startOidcProvider(options: OidcHarnessOptions = {}): Promi
             clientId: info.client_id,
             scope: info.scope,
             tokenType: isDpop ? 'DPoP' : 'Bearer',
+            acr: info.acr,
             body,
           }),
         );
