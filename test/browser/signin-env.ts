@@ -40,7 +40,7 @@ export interface SignInEnv {
 
 /** Start the page's server, then the provider (whose client registration needs the page's origin), then the API. */
 export async function startSignInEnv(options: Pick<OidcHarnessOptions, 'dpop'> = {}): Promise<SignInEnv> {
-  const mounts = { ...(await spaStaticMounts()), '/signin/': path.join(repoRoot, 'test/browser/signin-page') };
+  const mounts: Record<string, string> = { ...(await spaStaticMounts()), '/signin/': path.join(repoRoot, 'test/browser/signin-page') };
   const server = await startExampleServer({ static: mounts });
   const pageUrl = `${server.url}/signin/`;
   const op = await startOidcProvider({
