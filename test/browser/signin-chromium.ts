@@ -28,6 +28,37 @@ export function fromPlaywright(page: Page): BrowserPage {
   };
 }
 
+/**
+ * Intercept the provider's answer to the page: the form submissions at the provider are routed and their redirects
+ * followed here (with the context's cookies), because a route never sees a request reached by a redirect. When the
+ * chain arrives at `pageUrl`, `onCallback(url)` decides: a URL to send the browser to instead, or `undefined` to hold
+ * the browser on a blank page (the callback kept by the test). Returns a function that removes the route.
+ */
+export async function interceptCallback(
+  page: Page,
+  issuer: string,
+  pageUrl: string,
+  onCallback: (url: string) => string | undefined,
+): Promise<() => Promise<void>> {
+  const isForm = (url: URL) => url.href.startsWith(`${issuer}/interaction/`);
+  await page.route(isForm, async (route) => {
+    if (route.request().method() !== 'POST') return route.fallback();
+    const response = await route.fetch({ maxRedirects: 0 });
+    let location = new URL(response.headers()['location'] ?? '/', issuer).href;
+    for (let hop = 0; hop < 5 && location.startsWith(`${issuer}/auth/`); hop++) {
+      const resumed = await page.context().request.get(location, { maxRedirects: 0 });
+      location = new URL(resumed.headers()['location'] ?? '/', issuer).href;
+    }
+    if (location.startsWith(pageUrl)) {
+      const instead = onCallback(location);
+      if (instead === undefined) return route.fulfill({ status: 200, contentType: 'text/plain', body: 'held' });
+      location = instead;
+    }
+    return route.fulfill({ status: 303, headers: { location } });
+  });
+  return () => page.unroute(isForm);
+}
+
 /** One test's view: the context, the first tab, and the uncaught page errors (which fail the test). */
 export interface ChromiumSuite {
   readonly env: SignInEnv;

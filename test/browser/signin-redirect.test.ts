@@ -5,7 +5,7 @@
  * end-session page, a sign-in reaching another tab, and one code exchanged once when two tabs hold its callback.
  */
 import { expect, it } from 'vitest';
-import { describeSignIn } from './signin-chromium.js';
+import { describeSignIn, interceptCallback } from './signin-chromium.js';
 import { logInAtProvider, waitInPage, type Outcome } from './signin-env.js';
 
 interface User {
@@ -92,30 +92,13 @@ describeSignIn('oidc() redirect sign-in in Chromium', {}, (suite) => {
 
   it('two tabs holding the same callback exchange its code once', async () => {
     const { page, tab } = await suite.open();
-    // Stop the browser before the callback and keep its URL, as a duplicated tab or a double reload would have it. The
-    // callback is reached through the provider's redirects, which routes never see: the form submissions are
-    // intercepted and their redirects followed here, with the context's cookies.
+    // Stop the browser before the callback and keep its URL, as a duplicated tab or a double reload would have it.
     let callback = '';
-    const isForm = (url: URL) => url.href.startsWith(`${suite.env.op.issuer}/interaction/`);
-    await page.route(isForm, async (route) => {
-      if (route.request().method() !== 'POST') return route.fallback();
-      const response = await route.fetch({ maxRedirects: 0 });
-      let location = new URL(response.headers()['location'] ?? '/', suite.env.op.issuer).href;
-      if (location.startsWith(`${suite.env.op.issuer}/auth/`)) {
-        const resumed = await suite.context.request.get(location, { maxRedirects: 0 });
-        const next = new URL(resumed.headers()['location'] ?? '/', suite.env.op.issuer).href;
-        if (next.startsWith(suite.env.pageUrl)) {
-          callback = next;
-          return route.fulfill({ status: 200, contentType: 'text/plain', body: 'held' });
-        }
-        location = next;
-      }
-      return route.fulfill({ status: 303, headers: { location } });
-    });
+    const release = await interceptCallback(page, suite.env.op.issuer, suite.env.pageUrl, (url) => void (callback = url));
     await tab.click('#redirect');
     await logInAtProvider(tab, suite.env.op.issuer, 'alice', () => callback !== '');
     expect(callback).toContain('code=');
-    await page.unroute(isForm);
+    await release();
     const grants = suite.env.op.stats.codeGrants;
     const rejected = suite.env.op.stats.codeRejected;
     // The transaction lives in this origin's localStorage: both tabs find it, one claims it.

@@ -183,7 +183,9 @@ async function finishLogin(
   for await (const chunk of req) chunks.push(chunk as Buffer);
   const form = new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
   const accountId = form.get('login') || 'alice';
-  await provider.interactionFinished(req, res, { login: loginResult(accountId, details.params) }, { mergeWithLastSubmission: false });
+  // The login 'server-error' fails on the provider's side: it answers the client with error=server_error.
+  const result = accountId === 'server-error' ? { error: 'server_error', error_description: 'the login failed' } : { login: loginResult(accountId, details.params) };
+  await provider.interactionFinished(req, res, result, { mergeWithLastSubmission: false });
   return true;
 }
 
@@ -371,9 +373,9 @@ export async function startOidcProvider(options: OidcHarnessOptions = {}): Promi
       },
       jwks: { keys: [signingJwk] },
       cookies: { keys: [randomBytes(32).toString('base64url')] },
-      // The account 'server-error' cannot be loaded: the provider answers the sign-in with error=server_error.
+      // The account 'broken-account' cannot be loaded: the provider shows its own error page (no answer to the client).
       findAccount: async (_ctx: unknown, sub: string) => {
-        if (sub === 'server-error') throw new Error('the account store is down');
+        if (sub === 'broken-account') throw new Error('the account store is down');
         return { accountId: sub, claims: async () => ({ sub, name: `${sub[0]?.toUpperCase() ?? ''}${sub.slice(1)}` }) };
       },
       ttl: {

@@ -60,13 +60,20 @@ const t = {
   pageId: crypto.randomUUID(),
   /** @type {Promise<unknown> | undefined} */
   signIn: undefined,
+  /** Options for the next click on a sign-in button, replacing `config.signIn` once (a step-up's acrValues). @type {Record<string, unknown> | undefined} */
+  next: undefined,
   redirect: auth.handleRedirect().then((value) => ({ ok: true, value: value ?? null }), plain),
 };
 Object.assign(window, { t });
 
+const options = () => {
+  const next = t.next ?? config.signIn;
+  t.next = undefined;
+  return next;
+};
 document.getElementById('popup')?.addEventListener('click', () => {
-  t.signIn = auth.signIn({ ...config.signIn, popup: true }).then(() => ({ ok: true }), plain);
+  t.signIn = auth.signIn({ ...options(), popup: true }).then(() => ({ ok: true }), plain);
 });
 document.getElementById('redirect')?.addEventListener('click', () => {
-  t.signIn = auth.signIn({ ...config.signIn, state: 'from-redirect' }).then(() => ({ ok: true }), plain);
+  t.signIn = auth.signIn({ ...options(), state: 'from-redirect' }).then(() => ({ ok: true }), plain);
 });
