@@ -32,7 +32,7 @@ function fromPuppeteer(page: Page): BrowserPage {
     waitFor: async (selector) => {
       await page.waitForSelector(selector, { timeout: 10_000 });
     },
-    evaluate: (fn) => page.evaluate(fn),
+    evaluate: <T>(fn: string) => page.evaluate(fn) as Promise<T>,
     isClosed: () => page.isClosed(),
   };
 }
