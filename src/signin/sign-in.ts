@@ -160,6 +160,8 @@ export class OidcSignIn implements SignInController {
   }
 
   async logout(options: LogoutOptions | undefined, signOutLocally: () => Promise<void>): Promise<void> {
+    // A popup sign-in still open would sign the user back in right after this logout.
+    this.#popup?.cancel(new SignInError('Signed out during the sign-in', { reason: 'popup-closed' }));
     const tokens = this.#host.tokens();
     // Signed out here and in every tab first: a revocation that fails or hangs never keeps anyone signed in.
     await signOutLocally();

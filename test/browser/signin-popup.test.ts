@@ -95,6 +95,16 @@ describeSignIn('oidc() popup sign-in in Chromium', {}, (suite) => {
     expect(await tab.evaluate('window.t.auth.session.status')).toBe('signed-out');
   });
 
+  it('a logout while the popup is open ends that sign-in: it cannot sign the user back in', async () => {
+    const { tab } = await suite.open();
+    const { popup } = await openPopup(tab);
+    await popup.waitForURL((url) => url.href.startsWith(suite.env.op.issuer));
+    await tab.evaluate('window.t.auth.logout()');
+    await expect(waitInPage<Outcome>(tab, 'window.t.signIn')).resolves.toMatchObject({ ok: false, reason: 'popup-closed' });
+    await expect.poll(() => popup.isClosed()).toBe(true);
+    expect(await tab.evaluate('window.t.auth.session.status')).toBe('signed-out');
+  });
+
   it('cancelling at the provider rejects with access-denied', async () => {
     const { tab } = await suite.open();
     const { popup } = await openPopup(tab);

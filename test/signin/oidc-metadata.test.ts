@@ -147,3 +147,40 @@ describe('oidc() discovery, endpoints and ID token validation', () => {
     await expect(auth.signIn({ popup: true })).rejects.toThrow(/browser window/);
   });
 });
+
+describe('oidc() authorization request parameters', () => {
+  it('extra parameters never replace PKCE, state, nonce or the redirect URI; max_age only through maxAge', async () => {
+    const auth = createClient({
+      refresh: oidc({
+        issuer: 'https://login.example.com',
+        clientId: 'spa',
+        redirectUri: REDIRECT,
+        endpoints: { authorization: 'https://login.example.com/authorize', token: 'https://login.example.com/token' },
+        extraAuthParams: { audience: 'https://api.example.com', state: 'fixed', code_challenge_method: 'plain' },
+      }),
+    });
+    let sent = new URLSearchParams();
+    await auth.signIn({
+      acrValues: ['urn:mfa', 'urn:pwd'],
+      maxAge: 0,
+      loginHint: 'alice@example.com',
+      extraParams: { nonce: 'fixed', redirect_uri: 'https://evil.example/', max_age: '99999' },
+      openUrl: (url) => void (sent = new URL(url).searchParams),
+    });
+    expect(sent.get('audience')).toBe('https://api.example.com');
+    expect(sent.get('state')).not.toBe('fixed');
+    expect(sent.get('nonce')).not.toBe('fixed');
+    expect(sent.get('code_challenge_method')).toBe('S256');
+    expect(sent.get('redirect_uri')).toBe(REDIRECT);
+    expect(sent.get('acr_values')).toBe('urn:mfa urn:pwd');
+    expect(sent.get('max_age')).toBe('0');
+    expect(sent.get('login_hint')).toBe('alice@example.com');
+  });
+
+  it('signIn and handleRedirect without oidc() say what they need', async () => {
+    const auth = createClient({});
+    await expect(auth.signIn()).rejects.toThrow(/oidc\(\)/);
+    await expect(auth.handleRedirect('https://app.example.com/?code=x&state=y')).rejects.toThrow(/oidc\(\)/);
+    expect(auth.session.user).toBeUndefined();
+  });
+});
