@@ -15,7 +15,7 @@
  *   (hence the 10 s floor: below it, `'abort'` is used), and it counts from when the request is sent (connecting has
  *   undici's own limit, `connectTimeout`, 10 s by default).
  */
-import { TimeoutError } from './errors.js';
+import { TimeoutError } from './errors/index.js';
 
 /** How attempts are bounded (see the module comment). */
 export type AttemptBounding = 'abort' | 'undici';

@@ -7,8 +7,8 @@
  */
 import type { Attempt } from './attempt.js';
 import { summarizeChallenges, parseChallenges } from './challenge.js';
-import { SessionExpiredError, isSessionExpiredError, type ForbiddenError, type UnauthorizedError } from './errors.js';
-import type { ErrorMapper } from './error-mapper.js';
+import { SessionExpiredError, isSessionExpiredError, type ForbiddenError, type UnauthorizedError } from './errors/index.js';
+import type { ErrorMapper } from './errors/index.js';
 import type { EventBus } from './events.js';
 import type { ServerClock } from './clock.js';
 import type { Dpop } from './dpop/types.js';
@@ -210,7 +210,7 @@ export function createAuthPath(o: AuthPathOptions): AuthPath {
   function afterAttempt(response: Response, out: Outgoing): Response | Promise<Response> {
     // Only a non-2xx response ever gets a typed error, the one reader of this note: a 2xx skips the WeakMap entry
     // (a WeakMap entry per response is GC work on every request).
-    if (!response.ok) errors.noteCredentials(response, out.tokens !== undefined);
+    if (!response.ok) errors.noteCredentials(response, out.tokens);
     if (out.authorized) {
       if (o.clock.wantsDate()) o.clock.observe(response.headers.get('date'));
       if (o.dpop) {
@@ -275,7 +275,7 @@ export function createAuthPath(o: AuthPathOptions): AuthPath {
   }
 
   function expiredError(): SessionExpiredError {
-    return new SessionExpiredError(undefined, { reason: co.endReason ?? 'unknown' });
+    return new SessionExpiredError(undefined, { reason: co.endReason ?? 'refresh-rejected' });
   }
 
   /**

@@ -7,8 +7,15 @@ import type { KyInstance, RetryOptions } from 'ky';
 import { createAuthPath } from './auth-path.js';
 import { ServerClock } from './clock.js';
 import type { Dpop } from './dpop/types.js';
-import { ErrorMapper } from './error-mapper.js';
-import { SessionExpiredError, isSessionExpiredError } from './errors.js';
+import {
+  ErrorMapper,
+  SessionExpiredError,
+  isSessionExpiredError,
+  localizeEvents,
+  localizeRejections,
+  messageLocalizer,
+  type ErrorMessages,
+} from './errors/index.js';
 import { createEventBus } from './events.js';
 import { createHttp } from './http.js';
 import { createLog } from './log.js';
@@ -67,6 +74,13 @@ export interface AuthClientOptions {
   dpop?: Dpop;
   /** The underlying fetch. @default globalThis.fetch */
   fetch?: typeof fetch;
+  /**
+   * The app's words for the `userMessage` of every error the client hands over (thrown, or in an event): a text
+   * per error code, or a function of the error (return `undefined` to keep the English default). See docs/errors.md.
+   * @default English messages
+   * @example messages: { ERR_NETWORK: 'Keine Verbindung zum Server. Bitte prüfen Sie Ihre Internetverbindung.' }
+   */
+  messages?: ErrorMessages;
 }
 
 /** The session as the app sees it. */
@@ -222,10 +236,12 @@ export function createAuthClient(options: AuthClientOptions = {}): AuthClient {
 
   const log = createLog(options.logger);
   const bus = createEventBus((message, error) => log.error(message, error));
+  const localize = messageLocalizer(options.messages);
+  if (localize) localizeEvents(bus, localize);
   const storage = guardStorage(options.storage ?? memoryStorage());
   const crossTab = options.crossTab ?? isBrowserOrWorker();
   const clock = new ServerClock();
-  const errors = new ErrorMapper();
+  const errors = new ErrorMapper(() => coordinator.tokens !== undefined, localize);
   const retry = options.retry;
   const backoffLimit = typeof retry === 'object' && retry.backoffLimit !== undefined ? retry.backoffLimit : 3000;
 
@@ -438,5 +454,7 @@ export function createAuthClient(options: AuthClientOptions = {}): AuthClient {
       bus.clear();
     },
   };
+  // auth.http's errors get the app's words in the mapper; these reject straight from the client.
+  if (localize) localizeRejections(client, ['fetch', 'login', 'logout', 'getAccessToken', 'refresh', 'signIn', 'handleRedirect'], localize);
   return client;
 }

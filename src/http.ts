@@ -5,8 +5,7 @@
  * retry decisions; see PLATFORM-NOTES).
  */
 import ky, { isHTTPError, type Input, type KyInstance, type Options, type ResponsePromise, type RetryOptions } from 'ky';
-import { isAuthFetchError, isNetworkError } from './errors.js';
-import type { ErrorMapper } from './error-mapper.js';
+import { isAuthFetchError, isTransient, type ErrorMapper } from './errors/index.js';
 
 /** The contract's retry default: 2 retries of idempotent requests on network errors, 408, 429 and 5xx. */
 export const DEFAULT_RETRY: Required<Pick<RetryOptions, 'limit' | 'methods' | 'statusCodes' | 'afterStatusCodes'>> = {
@@ -35,8 +34,8 @@ export function retryOptions(
       const { error } = state;
       if (isRefreshFailure(error)) return false;
       // A session that ended, a refused token, a non-replayable body: running the auth path again cannot help.
-      // Network failures keep ky's default treatment (retried for idempotent methods).
-      if (isAuthFetchError(error) && !isNetworkError(error)) return false;
+      // Transient failures keep ky's default treatment (network failures retried for idempotent methods).
+      if (isAuthFetchError(error) && !isTransient(error)) return false;
       if (error instanceof TypeError && !isHTTPError(error)) return false;
       return userShouldRetry ? userShouldRetry(state) : undefined;
     },

@@ -1,11 +1,11 @@
 /**
- * authfetch: resilient authenticated fetching. This file only re-exports the public API (see DESIGN.md).
+ * authfetch: resilient authenticated fetching. This file only re-exports the public API.
  */
 export { createAuthClient } from './client.js';
 export type { AuthClient, AuthClientOptions, AuthSession } from './client.js';
 
 export { oauth2Refresh } from './refresh/oauth2.js';
-export type { OAuth2RefreshOptions } from './refresh/oauth2.js';
+export type { ClientAuthMethod, OAuth2RefreshOptions } from './refresh/oauth2.js';
 export { sessionRefresh } from './refresh/session.js';
 export type { SessionRefreshOptions } from './refresh/session.js';
 export { customRefresh } from './refresh/custom.js';
@@ -43,7 +43,7 @@ export {
   isSessionExpiredError,
   isTokenResponseError,
   isSignInError,
-} from './errors.js';
+} from './errors/index.js';
 export type {
   ErrorCode,
   HttpErrorCode,
@@ -52,8 +52,10 @@ export type {
   SessionExpiredReason,
   AuthFetchErrorJSON,
   AnyAuthFetchError,
+  ErrorByCode,
+  ErrorMessages,
   SignInErrorReason,
-} from './errors.js';
+} from './errors/index.js';
 
 export { parseChallenges } from './challenge.js';
 export type { Challenge } from './challenge.js';
@@ -69,6 +71,7 @@ export type {
   AuthEventType,
   EventSource,
   Logger,
+  LoginRequiredReason,
   RefreshTrigger,
   SessionEndReason,
   TokenSet,
@@ -78,5 +81,4 @@ export type {
 export { oidc } from './signin/oidc.js';
 export type { OidcOptions, OidcStrategy } from './signin/oidc.js';
 export type { OidcEndpoints } from './signin/metadata.js';
-export type { ClientAuthMethod } from './signin/provider.js';
 export type { HandleRedirectResult, IdTokenClaims, LogoutOptions, SignInOptions } from './signin/types.js';

@@ -3,9 +3,10 @@
  * ending an idle session. Timers always aim at a deadline and re-check the clock when they fire or when the page
  * wakes up, because timers in background tabs and sleeping machines fire late.
  */
-import { SessionExpiredError } from './errors.js';
+import { SessionExpiredError } from './errors/index.js';
 import type { EventBus } from './events.js';
 import type { Log } from './log.js';
+import type { LoginRequiredReason } from './types.js';
 
 /** What to do with requests when the session is over. */
 export type LoginRequiredMode = 'reject' | 'wait';
@@ -71,7 +72,7 @@ export class LoginGate {
    * Emit `loginRequired` once the requests that were waiting on the ended refresh have moved here, so that
    * `pending` counts them (their rejection handlers run in microtasks before this timer).
    */
-  announce(reason: string, stepUp?: { acrValues?: string[]; maxAge?: number }): void {
+  announce(reason: LoginRequiredReason, stepUp?: { acrValues?: string[]; maxAge?: number }): void {
     clearTimeout(this.#announceTimer);
     this.#announceTimer = setTimeout(() => {
       this.o.log.debug(`authfetch: sign-in required (${reason}); ${this.pending} request(s) held`);

@@ -3,7 +3,7 @@
  * and judging expiry against the server's clock.
  */
 import { decodeJwt } from 'jose';
-import { TokenResponseError } from './errors.js';
+import { TokenResponseError } from './errors/index.js';
 import type { TokenSet } from './types.js';
 
 /**

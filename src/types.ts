@@ -2,7 +2,7 @@
  * Vocabulary shared by several modules: the token set, storage, logger and the event map.
  * Options types live next to the function that takes them; only what crosses modules is here.
  */
-import type { AuthFetchError, ForbiddenError, UnauthorizedError } from './errors.js';
+import type { AuthFetchError, ForbiddenError, UnauthorizedError } from './errors/index.js';
 
 /** The tokens of one signed-in session, normalised from an OAuth 2 token response or given by the app. */
 export interface TokenSet {
@@ -60,8 +60,14 @@ export type EventSource = 'local' | 'other-tab';
 /** Why a silent refresh was started. */
 export type RefreshTrigger = 'unauthorized' | 'expiring' | 'manual';
 
-/** Why the session ended. */
+/** Why the session ended (the `sessionExpired` event). A closed union: a `switch` over it is exhaustive. */
 export type SessionEndReason = 'refresh-rejected' | 'idle' | 'no-refresh-token' | 'other-tab';
+
+/**
+ * Why sign-in is needed (the `loginRequired` event): the session ended (a {@link SessionEndReason}), a request went
+ * out signed out (`'signed-out'`), or the server wants a stronger sign-in (`'step-up'`, RFC 9470). Closed.
+ */
+export type LoginRequiredReason = SessionEndReason | 'signed-out' | 'step-up';
 
 /** The typed event map: each key's payload. `auth.on(type, handler)` types `handler` by `type`. */
 export type AuthEvents = {
@@ -70,8 +76,15 @@ export type AuthEvents = {
   refreshError: { error: AuthFetchError };
   sessionWarning: { remainingMs: number };
   sessionExpired: { reason: SessionEndReason; error?: AuthFetchError };
-  /** `acrValues` and `maxAge`: with reason `'step-up'`, what the held request needs (RFC 9470). */
-  loginRequired: { reason: string; pending: number; acrValues?: string[]; maxAge?: number };
+  loginRequired: {
+    reason: LoginRequiredReason;
+    /** Requests held at that moment. */
+    pending: number;
+    /** With `'step-up'`: the authentication context classes the server asked for (RFC 9470). */
+    acrValues?: string[];
+    /** With `'step-up'`: the most seconds since the last sign-in the server accepts (RFC 9470). */
+    maxAge?: number;
+  };
   logout: { source: EventSource };
   unauthorized: UnauthorizedError;
   forbidden: ForbiddenError;

@@ -8,7 +8,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createAttempt, defaultBounding, UNDICI_MIN_TIMEOUT_MS, type AttemptBounding, type AttemptTarget } from '../src/attempt.js';
-import { TimeoutError, isTimeoutError } from '../src/errors.js';
+import { TimeoutError, isTimeoutError } from '../src/errors/index.js';
 import { createAuthClient } from '../src/index.js';
 
 let server: Server;

@@ -139,6 +139,14 @@ describe('401: UnauthorizedError', () => {
     });
     expect((error as UnauthorizedError).reason).toBe('invalid-token');
     expect(hits('/api/me')).toBe(2);
+    // Issue 10 item 5: the session is still active, so the text must not say it has ended; the event says the same.
+    expect(auth.session.status).toBe('active');
+    expect((error as UnauthorizedError).userMessage).not.toMatch(/session has ended/i);
+    expect((error as UnauthorizedError).userMessage).toMatch(/couldn't confirm your access/i);
+    const events: UnauthorizedError[] = [];
+    auth.on('unauthorized', (event) => events.push(event));
+    await rejection(auth.http.get('api/me/again'));
+    expect(events[0]?.userMessage).toBe((error as UnauthorizedError).userMessage);
   });
 
   it('a rejected token and no refresh strategy: the session is over (SessionExpiredError no-refresh-token)', async () => {

@@ -1,8 +1,12 @@
+/**
+ * Mapping to the typed errors (issue 10 item 3): a response -> its class and fields (errorFromResponse, with the
+ * bounded body reader), a failure without a response -> NetworkError / TimeoutError or passed through
+ * (errorFromFailure). The classes themselves and the guards: error-classes.test.ts.
+ */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { runInNewContext } from 'node:vm';
 import ky from 'ky';
-import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   AuthFetchError,
   ForbiddenError,
@@ -13,9 +17,7 @@ import {
   RateLimitError,
   ServerError,
   SessionExpiredError,
-  SignInError,
   TimeoutError,
-  TokenResponseError,
   UnauthorizedError,
   errorFromFailure,
   errorFromResponse,
@@ -26,15 +28,11 @@ import {
   isNotFoundError,
   isRateLimitError,
   isServerError,
-  isSessionExpiredError,
-  isSignInError,
   isTimeoutError,
-  isTokenResponseError,
   isUnauthorizedError,
-  redactUrl,
   type ErrorCode,
   type UserAction,
-} from '../src/errors.js';
+} from '../src/errors/index.js';
 
 // A token-like secret sent both in the query and in the Authorization header: it must never reach a message,
 // a userMessage or JSON.stringify(error).
@@ -282,7 +280,8 @@ describe('errorFromResponse', () => {
     expectHttp(error, url, { cls: HttpError, code: 'ERR_HTTP', name: 'HttpError', status: 400, action: 'contact-support' });
     expect(error.constructor).toBe(HttpError);
     expect(error.statusText).toBe('Bad Request');
-    expect(error.message).toBe(`Request failed with status 400 Bad Request: GET ${base}/bad-request`);
+    // The status text is the server's words (issue 9 item 7): it stays in `statusText`, out of `message`.
+    expect(error.message).toBe(`Request failed with status 400: GET ${base}/bad-request`);
     expect(error.body).toEqual({ error: 'invalid_field', field: 'email' });
     expect(isUnauthorizedError(error)).toBe(false);
   });
@@ -299,7 +298,8 @@ describe('errorFromResponse', () => {
     const unauthorized = error as UnauthorizedError;
     expect(unauthorized.challenges).toEqual([]);
     expect(unauthorized.reason).toBe('unknown');
-    expect(unauthorized.userMessage).toBe('Your session has ended. Please sign in again.');
+    // Without word of the session (issue 10 item 5), the text claims neither that it ended nor that it is active.
+    expect(unauthorized.userMessage).toBe('Please sign in to continue.');
     expect(unauthorized.body).toBe('Unauthorized');
     expect(isUnauthorizedError(error)).toBe(true);
 
@@ -375,7 +375,8 @@ describe('errorFromResponse', () => {
     expect(forbidden.userMessage).toMatch(/access/i);
     expect(forbidden.userMessage).toMatch(/owner or an administrator/i);
     expect(forbidden.body).toEqual({ message: 'nope' });
-    expect(forbidden.message).toContain(`Request failed with status 403 Forbidden: GET ${base}/forbidden`);
+    // Neither the status text nor the scope (both the server's words) in the message.
+    expect(forbidden.message).toBe(`Request failed with status 403: GET ${base}/forbidden`);
     expect(isForbiddenError(error)).toBe(true);
     expect(isNotFoundError(error)).toBe(false);
   });
@@ -523,7 +524,7 @@ describe('errorFromResponse', () => {
     await response.text();
     const error = await errorFromResponse(response, { method: 'POST', url });
     expect(error.body).toBeUndefined();
-    expect(error.message).toBe(`Request failed with status 400 Bad Request: POST ${url}`);
+    expect(error.message).toBe(`Request failed with status 400: POST ${url}`);
   });
 });
 
@@ -634,225 +635,5 @@ describe('errorFromFailure', () => {
     expect(errorFromFailure('a string', request)).toBe('a string');
     expect(errorFromFailure(undefined, request)).toBeUndefined();
     expect(errorFromFailure(null, request)).toBeNull();
-  });
-});
-
-describe('guards', () => {
-  const cases: Array<[ErrorCode, (value: unknown) => boolean, boolean]> = [
-    ['ERR_HTTP', isHttpError, true],
-    ['ERR_UNAUTHORIZED', isUnauthorizedError, true],
-    ['ERR_FORBIDDEN', isForbiddenError, true],
-    ['ERR_NOT_FOUND', isNotFoundError, true],
-    ['ERR_RATE_LIMITED', isRateLimitError, true],
-    ['ERR_SERVER', isServerError, true],
-    ['ERR_NETWORK', isNetworkError, false],
-    ['ERR_TIMEOUT', isTimeoutError, false],
-    ['ERR_SESSION_EXPIRED', isSessionExpiredError, false],
-    ['ERR_TOKEN_RESPONSE', isTokenResponseError, false],
-  ];
-
-  it.each(cases)('recognise a plain object with code %s (another bundle or realm)', (code, guard, http) => {
-    const foreign = { code, name: 'Whatever', message: 'from elsewhere' };
-    expect(guard(foreign)).toBe(true);
-    expect(isAuthFetchError(foreign)).toBe(true);
-    expect(isHttpError(foreign)).toBe(http);
-    // Every other specific guard says no.
-    for (const [otherCode, otherGuard] of cases) {
-      if (otherCode !== code && otherGuard !== isHttpError) expect(otherGuard(foreign)).toBe(false);
-    }
-  });
-
-  it('recognise an object made in another realm', () => {
-    const foreign: unknown = runInNewContext('Object.assign(new Error("x"), { name: "ForbiddenError", code: "ERR_FORBIDDEN" })');
-    expect(foreign instanceof Error).toBe(false);
-    expect(isForbiddenError(foreign)).toBe(true);
-    expect(isHttpError(foreign)).toBe(true);
-    expect(isAuthFetchError(foreign)).toBe(true);
-  });
-
-  it('reject everything else without throwing', () => {
-    const throwing = {
-      get code(): never {
-        throw new Error('boom');
-      },
-    };
-    const others: unknown[] = [
-      null,
-      undefined,
-      'ERR_FORBIDDEN',
-      403,
-      {},
-      { code: 403 },
-      { code: 'ERR_SOMETHING' },
-      { code: 'ECONNREFUSED' },
-      new Error('x'),
-      new TypeError('Failed to fetch'),
-      new DOMException('timed out', 'TimeoutError'),
-      throwing,
-    ];
-    for (const value of others) {
-      expect(isAuthFetchError(value)).toBe(false);
-      for (const [, guard] of cases) expect(guard(value)).toBe(false);
-    }
-  });
-});
-
-describe('constructors', () => {
-  it('SessionExpiredError: message first and optional, reason in options', () => {
-    const error = new SessionExpiredError('The refresh token was rejected', {
-      reason: 'refresh-rejected',
-      cause: new Error('invalid_grant'),
-    });
-    expect(error).toBeInstanceOf(SessionExpiredError);
-    expect(error).toBeInstanceOf(AuthFetchError);
-    expect(error).toBeInstanceOf(Error);
-    expect(error.code).toBe('ERR_SESSION_EXPIRED');
-    expect(SessionExpiredError.code).toBe('ERR_SESSION_EXPIRED');
-    expect(error.name).toBe('SessionExpiredError');
-    expect(error.reason).toBe('refresh-rejected');
-    expect(error.action).toBe('sign-in');
-    expect(error.userMessage).toBe('Your session has ended. Please sign in again.');
-    expect((error.cause as Error).message).toBe('invalid_grant');
-    expect(error.toJSON()).toEqual({
-      name: 'SessionExpiredError',
-      code: 'ERR_SESSION_EXPIRED',
-      message: 'The refresh token was rejected',
-      userMessage: 'Your session has ended. Please sign in again.',
-      action: 'sign-in',
-      reason: 'refresh-rejected',
-    });
-
-    const bare = new SessionExpiredError();
-    expect(bare.reason).toBe('unknown');
-    expect(bare.message).toBe('The session has ended (unknown)');
-    expect('cause' in bare).toBe(false);
-    expect(isSessionExpiredError(bare)).toBe(true);
-  });
-
-  it('TokenResponseError: constructible with just a message', () => {
-    const error = new TokenResponseError('The token response has no access_token');
-    expect(error.message).toBe('The token response has no access_token');
-    expect(error.code).toBe('ERR_TOKEN_RESPONSE');
-    expect(TokenResponseError.code).toBe('ERR_TOKEN_RESPONSE');
-    expect(error.name).toBe('TokenResponseError');
-    expect(error.action).toBe('retry');
-    expect(error.userMessage).toMatch(/couldn't renew your session/);
-    expect(error.userMessage).not.toMatch(/token/i);
-    expect(error.status).toBeUndefined();
-    expect(new TokenResponseError(undefined, { status: 502 }).toJSON().status).toBe(502);
-    expect(isTokenResponseError(error)).toBe(true);
-  });
-
-  it('HTTP classes: public constructors from an options object, defaults derived from the response', () => {
-    const response = new Response(null, {
-      status: 403,
-      statusText: 'Forbidden',
-      headers: { 'www-authenticate': 'Bearer error="insufficient_scope", scope="orders:write"' },
-    });
-    const error = new ForbiddenError({ response, method: 'DELETE', url: 'https://api.example/orders/1?sig=abc' });
-    expect(error.requiredScope).toEqual(['orders:write']);
-    expect(error.message).toBe(
-      'Request failed with status 403 Forbidden: DELETE https://api.example/orders/1 (requires scope orders:write)',
-    );
-    expect(error.body).toBeUndefined();
-
-    const rate = new RateLimitError({
-      response: new Response(null, { status: 429, headers: { 'retry-after': '3' } }),
-      method: 'GET',
-      url: 'https://api.example/x',
-      userMessage: 'Slow down, please.',
-    });
-    expect(rate.retryAfterMs).toBe(3_000);
-    expect(rate.userMessage).toBe('Slow down, please.');
-    expect(rate.message).toBe('Request failed with status 429: GET https://api.example/x');
-
-    const step = new UnauthorizedError({
-      response: new Response(null, { status: 401 }),
-      method: 'GET',
-      url: 'https://api.example/x',
-      reason: 'step-up-required',
-    });
-    expect(step.reason).toBe('step-up-required');
-    expect(step.challenges).toEqual([]);
-    expect(step.userMessage).toMatch(/confirm your identity/);
-  });
-
-  it('statics and literal names', () => {
-    expect([
-      HttpError.code,
-      UnauthorizedError.code,
-      ForbiddenError.code,
-      NotFoundError.code,
-      RateLimitError.code,
-      ServerError.code,
-      NetworkError.code,
-      TimeoutError.code,
-    ]).toEqual([
-      'ERR_HTTP',
-      'ERR_UNAUTHORIZED',
-      'ERR_FORBIDDEN',
-      'ERR_NOT_FOUND',
-      'ERR_RATE_LIMITED',
-      'ERR_SERVER',
-      'ERR_NETWORK',
-      'ERR_TIMEOUT',
-    ]);
-    const network = new NetworkError();
-    expect(network.name).toBe('NetworkError');
-    expect(network.message).toBe('Network request failed');
-    expect(network.action).toBe('check-connection');
-  });
-
-  it('SignInError: a plain message and an action per reason, the OAuth code kept, nothing of the server in message', () => {
-    const blocked = new SignInError(undefined, { reason: 'popup-blocked' });
-    expect(blocked.code).toBe('ERR_SIGN_IN');
-    expect(blocked.name).toBe('SignInError');
-    expect(blocked.message).toBe('Sign-in failed (popup-blocked)');
-    expect(blocked.userMessage).toMatch(/pop-ups/);
-    expect(blocked.action).toBe('sign-in');
-    const denied = new SignInError(undefined, { reason: 'access-denied', oauthError: 'access_denied' });
-    expect(denied.oauthError).toBe('access_denied');
-    expect(denied.toJSON()).toMatchObject({ code: 'ERR_SIGN_IN', reason: 'access-denied', oauthError: 'access_denied' });
-    expect(new SignInError(undefined, { reason: 'server-error' }).action).toBe('retry');
-    expect(new SignInError(undefined, { reason: 'invalid-response' }).action).toBe('contact-support');
-    expect(isSignInError(denied)).toBe(true);
-    expect(isAuthFetchError(denied)).toBe(true);
-  });
-
-  it('types: codes are literal per class and the code union is exhaustive', () => {
-    expectTypeOf<ForbiddenError['code']>().toEqualTypeOf<'ERR_FORBIDDEN'>();
-    expectTypeOf<ForbiddenError['name']>().toEqualTypeOf<'ForbiddenError'>();
-    expectTypeOf<AuthFetchError['code']>().toEqualTypeOf<ErrorCode>();
-    expectTypeOf(errorFromFailure).returns.toBeUnknown();
-    const describeCode = (code: ErrorCode): string => {
-      switch (code) {
-        case 'ERR_HTTP':
-        case 'ERR_UNAUTHORIZED':
-        case 'ERR_FORBIDDEN':
-        case 'ERR_NOT_FOUND':
-        case 'ERR_RATE_LIMITED':
-        case 'ERR_SERVER':
-          return 'http';
-        case 'ERR_NETWORK':
-        case 'ERR_TIMEOUT':
-        case 'ERR_SESSION_EXPIRED':
-        case 'ERR_TOKEN_RESPONSE':
-        case 'ERR_SIGN_IN':
-          return 'other';
-        default: {
-          const unreachable: never = code;
-          return unreachable;
-        }
-      }
-    };
-    expect(describeCode('ERR_TIMEOUT')).toBe('other');
-  });
-});
-
-describe('redactUrl', () => {
-  it('drops query, fragment and user info but keeps the path', () => {
-    expect(redactUrl(`https://user:pw@api.example/a/b?access_token=${SECRET}#id_token=x`)).toBe('https://api.example/a/b');
-    expect(redactUrl('/relative/path?token=1')).toBe('/relative/path');
-    expect(redactUrl('not a url#frag')).toBe('not a url');
   });
 });

@@ -627,6 +627,8 @@ describe('strategies', () => {
           tokenEndpoint: endpoint.url,
           clientId: 'backend',
           clientSecret: 's3cret',
+          // The default with a secret is Basic now (issue 10 item 6); the form body carries it only when asked.
+          clientAuth: 'client_secret_post',
           scope: 'api:read',
           extraParams: { resource: 'https://api.example' },
         }),

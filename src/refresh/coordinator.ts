@@ -7,12 +7,12 @@
 import {
   SessionExpiredError,
   TimeoutError,
-  TokenResponseError,
   isAuthFetchError,
   isSessionExpiredError,
-  retryAfterFrom,
-  type AuthFetchError,
-} from '../errors.js';
+  isTransient,
+  refreshFailure,
+} from '../errors/index.js';
+import { retryAfterMs as retryAfterFrom } from '../lib/retry-after.js';
 import type { EventBus } from '../events.js';
 import type { ServerClock } from '../clock.js';
 import type { Dpop } from '../dpop/types.js';
@@ -55,8 +55,6 @@ export interface CoordinatorOptions {
   /** Called on logout (here or in another tab): held requests are rejected. */
   onLogout(): void;
 }
-
-const TRANSIENT_CODES = new Set(['ERR_NETWORK', 'ERR_TIMEOUT', 'ERR_SERVER', 'ERR_RATE_LIMITED']);
 
 /** Single-flight refresh, token state, and the cross-tab side of both. */
 export class RefreshCoordinator {
@@ -199,11 +197,13 @@ export class RefreshCoordinator {
       try {
         tokens = await this.#attemptWithRetries(basis);
       } catch (error) {
+        // dispose() aborted it: the client is gone, not the session (the stored tokens stay); as for held requests.
+        if (this.#disposed.signal.aborted) throw new SessionExpiredError('The client was disposed', { reason: 'logout', cause: error });
         if (isSessionExpiredError(error)) {
           const reason = error.reason === 'no-refresh-token' ? 'no-refresh-token' : 'refresh-rejected';
           throw await this.endSession(reason, error);
         }
-        const typed = toAuthFetchError(error);
+        const typed = refreshFailure(error);
         this.#failures.add(typed);
         log.warn(`authfetch: refresh failed (${typed.code}); the session is kept`);
         bus.emit('refreshError', { error: typed });
@@ -229,7 +229,7 @@ export class RefreshCoordinator {
         return await this.#attempt(strategy as RefreshStrategy, basis);
       } catch (error) {
         const code = isAuthFetchError(error) ? error.code : undefined;
-        if (attempt >= retry.limit || code === undefined || !TRANSIENT_CODES.has(code) || this.#disposed.signal.aborted) {
+        if (attempt >= retry.limit || code === undefined || !isTransient(error) || this.#disposed.signal.aborted) {
           throw error;
         }
         // Exponential backoff with "equal jitter": half fixed, half random, so tabs and clients spread out.
@@ -242,6 +242,7 @@ export class RefreshCoordinator {
         if (typeof retryAfterMs === 'number') delay = Math.min(retry.backoffLimit, Math.max(delay, retryAfterMs));
         this.o.log.debug(`authfetch: refresh attempt ${attempt + 1} failed (${code}); retrying in ${Math.round(delay)} ms`);
         await sleep(delay, this.#disposed.signal);
+        if (this.#disposed.signal.aborted) throw error; // dispose() cut the backoff short: no attempt after it
       }
     }
   }
@@ -388,11 +389,6 @@ function sessionEndMessage(reason: SessionEndReason): string {
     case 'other-tab':
       return 'The session ended in another tab';
   }
-}
-
-function toAuthFetchError(error: unknown): AuthFetchError {
-  if (isAuthFetchError(error)) return error as AuthFetchError;
-  return new TokenResponseError('The refresh strategy failed', { cause: error });
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {

@@ -1,79 +1,130 @@
 /**
- * What the HTTP strategies share: calling an endpoint with the client's fetch and turning what comes back into
- * either a token set or the typed error that tells the coordinator whether to retry, report or end the session.
+ * What the HTTP refresh strategies share: calling an endpoint with the client's fetch, and turning what comes back
+ * into either a token set or the typed error that tells the coordinator whether to retry, report or end the
+ * session. Each body is read once, bounded, without `Response.clone()` (happy-dom's clone empties both copies).
  */
-import { errorFromFailure, errorFromResponse, TokenResponseError } from '../errors.js';
+import {
+  NetworkError,
+  TokenResponseError,
+  errorFromFailure,
+  errorFromResponse,
+  isAuthFetchError,
+  isTransientStatus,
+  oauthErrorCode,
+  type AuthFetchError,
+} from '../errors/index.js';
+import { readErrorBody } from '../errors/body.js';
+import { readBounded } from '../lib/read-body.js';
+import { readProperty } from '../lib/read-property.js';
+import { redactUrl } from '../lib/redact-url.js';
 import { normalizeTokens } from '../tokens.js';
 import type { TokenSet } from '../types.js';
 
-/** Call a refresh endpoint; network failures and timeouts come back as `NetworkError` / `TimeoutError`. */
-export async function callEndpoint(
-  fetchFn: typeof fetch,
-  url: string,
-  init: RequestInit,
-): Promise<Response> {
+/** The most of a successful token response that is read, in bytes: tokens are kilobytes, not megabytes. */
+export const MAX_TOKEN_RESPONSE_BYTES = 128 * 1024;
+
+/**
+ * Call a refresh endpoint. The call asks for `cache: 'no-store'` (a token answer must never come from the HTTP
+ * cache), and where the platform refuses that option (workerd before compatibility date 2024-11-11 throws
+ * "The 'cache' field on 'RequestInitializerDict' is not implemented.") it is sent once more without it: nothing
+ * was sent the first time. Any other failure without a response is a `NetworkError` (or `TimeoutError`) with the
+ * platform's error as `cause`, except an abort, which passes through as it is.
+ */
+export async function callEndpoint(fetchFn: typeof fetch, url: string, init: RequestInit): Promise<Response> {
+  const where = { method: init.method ?? 'GET', url };
   try {
-    return await fetchFn(url, init);
+    try {
+      return await fetchFn(url, { ...init, cache: 'no-store' });
+    } catch (error) {
+      if (init.signal?.aborted || !isCacheOptionRefused(error)) throw error;
+      return await fetchFn(url, init);
+    }
   } catch (error) {
-    throw errorFromFailure(error, { method: init.method ?? 'GET', url });
+    if (init.signal?.aborted) throw error;
+    const typed = errorFromFailure(error, where);
+    // The endpoint gave no answer: whatever the platform threw (an option it refuses, a CSP block), the refresh
+    // failed for want of a response, which is what NetworkError means; the cause keeps the details.
+    throw isAuthFetchError(typed) ? typed : new NetworkError(undefined, { ...where, cause: error });
   }
 }
 
+// workerd throws a plain Error (not a TypeError) naming the field; match the message, whatever the class.
+function isCacheOptionRefused(error: unknown): boolean {
+  const message = readProperty(error, 'message');
+  return typeof message === 'string' && /\bcache\b/i.test(message);
+}
+
 /**
- * Read a successful token response: JSON with an `access_token`. Anything else is a `TokenResponseError`
- * (reported, not retried: an endpoint that answers HTML will answer HTML again).
+ * Read a successful token response: JSON with an `access_token`, at most {@link MAX_TOKEN_RESPONSE_BYTES} (a longer
+ * one is not read further). Anything else is a `TokenResponseError` (reported, not retried: an endpoint that
+ * answers HTML will answer HTML again).
  */
 export async function readTokenResponse(
   response: Response,
+  request: { method: string; url: string },
   previous: TokenSet | undefined,
   parse?: (body: unknown) => unknown,
 ): Promise<TokenSet> {
   const receivedAt = Date.now();
+  const where = `${request.method} ${redactUrl(request.url)}`;
+  // Past the bound the body is cut, and a cut JSON document does not parse: too large reads as not JSON.
+  const read = await readBounded(response.body, MAX_TOKEN_RESPONSE_BYTES);
   let body: unknown;
   try {
-    body = await response.json();
-  } catch (cause) {
-    throw new TokenResponseError(`The refresh endpoint answered ${response.status} with a body that is not JSON: ${describe(response)}`, {
-      cause,
+    body = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(read?.complete ? read.bytes : undefined));
+  } catch {
+    // No cause: the parser's message quotes the start of the body, which is the server's text.
+    throw new TokenResponseError(`The refresh endpoint answered ${response.status} with a body that is not JSON: ${where}`, {
       status: response.status,
     });
   }
   return normalizeTokens(parse ? parse(body) : body, { receivedAt }, previous);
 }
 
-/** The typed error for a non-2xx refresh response whose meaning is not "rejected": 5xx, 429 and the rest. */
-export async function refreshFailure(response: Response, method: string, url: string): Promise<Error> {
-  const error = await errorFromResponse(response, { method, url });
-  if (error.code === 'ERR_SERVER' || error.code === 'ERR_RATE_LIMITED') return error;
-  return new TokenResponseError(`The refresh endpoint answered ${response.status}: ${describe(response)}`, {
-    cause: error,
-    status: response.status,
-  });
+/** A token endpoint's error answer, read once: its OAuth `error` code (when usable) and the typed error for it. */
+export interface TokenEndpointFailure {
+  /** The OAuth `error` code (RFC 6749 section 5.2), only when it is one and carries none of the request's secrets. */
+  oauthError?: string;
+  /** The typed error: the HTTP error for a transient status (5xx, 429, 408, 425), else a `TokenResponseError`. */
+  error: AuthFetchError;
 }
 
-/** Method and URL for messages, without the query string (which could carry secrets). */
-export function describe(response: Response): string {
-  try {
-    const url = new URL(response.url);
-    return `${url.origin}${url.pathname}`;
-  } catch {
-    return 'the refresh endpoint';
-  }
-}
-
-/** Read a JSON error body (`{ "error": "invalid_grant" }`) without ever throwing. */
-export async function readOAuthError(response: Response): Promise<{ error?: string; description?: string }> {
-  try {
-    const body: unknown = await response.clone().json();
-    if (typeof body === 'object' && body !== null) {
-      const { error, error_description: description } = body as Record<string, unknown>;
-      return {
-        error: typeof error === 'string' ? error : undefined,
-        description: typeof description === 'string' ? description : undefined,
-      };
+/**
+ * Read a non-2xx answer of a token or session endpoint once and type it. A transient status keeps its HTTP error
+ * (`ServerError`, `RateLimitError` with `Retry-After`, ...), which the coordinator retries. Anything else is a
+ * `TokenResponseError`: with an OAuth error code (`invalid_client`, `unauthorized_client`, `invalid_scope`,
+ * `invalid_request`, ...) the client itself was refused and action is `contact-support`; without one the answer
+ * was unusable and action is `retry`. The server's `error_description` is never kept.
+ *
+ * @param secrets what the request carried (refresh token, client secret) and must never come back in a field
+ */
+export async function readTokenEndpointFailure(
+  response: Response,
+  request: { method: string; url: string },
+  secrets: readonly (string | undefined)[],
+): Promise<TokenEndpointFailure> {
+  const body = await readErrorBody(response, 5_000, false);
+  const oauthError = oauthErrorCode(readField(body, 'error'), secrets);
+  if (isTransientStatus(response.status) || response.status === 429) {
+    // The typed HTTP error reaches the app (refreshError, a rejected request), but nothing the server chose for
+    // this request does: a server that echoes the request would hand back the refresh token in the body, the
+    // status text or a header. Only the status and the headers the retry needs (Retry-After, Date) are kept.
+    const headers = new Headers();
+    for (const name of ['retry-after', 'date']) {
+      const value = response.headers.get(name);
+      // Delta-seconds or an HTTP-date (RFC 9110 sections 5.6.7, 10.2.3), nothing longer.
+      if (value !== null && /^[\w ,:-]{1,32}$/.test(value)) headers.set(name, value);
     }
-  } catch {
-    // Not JSON: no OAuth error code to read.
+    const kept = new Response(null, { status: response.status, headers });
+    return { oauthError, error: await errorFromResponse(kept, request, { body: undefined }) };
   }
-  return {};
+  const error = new TokenResponseError(
+    `The token endpoint ${oauthError === undefined ? 'gave an unusable answer' : 'refused the request'} (status ${response.status}): ${request.method} ${redactUrl(request.url)}`,
+    { status: response.status, oauthError },
+  );
+  return { oauthError, error };
+}
+
+function readField(body: unknown, key: string): unknown {
+  return typeof body === 'object' && body !== null && !Array.isArray(body) ? (body as Record<string, unknown>)[key] : undefined;
 }

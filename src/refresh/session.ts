@@ -1,7 +1,7 @@
 /** Cookie sessions and backends-for-frontend: an httpOnly cookie renews the access token. */
-import { SessionExpiredError } from '../errors.js';
+import { SessionExpiredError } from '../errors/index.js';
 import type { TokenSet } from '../types.js';
-import { callEndpoint, readTokenResponse, refreshFailure } from './http.js';
+import { callEndpoint, readTokenEndpointFailure, readTokenResponse } from './http.js';
 import type { RefreshContext, RefreshStrategy } from './types.js';
 
 /** Options of `sessionRefresh`. */
@@ -40,16 +40,16 @@ export function sessionRefresh(options: SessionRefreshOptions): RefreshStrategy 
         method,
         credentials,
         signal,
-        cache: 'no-store',
         headers: { accept: 'application/json' },
       });
+      const request = { method, url: target };
       if (response.status === 401) {
         await response.body?.cancel();
         throw new SessionExpiredError('The session endpoint answered 401: the session is over', { reason: 'refresh-rejected' });
       }
-      if (!response.ok) throw await refreshFailure(response, method, target);
+      if (!response.ok) throw (await readTokenEndpointFailure(response, request, [])).error;
       // The cookie-held session is not renewed by a refresh token: keep none from before.
-      return readTokenResponse(response, tokens && { ...tokens, refreshToken: undefined }, parse);
+      return readTokenResponse(response, request, tokens && { ...tokens, refreshToken: undefined }, parse);
     },
   };
 }

@@ -16,8 +16,10 @@ export interface RefreshContext {
 
 /**
  * How tokens are renewed silently. Throw `SessionExpiredError` to say the session is over (the refresh was
- * rejected); throw `NetworkError`, `TimeoutError`, `ServerError` or `RateLimitError` for a transient failure that
- * is retried; any other error is reported with `refreshError` and keeps the session.
+ * rejected); throw `NetworkError`, `TimeoutError`, `ServerError`, `RateLimitError` (or an `HttpError` for 408/425)
+ * for a transient failure that is retried; any other error is reported with `refreshError` and keeps the session
+ * (an error that is not authfetch's becomes a `TokenResponseError` naming its class; a failed `ctx.fetch` a
+ * `NetworkError` or `TimeoutError`).
  */
 export interface RefreshStrategy {
   /** Renew the tokens. */

@@ -4,7 +4,7 @@
  * `exp`, `iat`, `nonce`, and `auth_time` when `max_age` was sent).
  */
 import * as oauth from 'oauth4webapi';
-import { SignInError } from '../errors.js';
+import { SignInError } from '../errors/index.js';
 import type { Dpop } from '../dpop/types.js';
 import { normalizeTokens } from '../tokens.js';
 import type { TokenSet } from '../types.js';

@@ -3,7 +3,7 @@
  * (sanitised) in `oauthError`; its `error_description` and any other server text never reach a message.
  */
 import * as oauth from 'oauth4webapi';
-import { isAuthFetchError, SignInError, type SignInErrorReason } from '../errors.js';
+import { isAuthFetchError, SignInError, type SignInErrorReason } from '../errors/index.js';
 
 /** RFC 6749 section 4.1.2.1 and OIDC Core 3.1.2.6 error codes, by what the person can do about them. */
 const REASON_BY_OAUTH_ERROR: Record<string, SignInErrorReason> = {

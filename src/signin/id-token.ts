@@ -23,3 +23,17 @@ export function idTokenClaims(idToken: string | undefined): IdTokenClaims | unde
   }
   return lastClaims;
 }
+
+/**
+ * Whether a refreshed ID token continues the session of the one it replaces (OIDC Core 12.2): the same issuer,
+ * subject and audience, and not expired. The token comes straight from the token endpoint over TLS, so its claims,
+ * not its signature, are what is checked (as at sign-in, OIDC Core 3.1.3.7 step 6). No new ID token: nothing to check.
+ */
+export function continuesSession(previous: string | undefined, next: string | undefined): boolean {
+  if (next === undefined || next === previous) return true;
+  const before = idTokenClaims(previous);
+  const after = idTokenClaims(next);
+  if (!after || typeof after.exp !== 'number' || after.exp * 1000 <= Date.now()) return false;
+  if (!before) return true;
+  return after.iss === before.iss && after.sub === before.sub && JSON.stringify(after.aud) === JSON.stringify(before.aud);
+}

@@ -4,7 +4,7 @@
  * discovery is not kept, so the next call tries again.
  */
 import * as oauth from 'oauth4webapi';
-import { errorFromFailure, errorFromResponse, TokenResponseError } from '../errors.js';
+import { errorFromFailure, errorFromResponse, TokenResponseError } from '../errors/index.js';
 
 /** Endpoints for a provider without discovery (each an absolute https URL). */
 export interface OidcEndpoints {

@@ -3,18 +3,14 @@
  * that renews the tokens it obtained at the discovered token endpoint. Built on oauth4webapi; this module (and so
  * oauth4webapi) is only in an app's bundle when the app imports `oidc` (bench/size.mjs checks it).
  */
-import * as oauth from 'oauth4webapi';
-import { errorFromFailure, SessionExpiredError, TokenResponseError } from '../errors.js';
-import { refreshFailure } from '../refresh/http.js';
-import type { RefreshContext, RefreshStrategy } from '../refresh/types.js';
-import { normalizeTokens } from '../tokens.js';
-import type { TokenSet } from '../types.js';
+import { TokenResponseError } from '../errors/index.js';
+import { oauth2Refresh, type ClientAuthMethod } from '../refresh/oauth2.js';
+import type { RefreshStrategy } from '../refresh/types.js';
 import { SIGN_IN, type SignInCapable, type SignInController, type SignInHost } from './hook.js';
-import { idTokenClaims } from './id-token.js';
+import { continuesSession } from './id-token.js';
 import { isLoopbackHttp, type OidcEndpoints } from './metadata.js';
-import { Provider, type ClientAuthMethod } from './provider.js';
+import { Provider } from './provider.js';
 import { OidcSignIn } from './sign-in.js';
-import { tokenRequest } from './token-request.js';
 
 /** Options of `oidc()`. */
 export interface OidcOptions {
@@ -90,7 +86,7 @@ export function oidc(options: OidcOptions): OidcStrategy {
 
   return {
     requiresRefreshToken: true,
-    refresh: (context) => refreshTokens(provider, context),
+    refresh: refreshAtProvider(provider, options),
     [SIGN_IN](host: SignInHost): SignInController {
       return new OidcSignIn({ provider, redirectUri, scope, postLogoutRedirectUri, extraAuthParams: options.extraAuthParams }, host);
     },
@@ -113,38 +109,23 @@ function checkedRedirect(name: string, value: string): string {
 }
 
 /**
- * The refresh_token grant (RFC 6749 section 6) at the discovered token endpoint: a rotated refresh token replaces the
- * old one, `invalid_grant` ends the session, a new ID token is validated and must name the same user (OIDC Core 12.2).
+ * The refresh at the discovered token endpoint: exactly `oauth2Refresh` (RFC 6749 section 6: rotation, `invalid_grant`
+ * ends the session, client authentication, DPoP proofs and nonces), made once the endpoint is known. A new ID token
+ * in the answer must continue the session's (OIDC Core 12.2).
  */
-async function refreshTokens(provider: Provider, context: RefreshContext): Promise<TokenSet> {
-  const { tokens: previous, signal, fetch: fetchFn } = context;
-  const refreshToken = previous?.refreshToken;
-  if (!refreshToken) throw new SessionExpiredError(undefined, { reason: 'no-refresh-token' });
-  const as = await provider.metadata.get(fetchFn, signal);
-  const url = as.token_endpoint as string;
-  const { response, error } = await tokenRequest(url, context.dpop, async (headers) => {
-    try {
-      return await oauth.refreshTokenGrantRequest(as, provider.client, provider.clientAuth, refreshToken, provider.requestOptions(fetchFn, signal, headers));
-    } catch (failure) {
-      throw errorFromFailure(failure, { method: 'POST', url });
+function refreshAtProvider(provider: Provider, options: OidcOptions): RefreshStrategy['refresh'] {
+  let current: { endpoint: string; strategy: RefreshStrategy } | undefined;
+  return async (context) => {
+    const as = await provider.metadata.get(context.fetch, context.signal);
+    const endpoint = as.token_endpoint as string;
+    if (current?.endpoint !== endpoint) {
+      const { clientId, clientSecret, clientAuth } = options;
+      current = { endpoint, strategy: oauth2Refresh({ tokenEndpoint: endpoint, clientId, clientSecret, clientAuth }) };
     }
-  });
-  if (error === 'invalid_grant') {
-    await response.body?.cancel();
-    throw new SessionExpiredError('The refresh token was rejected (invalid_grant)', { reason: 'refresh-rejected' });
-  }
-  if (!response.ok) throw await refreshFailure(response, 'POST', url);
-  const receivedAt = Date.now();
-  let result: oauth.TokenEndpointResponse;
-  try {
-    result = await oauth.processRefreshTokenResponse(as, provider.client, response);
-  } catch (cause) {
-    throw new TokenResponseError(undefined, { cause, status: response.status });
-  }
-  // OIDC Core 12.2: a new ID token names the same user.
-  const before = idTokenClaims(previous.idToken)?.sub;
-  if (result.id_token !== undefined && before !== undefined && idTokenClaims(result.id_token)?.sub !== before) {
-    throw new TokenResponseError('The refreshed ID token names another user');
-  }
-  return normalizeTokens(result, { receivedAt }, previous);
+    const tokens = await current.strategy.refresh(context);
+    if (!continuesSession(context.tokens?.idToken, tokens.idToken)) {
+      throw new TokenResponseError('The refreshed ID token does not continue the session (OIDC Core 12.2)');
+    }
+    return tokens;
+  };
 }

@@ -6,7 +6,7 @@
  * `window.opener` with Cross-Origin-Opener-Policy) and closes the window once this page acknowledged it. This page
  * alone holds the PKCE verifier, so it alone exchanges the code, and its state (held requests included) survives.
  */
-import { SignInError } from '../errors.js';
+import { SignInError } from '../errors/index.js';
 
 /** The window name of the sign-in popup: a second sign-in reuses the window rather than opening another. */
 const POPUP_NAME = 'authfetch-signin';

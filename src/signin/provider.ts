@@ -3,10 +3,8 @@
  * endpoint) and the options every oauth4webapi call gets (the client's fetch, a bound).
  */
 import * as oauth from 'oauth4webapi';
+import type { ClientAuthMethod } from '../refresh/oauth2.js';
 import { ProviderMetadata, type OidcEndpoints } from './metadata.js';
-
-/** How the client authenticates at the token and revocation endpoints (RFC 6749 section 2.3.1). */
-export type ClientAuthMethod = 'none' | 'client_secret_basic' | 'client_secret_post';
 
 const CLIENT_AUTH: Record<ClientAuthMethod, (secret: string) => oauth.ClientAuth> = {
   none: oauth.None,

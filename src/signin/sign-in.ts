@@ -5,7 +5,7 @@
  * hands the tokens to the client's `login()`.
  */
 import * as oauth from 'oauth4webapi';
-import { SignInError } from '../errors.js';
+import { SignInError } from '../errors/index.js';
 import type { SignInController, SignInHost } from './hook.js';
 import { createAuthorizationRequest } from './authorization-request.js';
 import { exchangeCode } from './code-exchange.js';

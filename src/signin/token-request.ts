@@ -1,8 +1,8 @@
 /**
  * A request to the token endpoint with a DPoP proof when the client has a key (RFC 9449 section 5), the server's
  * `DPoP-Nonce` remembered, and one more try when it answers `use_dpop_nonce` (section 8): the server refuses such a
- * proof before it looks at the grant, so the code or refresh token is still unused. Shared by the code exchange and
- * the refresh.
+ * proof before it looks at the grant, so the code is still unused. (Refreshes go through `oauth2Refresh`, which does
+ * the same for the refresh_token grant.)
  */
 import type { Dpop } from '../dpop/types.js';
 import { safeOAuthError } from './failure.js';

@@ -53,6 +53,11 @@ export interface OidcHarnessOptions {
    * reached for a step-up). Called with the submitted account id. Default `{ accountId }`.
    */
   loginResult?: (accountId: string, params: Record<string, unknown>) => Record<string, unknown>;
+  /**
+   * Default 'none' (a public client). Otherwise the client is confidential, with `clientSecret`, and the provider
+   * accepts only this method at the token endpoint (RFC 6749 section 2.3.1).
+   */
+  clientAuth?: 'none' | 'client_secret_basic' | 'client_secret_post';
 }
 
 export interface AuthorizeOptions {
@@ -121,8 +126,10 @@ export interface OidcHarness {
   /** Introspection endpoint (the resource server's client authenticates with client_secret_basic). */
   introspectionEndpoint: string;
   revocationEndpoint: string;
-  /** A public client (token_endpoint_auth_method 'none'), grant types authorization_code + refresh_token. */
+  /** The client (public unless `clientAuth` says otherwise), grant types authorization_code + refresh_token. */
   clientId: string;
+  /** The client's secret with a confidential `clientAuth` (it has characters Basic must form-encode). */
+  clientSecret?: string;
   redirectUri: string;
   /** The first tokens of a session, as the raw OAuth token response. Rejects with OidcHarnessError. */
   obtainTokens(options?: ObtainTokensOptions): Promise<Record<string, unknown>>;
@@ -317,6 +324,7 @@ export async function startOidcProvider(options: OidcHarnessOptions = {}): Promi
     refreshTokenTtl = 14 * 24 * 3600,
     dpop = false,
     requireDpopNonce = false,
+    clientAuth = 'none',
   } = options;
   if (requireDpopNonce && !dpop) throw new TypeError('requireDpopNonce needs dpop: true');
 
@@ -335,6 +343,8 @@ export async function startOidcProvider(options: OidcHarnessOptions = {}): Promi
     const redirectUri = 'http://127.0.0.1/callback';
     const rsClientId = 'authfetch-test-api';
     const rsClientSecret = randomBytes(24).toString('base64url');
+    // Printable ASCII only (oidc-provider's VSCHAR), with what RFC 6749 Appendix B must encode: % + : / = & and space.
+    const clientSecret = clientAuth === 'none' ? undefined : `s3cr%t+:/= &${randomBytes(12).toString('base64url')}`;
 
     // Our own signing key, so the provider does not fall back to its published development keys.
     const { privateKey } = await generateKeyPair('ES256', { extractable: true });
@@ -345,7 +355,8 @@ export async function startOidcProvider(options: OidcHarnessOptions = {}): Promi
       clients: [
         {
           client_id: clientId,
-          token_endpoint_auth_method: 'none',
+          token_endpoint_auth_method: clientAuth,
+          ...(clientSecret === undefined ? {} : { client_secret: clientSecret }),
           grant_types: ['authorization_code', 'refresh_token'],
           response_types: ['code'],
           redirect_uris: [redirectUri],
@@ -568,17 +579,24 @@ export async function startOidcProvider(options: OidcHarnessOptions = {}): Promi
       const code = params.get('code') ?? undefined;
       if (!code) throw new Error('authorization response without a code');
 
-      const form = {
+      const form: Record<string, string> = {
         grant_type: 'authorization_code',
         code,
         redirect_uri: redirectUri,
         code_verifier: verifier,
         client_id: clientId,
       };
+      const clientHeaders: Record<string, string> = {};
+      if (clientAuth === 'client_secret_post' && clientSecret) form.client_secret = clientSecret;
+      if (clientAuth === 'client_secret_basic' && clientSecret) {
+        delete form.client_id;
+        const encode = (value: string) => new URLSearchParams({ v: value }).toString().slice(2);
+        clientHeaders.authorization = `Basic ${Buffer.from(`${encode(clientId)}:${encode(clientSecret)}`).toString('base64')}`;
+      }
       let nonce: string | undefined;
       for (let attempt = 0; ; attempt++) {
         const proof = typeof dpopProof === 'function' ? await dpopProof(nonce) : dpopProof;
-        const res = await postForm(tokenEndpoint, form, proof ? { dpop: proof } : {});
+        const res = await postForm(tokenEndpoint, form, { ...clientHeaders, ...(proof ? { dpop: proof } : {}) });
         if (res.ok) return (await res.json()) as Record<string, unknown>;
         const body = await readJson(res);
         const serverNonce = res.headers.get('dpop-nonce');
@@ -817,6 +835,7 @@ export async function startOidcProvider(options: OidcHarnessOptions = {}): Promi
       introspectionEndpoint,
       revocationEndpoint,
       clientId,
+      clientSecret,
       redirectUri,
       obtainTokens,
       authorize,

@@ -1,0 +1,84 @@
+/**
+ * Failure without a response -> typed error: what `fetch`, ky or a refresh strategy threw.
+ */
+import { readProperty } from '../lib/read-property.js';
+import { isAuthFetchError, type AnyAuthFetchError } from './guards.js';
+import { NetworkError, TimeoutError } from './network.js';
+import { TokenResponseError } from './session.js';
+
+/** The request a failure belongs to, for the message: its method and URL, when known. */
+export interface FailedRequest {
+  method?: string;
+  url?: string;
+}
+
+/**
+ * Maps a failure that produced no response (what `fetch` or ky threw) to a typed error:
+ *
+ * - an authfetch error passes through unchanged (our own `TimeoutError` included, recognised by its brand);
+ * - an `AbortError`, or whatever reason the app aborted with, passes through unchanged: the app asked for it;
+ * - an error named `TimeoutError` (ky's, or the DOMException of `AbortSignal.timeout()`) becomes `TimeoutError`;
+ * - a `TypeError` with one of the messages fetch uses for network failures (`fetch failed` in Node,
+ *   `Failed to fetch`, `NetworkError when attempting to fetch resource.`, `Load failed` in browsers) becomes
+ *   `NetworkError` with the original as `cause`;
+ * - anything else (a bug in a hook, an invalid URL) passes through unchanged rather than pose as a network failure.
+ *
+ * @example
+ * ```ts
+ * try { return await fetch(url, init); }
+ * catch (error) { throw errorFromFailure(error, { method: 'GET', url }); }
+ * ```
+ */
+export function errorFromFailure(error: unknown, request: FailedRequest = {}): unknown {
+  if (isAuthFetchError(error)) return error;
+  const name = readProperty(error, 'name');
+  const where = { method: request.method, url: request.url, cause: error };
+  if (name === 'TimeoutError') return new TimeoutError(undefined, where);
+  if (name === 'TypeError' && isFetchNetworkMessage(readProperty(error, 'message'))) return new NetworkError(undefined, where);
+  return error;
+}
+
+/**
+ * The typed error a refresh failed with, as the coordinator reports it (`refreshError`) and hands it to the requests
+ * that waited: an authfetch error as it is (a strategy's `NetworkError`, `TimeoutError`, `ServerError`,
+ * `TokenResponseError`, ...); a network failure or timeout in a custom strategy's own fetch typed as such, with its
+ * cause; anything else a custom strategy threw, a `TokenResponseError` that names the error's class, never its
+ * message (which may quote a server). An abort by `dispose()` is not a refresh failure: the caller passes the
+ * `AbortError` through instead.
+ *
+ * @example
+ * ```ts
+ * catch (error) { bus.emit('refreshError', { error: refreshFailure(error) }); }
+ * ```
+ */
+export function refreshFailure(error: unknown): AnyAuthFetchError {
+  const typed = errorFromFailure(error);
+  if (isAuthFetchError(typed)) return typed;
+  const name = readProperty(error, 'name');
+  const label = typeof name === 'string' && /^[A-Za-z][\w$]{0,40}$/.test(name) ? name : typeof error;
+  return new TokenResponseError(`The refresh strategy threw ${label}`, { cause: error });
+}
+
+// The messages fetch implementations give a network failure (whatwg/fetch#526: they are not standardised).
+const NETWORK_MESSAGES = new Set([
+  'fetch failed', // Node (undici)
+  'terminated', // Node (undici), connection closed mid-response
+  'failed to fetch', // Chromium
+  'networkerror when attempting to fetch resource.', // Firefox
+  'load failed', // Safari
+  'the internet connection appears to be offline.', // Safari (older)
+  'network request failed', // whatwg-fetch polyfill, React Native
+  'network error', // Chromium (some paths)
+  'network connection lost', // Cloudflare Workers
+]);
+
+function isFetchNetworkMessage(message: unknown): boolean {
+  if (typeof message !== 'string') return false;
+  const normalized = message.trim().toLowerCase();
+  return (
+    NETWORK_MESSAGES.has(normalized) ||
+    // Chromium 136+ appends the host: "Failed to fetch (api.example)"
+    (normalized.startsWith('failed to fetch (') && normalized.endsWith(')')) ||
+    normalized.startsWith('error sending request for url') // Deno
+  );
+}

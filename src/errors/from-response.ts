@@ -1,0 +1,118 @@
+/**
+ * Response -> typed error: the one place that reads a response (status, `WWW-Authenticate`, `Retry-After`, the
+ * body) into the fields of the error classes, whose constructors only assign.
+ */
+import { parseChallenges, summarizeChallenges, type ChallengeSummary } from '../challenge.js';
+import { retryAfterMs } from '../lib/retry-after.js';
+import { serverText } from '../lib/server-text.js';
+import { readErrorBody } from './body.js';
+import {
+  ForbiddenError,
+  HttpError,
+  NotFoundError,
+  RateLimitError,
+  ServerError,
+  UnauthorizedError,
+  type HttpErrorOptions,
+  type UnauthorizedReason,
+} from './http.js';
+
+/** The request a response or failure belongs to; only its method and URL are used (for messages). */
+export interface RequestInfoLike {
+  method: string;
+  url: string;
+}
+
+/** Options of {@link errorFromResponse}. */
+export interface ErrorFromResponseOptions {
+  /**
+   * Whether the request carried credentials (an `Authorization` header). When `false`, a 401 whose challenge has
+   * no `error` is `missing-credentials` (RFC 6750 section 3.1: no error code when the request had no credentials).
+   */
+  credentialsSent?: boolean;
+  /**
+   * Whether the session is still active as the error is made. A final 401 then tells the person that this request
+   * was refused, not that their session has ended; `false` says it has ended; `undefined` says neither.
+   */
+  sessionActive?: boolean;
+  /** Values the request carried (the access token) that a field made from server text must never contain. */
+  secrets?: readonly (string | undefined)[];
+  /** The body, when the caller has read it already (a response read once, without `clone()`). */
+  body?: unknown;
+  /**
+   * How long reading the error body may take, in ms, so that a server that stalls mid-body cannot leave the
+   * request unsettled. Past it `body` is `undefined`.
+   * @default 5000
+   */
+  bodyTimeout?: number;
+}
+
+const SESSION_ENDED = 'Your session has ended. Please sign in again.';
+const ACCESS_NOT_CONFIRMED = "We couldn't confirm your access to this. Please sign in again, and contact support if that doesn't help.";
+
+/**
+ * Maps a non-2xx response to its typed error: 401 `UnauthorizedError`, 403 `ForbiddenError`, 404 `NotFoundError`,
+ * 429 `RateLimitError`, 5xx `ServerError`, anything else (408 included) `HttpError`.
+ *
+ * The body is read from `response.clone()`, so `error.response` stays readable; at most 64 KiB of it, chunk by
+ * chunk, cancelling the clone at the limit. JSON (`application/json`, `application/problem+json`, any `+json`)
+ * is parsed (text if it does not parse); anything else is text; an empty, unreadable or non-UTF-8 body is
+ * `undefined`. It never rejects because of the body.
+ *
+ * @example
+ * ```ts
+ * const response = await fetch(url, init);
+ * if (!response.ok) throw await errorFromResponse(response, { method: 'GET', url }, { credentialsSent: true });
+ * ```
+ */
+export async function errorFromResponse(
+  response: Response,
+  request: RequestInfoLike,
+  options: ErrorFromResponseOptions = {},
+): Promise<HttpError> {
+  const body = 'body' in options ? options.body : await readErrorBody(response, options.bodyTimeout ?? 5_000);
+  const base: HttpErrorOptions = { response, method: request.method, url: request.url, body };
+  const { status, headers } = response;
+  if (status === 401) {
+    const challenges = parseChallenges(headers.get('www-authenticate'));
+    const reason = unauthorizedReason(summarizeChallenges(challenges), options.credentialsSent);
+    const userMessage =
+      reason === 'step-up-required' || reason === 'missing-credentials' || options.sessionActive === undefined
+        ? undefined
+        : options.sessionActive
+          ? ACCESS_NOT_CONFIRMED
+          : SESSION_ENDED;
+    return new UnauthorizedError(undefined, { ...base, challenges, reason, userMessage });
+  }
+  if (status === 403) return new ForbiddenError(undefined, { ...base, requiredScope: requiredScope(headers, options.secrets) });
+  if (status === 404) return new NotFoundError(undefined, base);
+  if (status === 429) return new RateLimitError(undefined, { ...base, retryAfterMs: retryAfterMs(headers) });
+  if (status >= 500 && status <= 599) return new ServerError(undefined, base);
+  return new HttpError(undefined, base);
+}
+
+function unauthorizedReason(summary: ChallengeSummary, credentialsSent: boolean | undefined): UnauthorizedReason {
+  // RFC 9470 section 3: the resource server wants a stronger or fresher authentication, not a new token.
+  if (summary.error === 'insufficient_user_authentication') return 'step-up-required';
+  if (summary.error === 'invalid_token') {
+    // RFC 6750 has no separate code for expiry; servers say it in error_description ("The access token expired").
+    return /expir(?:y|ed|es|ation)/i.test(summary.errorDescription ?? '') ? 'expired-token' : 'invalid-token';
+  }
+  // RFC 6750 section 3.1: a request without credentials gets a challenge without an error code.
+  if (summary.error === undefined && credentialsSent === false) return 'missing-credentials';
+  return 'unknown';
+}
+
+// The `scope` of an `insufficient_scope` challenge (RFC 6750 section 3.1): server text, so each scope-token is
+// kept only as RFC 6749 section 3.3 defines it (NQCHAR, no spaces or quotes), capped, and never one that carries
+// the token the request sent.
+function requiredScope(headers: Headers, secrets: readonly (string | undefined)[] = []): string[] | undefined {
+  const summary = summarizeChallenges(parseChallenges(headers.get('www-authenticate')));
+  if (summary.error !== 'insufficient_scope' || !summary.scope) return undefined;
+  const scopes = summary.scope
+    .filter((scope) => /^[\x21\x23-\x5b\x5d-\x7e]{1,128}$/.test(scope))
+    .map((scope) => serverText(scope, secrets, 128))
+    .filter((scope): scope is string => scope !== undefined)
+    .slice(0, 32);
+  return scopes.length > 0 ? scopes : undefined;
+}

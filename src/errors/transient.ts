@@ -1,0 +1,34 @@
+/**
+ * The one answer to "may the same call succeed if made again later?", used by the refresh retries, by `auth.http`'s
+ * retry decision for failures of the auth path, and by the refresh strategies when they type a token endpoint's
+ * answer.
+ */
+import { authFetchCode } from './guards.js';
+import { isTransientStatus } from './http.js';
+import { readProperty } from '../lib/read-property.js';
+
+/**
+ * Whether `error` is a failure that a later attempt of the same call may not meet: no response (`NetworkError`),
+ * no response in time (`TimeoutError`), 5xx (`ServerError`), 429 (`RateLimitError`), and 408 / 425 (`HttpError`).
+ * Everything else (a refusal, an unusable answer, a session that ended, anything not authfetch's) is not.
+ *
+ * @example
+ * ```ts
+ * if (isTransient(error)) scheduleRetry();
+ * ```
+ */
+export function isTransient(error: unknown): boolean {
+  switch (authFetchCode(error)) {
+    case 'ERR_NETWORK':
+    case 'ERR_TIMEOUT':
+    case 'ERR_SERVER':
+    case 'ERR_RATE_LIMITED':
+      return true;
+    case 'ERR_HTTP': {
+      const status = readProperty(error, 'status');
+      return typeof status === 'number' && isTransientStatus(status);
+    }
+    default:
+      return false;
+  }
+}

@@ -1,0 +1,62 @@
+/**
+ * Read at most `maxBytes` of a body stream, chunk by chunk, so that a huge, endless or stalled body can neither
+ * fill memory nor hold the caller: the stream is cancelled at the limit, and `timeoutMs` (when given) bounds the
+ * wait for each read. Any failure (a used or broken stream, the deadline) gives `undefined`; it never rejects.
+ *
+ * @returns the bytes read and whether the body ended within the limit (`complete`)
+ * @example
+ * ```ts
+ * const read = await readBounded(response.body, 64 * 1024, 5_000);
+ * if (read?.complete) JSON.parse(new TextDecoder().decode(read.bytes));
+ * ```
+ */
+export async function readBounded(
+  stream: ReadableStream<Uint8Array> | null,
+  maxBytes: number,
+  timeoutMs?: number,
+): Promise<{ bytes: Uint8Array; complete: boolean } | undefined> {
+  let reader: ReadableStreamDefaultReader<Uint8Array>;
+  try {
+    if (stream === null) return { bytes: new Uint8Array(0), complete: true };
+    reader = stream.getReader();
+  } catch {
+    return undefined;
+  }
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  let complete = false;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const deadline =
+    timeoutMs === undefined
+      ? undefined
+      : new Promise<undefined>((resolve) => {
+          timer = setTimeout(() => resolve(undefined), timeoutMs);
+        });
+  try {
+    while (size <= maxBytes) {
+      const result = await (deadline ? Promise.race([reader.read(), deadline]) : reader.read());
+      if (result === undefined) return undefined; // stalled past the deadline
+      if (result.done) {
+        complete = true;
+        break;
+      }
+      chunks.push(result.value);
+      size += result.value.byteLength;
+    }
+  } catch {
+    return undefined;
+  } finally {
+    clearTimeout(timer);
+    if (!complete) reader.cancel().catch(() => undefined);
+  }
+  const bytes = new Uint8Array(Math.min(size, maxBytes));
+  let offset = 0;
+  for (const chunk of chunks) {
+    if (offset >= bytes.length) break;
+    const part = chunk.subarray(0, bytes.length - offset);
+    bytes.set(part, offset);
+    offset += part.byteLength;
+  }
+  // A body of exactly maxBytes that then ends is complete; one that went past it is cut.
+  return { bytes, complete: complete && size <= maxBytes };
+}
