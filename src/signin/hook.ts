@@ -31,12 +31,15 @@ export interface SignInHost {
 
 /** The client-facing side of `oidc()`. */
 export interface SignInController {
+  /** `auth.signIn()`: must open a popup synchronously, within the caller's user gesture. */
   signIn(options?: SignInOptions): Promise<void>;
+  /** `auth.handleRedirect()`. */
   handleRedirect(url?: string): Promise<HandleRedirectResult | undefined>;
   /** Sign out: `signOutLocally` clears every tab; the controller adds revocation and the end-session redirect. */
   logout(options: LogoutOptions | undefined, signOutLocally: () => Promise<void>): Promise<void>;
   /** The ID token claims of these tokens, or `undefined`. */
   user(tokens: TokenSet | undefined): IdTokenClaims | undefined;
+  /** The client is disposed: a popup sign-in still waiting ends. */
   dispose(): void;
 }
 

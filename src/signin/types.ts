@@ -27,10 +27,15 @@ export interface IdTokenClaims {
   amr?: string[];
   /** Authorized party, when the token has several audiences. */
   azp?: string;
+  /** Standard profile and email claims (OIDC Core 5.1), when the provider puts them in the ID token. */
   name?: string;
+  /** The user's email address (scope `email`). */
   email?: string;
+  /** Whether the provider verified `email`. */
   email_verified?: boolean;
+  /** URL of the user's picture (scope `profile`). */
   picture?: string;
+  /** The user's preferred user name (scope `profile`). */
   preferred_username?: string;
   /** Any other claim the provider adds. */
   [claim: string]: unknown;
