@@ -6,6 +6,8 @@
 import * as oauth from 'oauth4webapi';
 import { SignInError } from '../errors/index.js';
 import type { Dpop } from '../dpop/types.js';
+import { readBounded } from '../lib/read-body.js';
+import { MAX_TOKEN_RESPONSE_BYTES } from '../refresh/http.js';
 import { normalizeTokens } from '../tokens.js';
 import type { TokenSet } from '../types.js';
 import { signInFailure } from './failure.js';
@@ -22,6 +24,8 @@ export interface ExchangeContext {
   dpop?: Dpop;
   /** Whether an ID token must come back (the `openid` scope was asked for). */
   requireIdToken: boolean;
+  /** Bounds the wait for each read of the token response, in ms. */
+  timeout: number;
 }
 
 /** Exchange the code of a validated authorization response for tokens. */
@@ -45,7 +49,11 @@ export async function exchangeCode(params: URLSearchParams, transaction: SignInT
       throw new SignInError(`The token endpoint refused the code (${error ?? response.status})`, { reason, oauthError: error });
     }
     const receivedAt = Date.now();
-    const result = await oauth.processAuthorizationCodeResponse(as, provider.client, response, {
+    // Read bounded, as every token response is (src/refresh/http.ts): tokens are kilobytes, not megabytes.
+    const read = await readBounded(response.body, MAX_TOKEN_RESPONSE_BYTES, context.timeout);
+    if (!read?.complete) throw new SignInError('The token response is too large or never ended', { reason: 'invalid-response' });
+    const bounded = new Response(read.bytes as BodyInit, { status: response.status, headers: response.headers });
+    const result = await oauth.processAuthorizationCodeResponse(as, provider.client, bounded, {
       expectedNonce: transaction.nonce,
       maxAge: transaction.maxAge ?? oauth.skipAuthTimeCheck,
       requireIdToken: context.requireIdToken,

@@ -130,6 +130,7 @@ export class OidcSignIn implements SignInController {
       signal: AbortSignal.timeout(this.#host.timeout),
       dpop: this.#host.dpop,
       requireIdToken: this.#config.scope.split(' ').includes('openid'),
+      timeout: this.#host.timeout,
     });
     await this.#host.login(tokens);
   }

@@ -20,6 +20,8 @@ interface Script {
   oauth2: boolean;
   /** Claims of the ID token the token endpoint issues (merged over valid ones; `undefined` values are dropped). */
   idTokenClaims: Record<string, unknown>;
+  /** Pad the token response to this many bytes (a hostile or broken provider). */
+  padTo?: number;
 }
 
 describe('oidc() discovery, endpoints and ID token validation', () => {
@@ -54,7 +56,8 @@ describe('oidc() discovery, endpoints and ID token validation', () => {
           const claims: Record<string, unknown> = { iss: issuer, sub: 'carol', aud: CLIENT_ID, iat: now, exp: now + 300, nonce: lastNonce, ...script.idTokenClaims };
           for (const key of Object.keys(claims)) if (claims[key] === undefined) delete claims[key];
           const idToken = await new SignJWT(claims).setProtectedHeader({ alg: 'ES256' }).sign(privateKey);
-          json(200, { access_token: 'at-1', token_type: 'Bearer', expires_in: 300, refresh_token: 'rt-1', id_token: idToken });
+          const padding = script.padTo ? 'x'.repeat(script.padTo) : undefined;
+          json(200, { access_token: 'at-1', token_type: 'Bearer', expires_in: 300, refresh_token: 'rt-1', id_token: idToken, padding });
         })();
         return;
       }
@@ -134,6 +137,13 @@ describe('oidc() discovery, endpoints and ID token validation', () => {
       expect(auth.session).toEqual({ status: 'signed-out' });
     });
   }
+
+  it('reads the token response bounded: a huge one is refused (invalid-response), not read into memory', async () => {
+    script.padTo = 4 * 1024 * 1024;
+    const auth = client();
+    await expect(auth.handleRedirect(await callbackFor(auth))).rejects.toMatchObject({ name: 'SignInError', reason: 'invalid-response' });
+    expect(auth.session.status).toBe('signed-out');
+  });
 
   it('refuses an http issuer off this machine, and a redirect URI with a fragment', () => {
     expect(() => oidc({ issuer: 'http://login.example.com', clientId: 'x', redirectUri: REDIRECT })).toThrow(/https/);
