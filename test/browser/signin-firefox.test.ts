@@ -37,7 +37,19 @@ function fromPuppeteer(page: Page): BrowserPage {
   };
 }
 
-describe.skipIf(skipFirefox)('oidc() sign-in in Firefox ESR', () => {
+/** A Firefox suite: the browser and the servers for the file's `describe`, a fresh browser context per test. */
+function describeFirefox(name: string, dpop: boolean, body: (suite: FirefoxSuite) => void): void {
+  describe.skipIf(skipFirefox)(name, () => body(useFirefoxSuite(dpop)));
+}
+
+interface FirefoxSuite {
+  readonly env: SignInEnv;
+  open(overrides?: Partial<PageConfig>): Promise<BrowserPage>;
+  openPopup(tab: BrowserPage): Promise<Page>;
+  signInWithPopup(tab: BrowserPage, account?: string): Promise<Outcome>;
+}
+
+function useFirefoxSuite(dpop: boolean): FirefoxSuite {
   let browser: Browser;
   let env: SignInEnv;
   let context: BrowserContext;
@@ -45,7 +57,7 @@ describe.skipIf(skipFirefox)('oidc() sign-in in Firefox ESR', () => {
 
   beforeAll(async () => {
     await ensureBuilt();
-    [browser, env] = await Promise.all([launchFirefox(), startSignInEnv()]);
+    [browser, env] = await Promise.all([launchFirefox(), startSignInEnv({ dpop })]);
   });
   afterAll(async () => {
     await browser?.close();
@@ -86,12 +98,24 @@ describe.skipIf(skipFirefox)('oidc() sign-in in Firefox ESR', () => {
     return waitInPage<Outcome>(tab, 'window.t.signIn');
   }
 
+  return {
+    get env() {
+      return env;
+    },
+    open,
+    openPopup,
+    signInWithPopup,
+  };
+}
+
+describeFirefox('oidc() sign-in in Firefox ESR', false, (suite) => {
+  const { open, openPopup, signInWithPopup } = suite;
   it('redirect sign-in: session.user, the state back, the URL cleaned, the API called', async () => {
     const tab = await open();
     await tab.click('#redirect');
-    await logInAtProvider(tab, env.op.issuer, 'erin');
+    await logInAtProvider(tab, suite.env.op.issuer, 'erin');
     await expect(waitInPage<Outcome>(tab, 'window.t?.redirect')).resolves.toEqual({ ok: true, value: { state: 'from-redirect' } });
-    expect(tab.url()).toBe(env.pageUrl);
+    expect(tab.url()).toBe(suite.env.pageUrl);
     expect(await tab.evaluate('window.t.auth.session.user.sub')).toBe('erin');
     await expect(tab.evaluate<Outcome>('window.t.call("me")')).resolves.toMatchObject({ ok: true, data: { sub: 'erin' } });
   });
@@ -102,7 +126,7 @@ describe.skipIf(skipFirefox)('oidc() sign-in in Firefox ESR', () => {
     await expect(signInWithPopup(tab)).resolves.toEqual({ ok: true });
     // The provider ends the grant: the next request's refresh is refused and the request is held.
     const refreshToken = await tab.evaluate<string>('window.t.storage.get().then((t) => t.refreshToken)');
-    await fetch(env.op.revocationEndpoint, {
+    await fetch(suite.env.op.revocationEndpoint, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
       body: new URLSearchParams({ token: refreshToken, client_id: 'browser-spa' }),
@@ -117,7 +141,7 @@ describe.skipIf(skipFirefox)('oidc() sign-in in Firefox ESR', () => {
   it('a popup closed before signing in rejects with popup-closed', async () => {
     const tab = await open();
     const popup = await openPopup(tab);
-    await waitInPage(fromPuppeteer(popup), `location.href.startsWith(${JSON.stringify(env.op.issuer)})`);
+    await waitInPage(fromPuppeteer(popup), `location.href.startsWith(${JSON.stringify(suite.env.op.issuer)})`);
     await popup.close();
     await expect(waitInPage<Outcome>(tab, 'window.t.signIn')).resolves.toMatchObject({ ok: false, code: 'ERR_SIGN_IN', reason: 'popup-closed' });
   });
@@ -125,15 +149,15 @@ describe.skipIf(skipFirefox)('oidc() sign-in in Firefox ESR', () => {
   it('refresh after sign-in, then logout revokes the refresh token and ends the provider session', async () => {
     const tab = await open();
     await expect(signInWithPopup(tab)).resolves.toEqual({ ok: true });
-    const refreshed = env.op.stats.refreshSucceeded;
+    const refreshed = suite.env.op.stats.refreshSucceeded;
     await tab.evaluate('window.t.auth.refresh()');
-    expect(env.op.stats.refreshSucceeded).toBe(refreshed + 1);
+    expect(suite.env.op.stats.refreshSucceeded).toBe(refreshed + 1);
     const refreshToken = await tab.evaluate<string>('window.t.storage.get().then((t) => t.refreshToken)');
     await tab.evaluate('void window.t.auth.logout({ endSession: true })');
-    await waitInPage(tab, `location.href.startsWith(${JSON.stringify(`${env.op.issuer}/session/end`)})`);
+    await waitInPage(tab, `location.href.startsWith(${JSON.stringify(`${suite.env.op.issuer}/session/end`)})`);
     await tab.click('button[name=logout]');
-    await waitInPage(tab, `location.href === ${JSON.stringify(`${env.pageUrl}?signed-out`)} && window.t?.auth.session.status === "signed-out"`);
-    expect((await env.op.introspect(refreshToken)).active).toBe(false);
+    await waitInPage(tab, `location.href === ${JSON.stringify(`${suite.env.pageUrl}?signed-out`)} && window.t?.auth.session.status === "signed-out"`);
+    expect((await suite.env.op.introspect(refreshToken)).active).toBe(false);
   });
 
   it('step-up: the held request replays after signIn({ popup: true, acrValues, maxAge })', async () => {
@@ -162,7 +186,22 @@ describe.skipIf(skipFirefox)('oidc() sign-in in Firefox ESR', () => {
 
     await expect(signInWithPopup(tab, 'server-error')).resolves.toMatchObject({ ok: false, reason: 'server-error', action: 'retry' });
 
-    await tab.goto(`${env.pageUrl}?code=stolen&state=forged`);
+    await tab.goto(`${suite.env.pageUrl}?code=stolen&state=forged`);
     await expect(waitInPage<Outcome>(tab, 'window.t?.redirect')).resolves.toMatchObject({ ok: false, reason: 'invalid-state' });
   });
+});
+
+describeFirefox('oidc() sign-in with DPoP in Firefox ESR', true, (suite) => {
+  it('binds the code (dpop_jkt) and the tokens to the page\'s key (a proof on the exchange)', async () => {
+    const tab = await suite.open({ dpop: true });
+    await tab.click('#redirect');
+    await logInAtProvider(tab, suite.env.op.issuer);
+    await waitInPage(tab, 'window.t?.auth.session.status === "active"');
+    const token = await tab.evaluate<{ tokenType?: string; accessToken: string }>('window.t.storage.get()');
+    expect(token.tokenType?.toLowerCase()).toBe('dpop');
+    const info = await suite.env.op.introspect(token.accessToken);
+    expect((info.cnf as { jkt?: string }).jkt).toBe(await tab.evaluate<string>('window.t.dpop.thumbprint()'));
+    await expect(tab.evaluate<Outcome>('window.t.call("me")')).resolves.toMatchObject({ ok: true, data: { tokenType: 'DPoP' } });
+  });
+
 });
