@@ -1,8 +1,9 @@
 /**
  * oidc() sign-in in Firefox ESR (puppeteer-core over WebDriver BiDi) against oidc-provider: redirect and popup sign-in
- * with the login form filled by the test, a popup re-login that resumes held requests without a reload, and a closed
- * popup. The same page and provider as the Chromium suites (signin-env.ts). Without Firefox the suite is skipped with
- * one line, unless AUTHFETCH_REQUIRE_BROWSER=1.
+ * with the login form filled by the test, a popup re-login that resumes held requests without a reload, refresh,
+ * logout with revocation and end session, step-up, the SignInError reasons, and a DPoP-bound sign-in. The same page
+ * and provider as the Chromium suites (signin-env.ts). Without Firefox the suites are skipped with one line, unless
+ * AUTHFETCH_REQUIRE_BROWSER=1.
  */
 import type { Browser, BrowserContext, Page } from 'puppeteer-core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
