@@ -7,9 +7,13 @@
 //
 //   npm run size          (builds first: npm run build && node bench/size.mjs)
 //
+// It also measures the subpath entries (authfetch/react, authfetch/testing) on their own, with their peers (react,
+// msw) left to the app, and proves that they add nothing to an app that does not import them: their code is in
+// files of their own, not in dist/index.js, and the core app ships none of it.
+//
 // Exits 1 when the proof fails.
 import { build } from 'esbuild';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
@@ -18,9 +22,16 @@ import { gzipSync } from 'node:zlib';
 
 const root = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const distEntry = join(root, 'dist', 'index.js');
-if (!existsSync(distEntry)) {
-  console.error('bench/size.mjs: dist/index.js is missing; run `npm run size` (it builds first)');
-  process.exit(1);
+const distEntries = {
+  authfetch: distEntry,
+  'authfetch/react': join(root, 'dist', 'react', 'index.js'),
+  'authfetch/testing': join(root, 'dist', 'testing', 'index.js'),
+};
+for (const file of Object.values(distEntries)) {
+  if (!existsSync(file)) {
+    console.error(`bench/size.mjs: ${relative(root, file)} is missing; run \`npm run size\` (it builds first)`);
+    process.exit(1);
+  }
 }
 
 const apps = {
@@ -59,6 +70,15 @@ export const auth = createAuthClient({
 });
 `,
   },
+  // The entries on their own: what importing one adds to an app that already has the core (their peers excluded).
+  react: {
+    label: 'authfetch/react on its own (react external)',
+    source: `export { AuthProvider, useAuth, useSession, useAuthEvent } from 'authfetch/react';`,
+  },
+  testing: {
+    label: 'authfetch/testing on its own (msw external)',
+    source: `export { createTestAuth } from 'authfetch/testing';`,
+  },
 };
 
 // What oidc() may add to the core app, min+gzip. DESIGN.md's budget is 9 KiB; oauth4webapi's own share of a sign-in
@@ -69,6 +89,14 @@ export const auth = createAuthClient({
 const OIDC_BUDGET_BYTES = 9 * 1024;
 const OIDC_LIMIT_BYTES = 11 * 1024;
 const OAUTH4WEBAPI = /(^|\/)node_modules\/oauth4webapi\//;
+
+// Strings only the subpath entries hold: the core app and dist/index.js must have none of them.
+const ENTRY_MARKERS = {
+  'authfetch/react': 'useAuth() needs an <AuthProvider',
+  'authfetch/testing': 'createTestAuth:',
+};
+// A string only the core holds: the entries must not carry a copy of it (they import nothing of the core at run time).
+const CORE_MARKER = 'authfetch: refresh started';
 
 // What must stay out of the core app. Paths are esbuild's metafile input paths (relative to the working dir).
 const IDB_KEYVAL = /(^|\/)node_modules\/idb-keyval\//;
@@ -88,7 +116,7 @@ const resolveAuthfetch = {
   name: 'authfetch-dist',
   setup(b) {
     // The app imports the package by name; point it at the build, as npm would after `npm install authfetch`.
-    b.onResolve({ filter: /^authfetch$/ }, () => ({ path: distEntry }));
+    b.onResolve({ filter: /^authfetch(\/react|\/testing)?$/ }, (args) => ({ path: distEntries[args.path] }));
   },
 };
 
@@ -105,6 +133,8 @@ async function measure(key) {
     write: false,
     outfile: join(dir, `${key}.out.js`),
     plugins: [resolveAuthfetch],
+    // The entries' peers belong to the app (it has react and msw anyway); only the entries' own bytes count.
+    external: ['react', 'msw'],
     logLevel: 'silent',
   });
   const output = result.outputFiles.find((file) => file.path.endsWith('.out.js'));
@@ -136,6 +166,10 @@ try {
   console.log(`  ${apps.core.label.padEnd(52)} ${kb(core.min).padStart(9)} min  ${kb(core.gzip).padStart(8)} min+gzip`);
   console.log(`  ${apps.full.label.padEnd(52)} ${kb(full.min).padStart(9)} min  ${kb(full.gzip).padStart(8)} min+gzip`);
   console.log(`  ${apps.oidc.label.padEnd(52)} ${kb(signIn.min).padStart(9)} min  ${kb(signIn.gzip).padStart(8)} min+gzip`);
+  const entries = { 'authfetch/react': await measure('react'), 'authfetch/testing': await measure('testing') };
+  for (const [key, app] of [['react', entries['authfetch/react']], ['testing', entries['authfetch/testing']]]) {
+    console.log(`  ${apps[key].label.padEnd(52)} ${kb(app.min).padStart(9)} min  ${kb(app.gzip).padStart(8)} min+gzip`);
+  }
   console.log('');
   console.log('proof from the metafiles:');
 
@@ -181,6 +215,15 @@ try {
     `an app with oidc() instead of oauth2Refresh adds ${kb(added)} min+gzip to the core app (limit ${kb(OIDC_LIMIT_BYTES)}; ` +
       (added <= OIDC_BUDGET_BYTES ? `within the ${kb(OIDC_BUDGET_BYTES)} budget)` : `${kb(added - OIDC_BUDGET_BYTES)} over the ${kb(OIDC_BUDGET_BYTES)} budget)`),
   );
+  // The subpath entries add nothing to an app that does not import them.
+  const coreBuild = readFileSync(distEntry, 'utf8');
+  for (const [entry, marker] of Object.entries(ENTRY_MARKERS)) {
+    check(entries[entry].text.includes(marker), `${entry} holds its own code (${JSON.stringify(marker)})`);
+    check(!coreBuild.includes(marker), `dist/index.js holds none of ${entry}`);
+    check(!core.text.includes(marker) && !full.text.includes(marker), `the core and full apps ship none of ${entry}`);
+    check(!entries[entry].text.includes(CORE_MARKER), `${entry} carries no copy of the core`);
+  }
+  check(!/["']react["']|["']msw["']/.test(coreBuild), 'dist/index.js imports neither react nor msw');
   check(
     core.gzip < full.gzip,
     `the core app is smaller (${kb(full.gzip - core.gzip)} min+gzip saved by not using dpop() and indexedDbStorage())`,

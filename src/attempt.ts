@@ -13,7 +13,11 @@
  *   goes through a dispatcher that forwards to the global one (an app's proxy or agent settings still apply) with
  *   `headersTimeout` set. Its clock ticks about once a second, so the attempt ends within a second after `timeout`
  *   (hence the 10 s floor: below it, `'abort'` is used), and it counts from when the request is sent (connecting has
- *   undici's own limit, `connectTimeout`, 10 s by default).
+ *   undici's own limit, `connectTimeout`, 10 s by default). It applies only while `globalThis.fetch` is still Node's
+ *   own: a fetch patched in later (msw's interceptor, a test double) ignores the dispatcher, so it gets `'abort'`.
+ *
+ * `fetch` is looked up when each attempt is sent, not when the client is made (as ky does): test tools such as msw
+ * replace `globalThis.fetch` at `server.listen()`, usually after the app created its client at module load.
  */
 import { TimeoutError } from './errors/index.js';
 
@@ -33,7 +37,8 @@ export interface AttemptTarget {
 
 /** Options of {@link createAttempt}. */
 export interface AttemptOptions {
-  fetch: typeof fetch;
+  /** The app's own fetch; without one, the current `globalThis.fetch` at each send. */
+  fetch?: typeof fetch;
   /** The per-attempt timeout, in ms: how long to wait for the response headers. */
   timeout: number;
   bounding: AttemptBounding;
@@ -71,6 +76,23 @@ interface Dispatcher {
   dispatch(options: { headersTimeout?: number | null }, handler: unknown): boolean;
 }
 
+/** The last `globalThis.fetch` judged by {@link isNodeBuiltinFetch}, and the verdict (one comparison per send). */
+let judgedFetch: unknown;
+let judgedBuiltin = false;
+
+/**
+ * Whether `candidate` is Node's own global fetch, whose requests go through undici's global dispatcher. Node defines
+ * it in its bootstrap as a wrapper that loads `internal/deps/undici/undici` (a module only Node itself can load), so
+ * its source names that module; a replacement (msw, a spy) does not. Judged once per function.
+ */
+export function isNodeBuiltinFetch(candidate: unknown): boolean {
+  if (candidate !== judgedFetch) {
+    judgedFetch = candidate;
+    judgedBuiltin = typeof candidate === 'function' && Function.prototype.toString.call(candidate).includes("require('internal/deps/undici/undici')");
+  }
+  return judgedBuiltin;
+}
+
 /** Where undici (Node's fetch, and any copy of the undici package) keeps the global dispatcher. */
 const GLOBAL_DISPATCHER = Symbol.for('undici.globalDispatcher.1');
 
@@ -90,10 +112,17 @@ export function createAttempt(o: AttemptOptions): Attempt {
   const timeoutError = (target: AttemptTarget, cause: unknown): TimeoutError =>
     new TimeoutError(undefined, { method: target.method, url: target.url, timeout: o.timeout, cause });
 
-  /** Call `fetch`, turning a synchronous throw (a custom fetch may throw) into a rejection. */
+  const appFetch = o.fetch;
+  /**
+   * Call the app's fetch, else the current global one, turning a synchronous throw (a custom fetch may throw) into a
+   * rejection. Called as plain functions: a browser's `window.fetch` refuses another `this`.
+   */
   function call(input: RequestInfo, init: RequestInit | undefined): Promise<Response> {
     try {
-      return o.fetch(input, init);
+      if (appFetch !== undefined) return appFetch(input, init);
+      const current = globalThis.fetch;
+      if (typeof current !== 'function') throw new TypeError('authfetch: no fetch is available; pass the fetch option');
+      return current(input, init);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -103,19 +132,30 @@ export function createAttempt(o: AttemptOptions): Attempt {
     const user = target.signal;
     if (user?.aborted) return Promise.reject(user.reason);
     const controller = new AbortController();
-    const onUserAbort = () => controller.abort(user?.reason);
+    /** Settles the attempt at the deadline when fetch ignores the signal (see below); unset for string inputs. */
+    let settleEarly: ((error: unknown) => void) | undefined;
+    const onUserAbort = () => {
+      controller.abort(user?.reason);
+      settleEarly?.(user?.reason);
+    };
     user?.addEventListener('abort', onUserAbort, { once: true });
     let timedOut = false;
     const timer = setTimeout(() => {
       timedOut = true;
       controller.abort(new DOMException(`The request took longer than ${o.timeout} ms`, 'TimeoutError'));
+      settleEarly?.(timeoutError(target, controller.signal.reason));
     }, o.timeout);
     const withSignal = init ?? {};
     withSignal.signal = controller.signal;
-    return call(input, withSignal).then(
+    const sent = call(input, withSignal).then(
       (response) => {
         clearTimeout(timer);
         user?.removeEventListener('abort', onUserAbort);
+        if (settleEarly !== undefined && (timedOut || user?.aborted)) {
+          // The attempt was settled already; this late response is nobody's.
+          void response.body?.cancel().catch(() => undefined);
+          throw timeoutError(target, controller.signal.reason);
+        }
         return onResponse(response, target);
       },
       (error: unknown) => {
@@ -126,6 +166,13 @@ export function createAttempt(o: AttemptOptions): Attempt {
         return onError(error, target);
       },
     );
+    if (typeof input === 'string') return sent;
+    // A Request input: some fetch implementations (happy-dom 21) ignore `init.signal` when the input is a Request, and
+    // the attempt would outlive its deadline. It settles at the deadline (or the app's abort) by itself then.
+    return new Promise<Response>((resolve, reject) => {
+      settleEarly = reject;
+      sent.then(resolve, reject);
+    });
   };
 
   if (o.bounding === 'abort') return abortable;
@@ -144,9 +191,11 @@ export function createAttempt(o: AttemptOptions): Attempt {
   return function viaUndici(input, init, target, onResponse, onError) {
     const given = init as (RequestInit & { dispatcher?: unknown }) | undefined;
     if (!dispatcherKnown) dispatcherKnown = globalDispatcher() !== undefined;
-    // An app's own dispatcher for this request, or none known yet (the first fetch of the process loads undici, which
-    // sets it): an AbortSignal then.
-    if (given?.dispatcher !== undefined || !dispatcherKnown) return abortable(input, init, target, onResponse, onError);
+    // An app's own dispatcher for this request, none known yet (the first fetch of the process loads undici, which
+    // sets it), or a global fetch that is no longer Node's own (it would ignore the dispatcher): an AbortSignal then.
+    if (given?.dispatcher !== undefined || !dispatcherKnown || !isNodeBuiltinFetch(globalThis.fetch)) {
+      return abortable(input, init, target, onResponse, onError);
+    }
     const withDispatcher: RequestInit & { dispatcher?: unknown } = given ?? {};
     withDispatcher.dispatcher = withHeadersTimeout;
     return call(input, withDispatcher).then(

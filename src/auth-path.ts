@@ -1,7 +1,9 @@
 /**
  * The auth path: one function with fetch's signature. It attaches the token (or waits for a refresh in flight),
  * sends one attempt (src/attempt.ts, bounded by the per-attempt timeout), and on a 401 waits for the coordinator and
- * replays once. `auth.fetch` is its app entry; `auth.http` is ky with its ky entry as `fetch`. It stays lean, since
+ * replays once. `auth.fetch` is its app entry; `auth.http` is ky with its ky entry as `fetch`. A string input is
+ * resolved once (src/auth-path/url.ts) and that URL is both checked and fetched; only answers from the request's own
+ * origin act on the session, and DPoP-bound requests follow redirects themselves (src/auth-path/redirect.ts). It stays lean, since
  * bench/overhead.ts holds it to 1.05x of raw fetch: no Request is built for a string URL, the response is handled in
  * the same promise as fetch's, and nothing is read on a 2xx but the `Date` header (at most once a second).
  */
@@ -14,9 +16,20 @@ import type { ServerClock } from './clock.js';
 import type { Dpop } from './dpop/types.js';
 import type { Log } from './log.js';
 import type { OriginMatcher } from './origins.js';
+import {
+  MAX_REDIRECTS,
+  brokenRedirectError,
+  headersForHop,
+  isRedirect,
+  methodAfterRedirect,
+  refusedRedirectError,
+  requestForHop,
+  sameOrigin,
+} from './auth-path/redirect.js';
 import type { RefreshCoordinator } from './refresh/coordinator.js';
 import type { LoginGate, LoginRequiredMode } from './session.js';
 import type { TokenSet } from './types.js';
+import { discardBody } from './lib/discard-body.js';
 
 /** What the auth path is built from. */
 export interface AuthPathOptions {
@@ -65,6 +78,12 @@ interface Outgoing {
   nonceRetried: boolean;
   /** The request was already held for a step-up and replayed after it (it is held once, never in a loop). */
   steppedUp: boolean;
+  /** The current attempt is DPoP-bound and follows its redirects itself (`redirect: 'manual'`; src/auth-path/redirect.ts). */
+  manualRedirect: boolean;
+  /** Redirects followed so far by {@link followRedirect}. */
+  redirects: number;
+  /** A redirect took the request to another origin: whatever answers now does not speak for the session. */
+  leftOrigin: boolean;
 }
 
 /** Whether an init carries no option (ky passes `{}`), without allocating the array `Object.keys` would. */
@@ -78,6 +97,9 @@ const ONE_SHOT_MESSAGE =
   'authfetch: the request got 401 and the token was renewed, but its body is a one-shot ReadableStream that ' +
   'cannot be sent again. Pass the body as a string, Blob, ArrayBuffer, FormData or URLSearchParams (or a Request) ' +
   'so it can be replayed.';
+
+/** Thrown (as a TypeError) when a DPoP-bound request with a one-shot stream body is redirected with its body. */
+const ONE_SHOT_REDIRECT_MESSAGE = 'authfetch: the request was redirected, but its body is a one-shot ReadableStream that cannot be sent again';
 
 /** The auth path's two entries: the same behaviour, for the app's own calls and for ky's. */
 export interface AuthPath {
@@ -108,6 +130,9 @@ export function createAuthPath(o: AuthPathOptions): AuthPath {
         replayed: false,
         nonceRetried: false,
         steppedUp: false,
+        manualRedirect: false,
+        redirects: 0,
+        leftOrigin: false,
       };
     }
     // A Request (ky always passes one). Merge init into a template (our own object then); its body is teed per
@@ -126,6 +151,9 @@ export function createAuthPath(o: AuthPathOptions): AuthPath {
       replayed: false,
       nonceRetried: false,
       steppedUp: false,
+      manualRedirect: false,
+      redirects: 0,
+      leftOrigin: false,
     };
   }
 
@@ -156,9 +184,12 @@ export function createAuthPath(o: AuthPathOptions): AuthPath {
   function send(out: Outgoing, tokens: TokenSet | undefined): Promise<Response> {
     try {
       out.tokens = tokens;
+      out.manualRedirect = false;
       if (!tokens) return dispatch(out, ownHeaders(out) ?? {});
       if (o.dpop === undefined || tokens.tokenType?.toLowerCase() === 'bearer') return sendWith(out, bearer(tokens.accessToken));
-      // RFC 9449 section 7: a fresh proof for every request and every replay, bound to the token by `ath`.
+      // RFC 9449 section 7: a fresh proof for every request and every replay, bound to the token by `ath`. The proof
+      // must reach no other origin, so redirects are followed here (unless the app chose its own redirect mode).
+      out.manualRedirect = (out.template ? out.template.redirect : (out.init?.redirect ?? 'follow')) === 'follow';
       return o.dpop
         .proof(out.method, out.url, { accessToken: tokens.accessToken })
         .then((proof) => sendWith(out, `DPoP ${tokens.accessToken}`, proof));
@@ -185,11 +216,12 @@ export function createAuthPath(o: AuthPathOptions): AuthPath {
     let init: RequestInit | undefined;
     if (template) {
       input = template.body ? template.clone() : template;
-      init = out.privateTemplate ? undefined : { headers };
+      init = out.privateTemplate ? (out.manualRedirect ? { redirect: 'manual' } : undefined) : { headers };
     } else {
       input = out.url;
       init = out.init ? { ...out.init, headers } : { headers };
     }
+    if (out.manualRedirect && init) init.redirect = 'manual';
     // The per-attempt timeout (src/attempt.ts) covers the wait for the response headers only (as ky's does), never
     // the time a request spends held for a refresh or a sign-in, and never the body download.
     return o.attempt(input, init, out, afterAttempt, failedAttempt);
@@ -208,9 +240,15 @@ export function createAuthPath(o: AuthPathOptions): AuthPath {
 
   /** An attempt's response: handed back as it is, or, for a 401 with a token, on to {@link after401}. */
   function afterAttempt(response: Response, out: Outgoing): Response | Promise<Response> {
+    if (out.manualRedirect && isRedirect(response)) return followRedirect(response, out);
+    // Only the request's own origin speaks for the session: an answer from another origin, reached by redirects, is
+    // handed back untouched (no refresh, no step-up, no events, its DPoP-Nonce and Date ignored). `redirected` is read
+    // first: it is false on almost every response, and cheap.
+    const own = !out.leftOrigin && (!response.redirected || sameOrigin(response.url, out.url));
     // Only a non-2xx response ever gets a typed error, the one reader of this note: a 2xx skips the WeakMap entry
     // (a WeakMap entry per response is GC work on every request).
-    if (!response.ok) errors.noteCredentials(response, out.tokens);
+    if (!response.ok) errors.noteCredentials(response, own ? out.tokens : undefined);
+    if (!own) return response;
     if (out.authorized) {
       if (o.clock.wantsDate()) o.clock.observe(response.headers.get('date'));
       if (o.dpop) {
@@ -224,6 +262,45 @@ export function createAuthPath(o: AuthPathOptions): AuthPath {
     return response;
   }
 
+  /**
+   * Follow one redirect of a DPoP-bound request (src/auth-path/redirect.ts): to the same origin with the token and a
+   * fresh proof for the new URL, to another origin with neither (the platform follows the rest), and never where a
+   * browser hides the target.
+   */
+  function followRedirect(response: Response, out: Outgoing): Promise<Response> {
+    if (response.type === 'opaqueredirect') throw refusedRedirectError(out.method, out.url);
+    const location = response.headers.get('location') as string;
+    void response.body?.cancel().catch(() => undefined);
+    let next: string;
+    try {
+      next = new URL(location, out.url).href;
+    } catch {
+      throw brokenRedirectError(out.method, out.url, 'the redirect Location is not a URL');
+    }
+    if (!/^https?:/.test(next)) throw brokenRedirectError(out.method, out.url, 'the redirect leads to a URL that is not http(s)');
+    if (++out.redirects > MAX_REDIRECTS) throw brokenRedirectError(out.method, out.url, 'too many redirects');
+    const { method, dropBody } = methodAfterRedirect(response.status, out.method);
+    if (!dropBody && out.oneShotBody) throw new TypeError(ONE_SHOT_REDIRECT_MESSAGE);
+    const stays = sameOrigin(next, out.url);
+    out.url = next;
+    out.method = method;
+    if (out.template) {
+      out.template = requestForHop(out.template, next, method, dropBody);
+      out.privateTemplate = true;
+    } else if (dropBody) {
+      out.init = { ...out.init, method, body: null, headers: headersForHop(out.init?.headers, true) };
+      out.oneShotBody = false;
+    }
+    if (stays) {
+      // The token the chain started with, while it is still the session's: after a logout, a new sign-in or a
+      // refresh meanwhile the hop goes without one, and its 401 (if any) is handled as for any request.
+      const sent = out.tokens;
+      return send(out, sent !== undefined && co.tokens?.accessToken === sent.accessToken ? sent : undefined);
+    }
+    out.leftOrigin = true;
+    return send(out, undefined);
+  }
+
   /** Wait for a promise, unless the request's own signal aborts first. */
   function abortable<T>(promise: Promise<T>, signal: AbortSignal | null | undefined): Promise<T> {
     if (!signal) return promise;
@@ -235,11 +312,20 @@ export function createAuthPath(o: AuthPathOptions): AuthPath {
     });
   }
 
-  /** The session is over: reject (`'reject'`) or hold until sign-in and go on with the new tokens (`'wait'`). */
-  async function sessionOver(error: SessionExpiredError, out: Outgoing): Promise<TokenSet> {
+  /**
+   * The session is over: reject (`'reject'`) or hold until sign-in and go on with the new tokens (`'wait'`).
+   * `owner`: the tokens of the session the request belongs to (it was sent with them, or started under them); only
+   * the same user's sign-in releases it.
+   */
+  async function sessionOver(
+    error: SessionExpiredError,
+    out: Outgoing,
+    owner: TokenSet | undefined = out.tokens ?? co.endedTokens,
+  ): Promise<TokenSet> {
     // A request still out when the user signed out ends with the logout, as the requests held then do.
-    if (o.mode === 'reject' || error.reason === 'logout') throw error;
-    await gate.hold(out.signal);
+    // Another user's sign-in never carries this request either.
+    if (o.mode === 'reject' || error.reason === 'logout' || error.reason === 'user-changed') throw error;
+    await gate.hold(out.signal, owner);
     const tokens = co.tokens;
     if (!tokens) throw error;
     return tokens;
@@ -247,12 +333,14 @@ export function createAuthPath(o: AuthPathOptions): AuthPath {
 
   /** The tokens to send with: after a refresh in flight, or after a proactive refresh when expiring. */
   async function tokensForRequest(out: Outgoing): Promise<TokenSet | undefined> {
+    // Whose request this is, fixed now: a notice handled while it waits may change what the coordinator remembers.
+    const owner = co.tokens ?? co.endedTokens;
     const inflight = co.inflight;
     if (inflight) {
       try {
         return await abortable(inflight, out.signal);
       } catch (error) {
-        if (isSessionExpiredError(error)) return sessionOver(error, out);
+        if (isSessionExpiredError(error)) return sessionOver(error, out, owner);
         throw error;
       }
     }
@@ -263,9 +351,9 @@ export function createAuthPath(o: AuthPathOptions): AuthPath {
     }
     if (co.isExpiring(tokens) && co.canRefresh(tokens)) {
       try {
-        return await abortable(co.refresh('expiring', tokens.accessToken), out.signal);
+        return await abortable(co.refresh('expiring', tokens), out.signal);
       } catch (error) {
-        if (isSessionExpiredError(error)) return sessionOver(error, out);
+        if (isSessionExpiredError(error)) return sessionOver(error, out, owner);
         if (out.signal?.aborted) throw error;
         // A transient failure was reported (refreshError); the token may still be good for a while: send it.
         return co.tokens ?? tokens;
@@ -290,7 +378,7 @@ export function createAuthPath(o: AuthPathOptions): AuthPath {
         if (!co.canRefresh(sent) && co.tokens?.accessToken === sent.accessToken) {
           return sessionOver(await co.endSession('no-refresh-token'), out);
         }
-        return await abortable(co.refresh('unauthorized', sent.accessToken), out.signal);
+        return await abortable(co.refresh('unauthorized', sent), out.signal);
       }
       // Sent without a token.
       if (co.inflight) return await abortable(co.inflight, out.signal);
@@ -338,7 +426,8 @@ export function createAuthPath(o: AuthPathOptions): AuthPath {
     // The common case (signed in, no refresh in flight, not expiring) goes out at once, without an async hop.
     const current = co.tokens;
     if (current && !co.inflight && !co.isExpiring(current)) return send(out, current);
-    return tokensForRequest(out).then((tokens) => send(out, tokens));
+    // Tokens picked before an await: a sign-in or sign-out since then wins (co.reconfirm).
+    return tokensForRequest(out).then((tokens) => send(out, tokens && co.reconfirm(tokens)));
   }
 
   /** A 401: retry with a new DPoP nonce, report a step-up, or cure (refresh, sign-in) and replay once. */
@@ -348,7 +437,7 @@ export function createAuthPath(o: AuthPathOptions): AuthPath {
     // RFC 9449 section 9: the resource server wants a (new) nonce: one more try, not a refresh, not a retry.
     if (o.dpop && summary.error === 'use_dpop_nonce') {
       if (!out.nonceRetried && response.headers.get('dpop-nonce') && !out.oneShotBody) {
-        await response.body?.cancel();
+        discardBody(response);
         out.nonceRetried = true;
         return send(out, out.tokens);
       }
@@ -365,10 +454,11 @@ export function createAuthPath(o: AuthPathOptions): AuthPath {
       if (o.mode === 'wait' && !out.steppedUp && !out.oneShotBody) {
         out.steppedUp = true;
         o.stepUpGate.announce('step-up', { acrValues: summary.acrValues, maxAge: summary.maxAge });
-        await o.stepUpGate.hold(out.signal);
+        // Only the same user's stronger sign-in releases it (another user's rejects it: 'user-changed').
+        await o.stepUpGate.hold(out.signal, out.tokens);
         const tokens = co.tokens;
         if (!tokens) throw new SessionExpiredError('Signed out', { reason: 'logout' });
-        await response.body?.cancel();
+        discardBody(response);
         o.log.debug('authfetch: replaying a request after step-up');
         return send(out, tokens);
       }
@@ -378,12 +468,12 @@ export function createAuthPath(o: AuthPathOptions): AuthPath {
     if (out.replayed) return finalUnauthorized(response, out);
     const cured = await cure(out, out.tokens);
     if (!cured) return finalUnauthorized(response, out);
-    await response.body?.cancel();
+    discardBody(response);
     if (out.oneShotBody) throw new TypeError(ONE_SHOT_MESSAGE);
     o.log.debug('authfetch: replaying a request after 401');
     out.replayed = true;
     out.nonceRetried = false;
-    return send(out, cured);
+    return send(out, co.reconfirm(cured));
   }
 
   return {

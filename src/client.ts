@@ -5,6 +5,7 @@
 import { createAttempt, defaultBounding } from './attempt.js';
 import type { KyInstance, RetryOptions } from 'ky';
 import { createAuthPath } from './auth-path.js';
+import { pageUrl, resolvePrefix, resolveRequestUrl } from './auth-path/url.js';
 import { ServerClock } from './clock.js';
 import type { Dpop } from './dpop/types.js';
 import {
@@ -17,15 +18,18 @@ import {
   type ErrorMessages,
 } from './errors/index.js';
 import { createEventBus } from './events.js';
-import { createHttp } from './http.js';
+import { createHttp, DEFAULT_MAX_RETRY_AFTER } from './http.js';
 import { createLog } from './log.js';
+import { timerOption } from './lib/options.js';
 import { createOriginMatcher, originOf, type OriginRule } from './origins.js';
 import { openTabChannel } from './refresh/channel.js';
 import { RefreshCoordinator, type SessionStatus } from './refresh/coordinator.js';
 import type { RefreshStrategy } from './refresh/types.js';
 import { IdleTimer, LoginGate, type LoginRequiredMode } from './session.js';
+import { tabLock } from './lib/lock.js';
 import { attachSignIn } from './signin/hook.js';
 import type { HandleRedirectResult, IdTokenClaims, LogoutOptions, SignInOptions } from './signin/types.js';
+import { SUBSCRIBE_SESSION, type SubscribeSession } from './lib/session-signal.js';
 import { memoryStorage } from './storage/memory.js';
 import { isTokenSet, normalizeTokens, type OAuthTokenResponse } from './tokens.js';
 import type { AuthEvents, AuthEventType, Logger, TokenSet, TokenStorage } from './types.js';
@@ -47,22 +51,47 @@ export interface AuthClientOptions {
    * @default the origin of `baseUrl` and, in a browser, the page's origin
    */
   authorizedOrigins?: OriginRule[];
-  /** Refresh before sending when the access token expires within this many seconds. @default 30 */
+  /**
+   * Refresh before sending when the access token expires within this many seconds; never more than half the
+   * token's lifetime, so a short-lived token is not refreshed before every request. 0 up to 2147483.647.
+   * @default 30
+   * @example refreshLeeway: 60
+   */
   refreshLeeway?: number;
   /**
-   * ky's retry options, or a number of retries.
+   * ky's retry options, or a number of retries. `Retry-After` is honoured up to `maxRetryAfter` (ms, default
+   * 60000); a longer one hands the error to the app at once. `backoffLimit` (ms) also caps the refresh's own
+   * retries. Both accept 0 up to 2^31-1.
    * @default 2 retries of idempotent requests on network errors, 408, 429 and 5xx, honouring `Retry-After`
+   * @example retry: { limit: 3, maxRetryAfter: 10_000 }
    */
   retry?: number | RetryOptions;
-  /** Bounds each network attempt (API and refresh calls), in ms; not the time held for a refresh or sign-in. @default 30000 */
+  /**
+   * Bounds each network attempt (API and refresh calls), in ms; not the time held for a refresh or sign-in.
+   * Above 0 up to 2^31-1 (what a timer can hold).
+   * @default 30000
+   * @example timeout: 10_000
+   */
   timeout?: number;
   /** When the session is over: reject waiting requests with `SessionExpiredError`, or hold them until `login()`. @default 'reject' */
   loginRequired?: LoginRequiredMode;
-  /** How long `'wait'` holds a request, in ms. @default 300000 */
+  /**
+   * How long `'wait'` holds a request, in ms; above 0 up to 2^31-1.
+   * @default 300000
+   * @example loginTimeout: 600_000
+   */
   loginTimeout?: number;
-  /** End the session after this long without activity, in ms. @default off */
+  /**
+   * End the session after this long without activity, in ms; above 0 up to 2^31-1 (about 24.8 days).
+   * @default off
+   * @example idleTimeout: 15 * 60_000
+   */
   idleTimeout?: number;
-  /** Emit `sessionWarning` this long before the idle timeout, in ms. @default 60000 */
+  /**
+   * Emit `sessionWarning` this long before the idle timeout, in ms; 0 up to 2^31-1.
+   * @default 60000
+   * @example idleWarning: 120_000
+   */
   idleWarning?: number;
   /** In a browser, count pointer, key and visibility events as activity. @default false */
   trackActivity?: boolean;
@@ -139,29 +168,14 @@ export interface AuthClient {
   dispose(): void;
 }
 
-const ABSOLUTE_URL = /^[a-z][a-z\d+\-.]*:/i;
-
-function pageHref(): string | undefined {
-  const href = (globalThis as { location?: { href?: unknown } }).location?.href;
-  return typeof href === 'string' ? href : undefined;
-}
-
 function isBrowserOrWorker(): boolean {
   const g = globalThis as { document?: unknown; WorkerGlobalScope?: unknown };
   return g.document !== undefined || g.WorkerGlobalScope !== undefined;
 }
 
-function positive(name: string, value: number | undefined, fallback: number, allowZero = false): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || Number.isNaN(value) || value < 0 || (!allowZero && value === 0)) {
-    throw new TypeError(`authfetch: option ${name} must be a positive number of ${name === 'refreshLeeway' ? 'seconds' : 'ms'}`);
-  }
-  return value;
-}
-
 /**
  * An app's own storage may hand back anything (a corrupted or older-shaped value) or throw synchronously: reads are
- * validated, so such a value means "signed out" rather than a session with no usable token (DESIGN behaviour 7),
+ * validated, so such a value means "signed out" rather than a session with no usable token (bad input gets a safe fallback),
  * and every call is made to return a promise, as the coordinator expects.
  */
 function guardStorage(storage: TokenStorage): TokenStorage {
@@ -172,6 +186,7 @@ function guardStorage(storage: TokenStorage): TokenStorage {
     get shared() {
       return storage.shared;
     },
+    lockFallback: storage.lockFallback,
     async get() {
       const value: unknown = await storage.get();
       return isTokenSet(value) ? value : undefined;
@@ -203,36 +218,29 @@ function guardStorage(storage: TokenStorage): TokenStorage {
  * ```
  */
 export function createAuthClient(options: AuthClientOptions = {}): AuthClient {
-  const timeout = positive('timeout', options.timeout, 30_000);
-  const refreshLeeway = positive('refreshLeeway', options.refreshLeeway, 30, true);
-  const loginTimeout = positive('loginTimeout', options.loginTimeout, 300_000);
-  const idleWarning = positive('idleWarning', options.idleWarning, 60_000, true);
-  const idleTimeout = options.idleTimeout === undefined ? undefined : positive('idleTimeout', options.idleTimeout, 0);
+  const timeout = timerOption('timeout', options.timeout, 30_000);
+  const refreshLeeway = timerOption('refreshLeeway', options.refreshLeeway, 30, { unit: 's', allowZero: true });
+  const loginTimeout = timerOption('loginTimeout', options.loginTimeout, 300_000);
+  const idleWarning = timerOption('idleWarning', options.idleWarning, 60_000, { allowZero: true });
+  const idleTimeout = options.idleTimeout === undefined ? undefined : timerOption('idleTimeout', options.idleTimeout, 0);
+  const retry = options.retry;
+  const retryObject = typeof retry === 'object' && retry !== null ? retry : undefined;
+  const backoffLimit = timerOption('retry.backoffLimit', retryObject?.backoffLimit, 3000, { allowZero: true });
+  const maxRetryAfter = timerOption('retry.maxRetryAfter', retryObject?.maxRetryAfter, DEFAULT_MAX_RETRY_AFTER, { allowZero: true });
   const mode: LoginRequiredMode = options.loginRequired ?? 'reject';
   if (mode !== 'reject' && mode !== 'wait') throw new TypeError("authfetch: option loginRequired must be 'reject' or 'wait'");
-  const underlyingFetch = options.fetch ?? globalThis.fetch?.bind(globalThis);
-  if (typeof underlyingFetch !== 'function') throw new TypeError('authfetch: no fetch is available; pass the fetch option');
-
-  const page = pageHref();
-  let base: string | undefined;
-  if (options.baseUrl !== undefined) {
-    try {
-      base = new URL(options.baseUrl, page).href;
-    } catch {
-      throw new TypeError(`authfetch: baseUrl "${options.baseUrl}" is not a valid URL`);
-    }
-    if (!base.endsWith('/')) base += '/';
+  const appFetch = options.fetch;
+  if (appFetch === undefined ? typeof globalThis.fetch !== 'function' : typeof appFetch !== 'function') {
+    throw new TypeError('authfetch: no fetch is available; pass the fetch option');
   }
+  // Looked up per call, not bound now: test tools (msw) replace globalThis.fetch after the client is made.
+  const underlyingFetch: typeof fetch = appFetch ?? ((input, init) => globalThis.fetch(input, init));
+
+  const page = pageUrl();
+  const base = options.baseUrl === undefined ? undefined : resolvePrefix(options.baseUrl, 'baseUrl');
   const defaultOrigins = [base, page].filter((u): u is string => u !== undefined && originOf(u) !== undefined);
   const isAuthorized = createOriginMatcher(options.authorizedOrigins ?? defaultOrigins);
-
-  const resolveUrl = (input: string): string => {
-    if (ABSOLUTE_URL.test(input)) return input;
-    if (input.startsWith('//')) return new URL(input, page ?? 'https://invalid').href;
-    if (base !== undefined) return base + input.replace(/^\/+/, '');
-    if (page !== undefined) return new URL(input, page).href;
-    throw new TypeError(`authfetch: "${input}" is a relative URL, but no baseUrl is set`);
-  };
+  const resolveUrl = (input: string): string => resolveRequestUrl(input, base);
 
   const log = createLog(options.logger);
   const bus = createEventBus((message, error) => log.error(message, error));
@@ -242,13 +250,26 @@ export function createAuthClient(options: AuthClientOptions = {}): AuthClient {
   const crossTab = options.crossTab ?? isBrowserOrWorker();
   const clock = new ServerClock();
   const errors = new ErrorMapper(() => coordinator.tokens !== undefined, localize);
-  const retry = options.retry;
-  const backoffLimit = typeof retry === 'object' && retry.backoffLimit !== undefined ? retry.backoffLimit : 3000;
 
-  const gate = new LoginGate({ loginTimeout, bus, log });
+  const gate = new LoginGate({ loginTimeout, mode, bus, log });
+  // `session` changes with these events, and, without one, where the coordinator says so (onStatusChange).
+  const sessionListeners = new Set<() => void>();
+  const notifySession = () => {
+    for (const listener of [...sessionListeners]) {
+      try {
+        listener();
+      } catch (error) {
+        log.error('authfetch: a session listener threw; the client carries on', error);
+      }
+    }
+  };
+  for (const type of ['login', 'refresh', 'logout', 'sessionExpired'] as const) bus.on(type, notifySession);
   // Requests that met a step-up challenge wait for a sign-in (here or in another tab), not for any refresh.
-  const stepUpGate = new LoginGate({ loginTimeout, bus, log });
-  bus.on('login', () => stepUpGate.releaseAll());
+  const stepUpGate = new LoginGate({ loginTimeout, mode, bus, log });
+  bus.on('login', () => {
+    const tokens = coordinator.tokens;
+    if (tokens) stepUpGate.releaseAll(tokens);
+  });
   // Assigned below: the coordinator's callbacks and the idle timer refer to each other, so these come later.
   let idle: IdleTimer | undefined;
   let channel: ReturnType<typeof openTabChannel>;
@@ -269,15 +290,15 @@ export function createAuthClient(options: AuthClientOptions = {}): AuthClient {
     fetch: refreshFetch,
     timeout,
     refreshLeeway,
-    retry: { limit: 2, backoffLimit },
+    retry: { limit: 2, backoffLimit, maxRetryAfter },
     crossTab,
     dpop: options.dpop,
     onSessionEnd(reason) {
       idle?.stop();
       gate.announce(reason);
     },
-    onTokens() {
-      gate.releaseAll();
+    onTokens(tokens) {
+      gate.releaseAll(tokens);
       idle?.start();
     },
     onLogout() {
@@ -285,6 +306,7 @@ export function createAuthClient(options: AuthClientOptions = {}): AuthClient {
       gate.rejectAll(new SessionExpiredError('Signed out', { reason: 'logout' }));
       stepUpGate.rejectAll(new SessionExpiredError('Signed out', { reason: 'logout' }));
     },
+    onStatusChange: notifySession,
   });
 
   if (idleTimeout !== undefined) {
@@ -330,7 +352,7 @@ export function createAuthClient(options: AuthClientOptions = {}): AuthClient {
     idle?.check();
     const tokens = coordinator.tokens;
     if (tokens && coordinator.isExpiring(tokens) && coordinator.canRefresh(tokens)) {
-      coordinator.refresh('expiring', tokens.accessToken).catch(() => undefined);
+      coordinator.refresh('expiring', tokens).catch(() => undefined);
     }
   };
   const doc = (globalThis as { document?: Document }).document;
@@ -342,7 +364,7 @@ export function createAuthClient(options: AuthClientOptions = {}): AuthClient {
   win.addEventListener?.('online', wake);
 
   const authPath = createAuthPath({
-    attempt: createAttempt({ fetch: underlyingFetch, timeout, bounding: defaultBounding(options.fetch, timeout) }),
+    attempt: createAttempt({ fetch: appFetch, timeout, bounding: defaultBounding(appFetch, timeout) }),
     coordinator,
     gate,
     stepUpGate,
@@ -361,7 +383,7 @@ export function createAuthClient(options: AuthClientOptions = {}): AuthClient {
     timeout,
     dpop: options.dpop,
     name: storage.name,
-    crossTab,
+    lock: tabLock(crossTab, storage.lockFallback),
     log,
     login: (tokens) => client.login(tokens),
     tokens: () => coordinator.tokens,
@@ -369,7 +391,7 @@ export function createAuthClient(options: AuthClientOptions = {}): AuthClient {
   const noSignIn = (member: string) =>
     Promise.reject(new TypeError(`authfetch: ${member}() needs the oidc() refresh strategy (the refresh option)`));
 
-  const http = createHttp(authPath.forKy as typeof fetch, retry, resolveUrl, errors, (error) => coordinator.isRefreshFailure(error));
+  const http = createHttp(authPath.forKy as typeof fetch, retry, base, errors, (error) => coordinator.isRefreshFailure(error));
 
   const client: AuthClient = {
     http,
@@ -382,12 +404,12 @@ export function createAuthClient(options: AuthClientOptions = {}): AuthClient {
     },
     async login(input) {
       const tokens = normalizeTokens(input, { receivedAt: Date.now() });
-      await coordinator.ready;
+      // The session changes within this call (a request started right after it never sees the old one), and storage
+      // writes keep the order of the calls, also before the first read of storage finished (that read then loses).
       await coordinator.login(tokens);
     },
     async logout(logoutOptions) {
       const signOutLocally = async () => {
-        await coordinator.ready;
         await coordinator.logout();
         if (options.dpop?.rotateOnLogout) await options.dpop.rotate();
       };
@@ -403,18 +425,20 @@ export function createAuthClient(options: AuthClientOptions = {}): AuthClient {
     async getAccessToken() {
       await coordinator.ready;
       try {
-        if (coordinator.inflight) return (await coordinator.inflight).accessToken;
+        // Reconfirmed: a sign-out or another user's sign-in while we waited wins over what the refresh gave.
+        if (coordinator.inflight) return coordinator.reconfirm(await coordinator.inflight).accessToken;
       } catch (error) {
-        if (isSessionExpiredError(error)) return undefined;
+        // The session ended or changed hands meanwhile: whatever is current now (another user's token, or none).
+        if (isSessionExpiredError(error)) return coordinator.tokens?.accessToken;
         throw error;
       }
       const tokens = coordinator.tokens;
       if (!tokens) return undefined;
       if (!coordinator.isExpiring(tokens) || !coordinator.canRefresh(tokens)) return tokens.accessToken;
       try {
-        return (await coordinator.refresh('expiring', tokens.accessToken)).accessToken;
+        return coordinator.reconfirm(await coordinator.refresh('expiring', tokens)).accessToken;
       } catch (error) {
-        if (isSessionExpiredError(error)) return undefined;
+        if (isSessionExpiredError(error)) return coordinator.tokens?.accessToken;
         // Transient: the token may still be valid for a while (we refresh ahead of expiry).
         const expiresAt = coordinator.expiresAt(tokens);
         if (coordinator.tokens === tokens && expiresAt !== undefined && expiresAt > Date.now()) return tokens.accessToken;
@@ -452,9 +476,16 @@ export function createAuthClient(options: AuthClientOptions = {}): AuthClient {
       doc?.removeEventListener('visibilitychange', onVisibility);
       win.removeEventListener?.('online', wake);
       bus.clear();
+      sessionListeners.clear();
     },
   };
   // auth.http's errors get the app's words in the mapper; these reject straight from the client.
   if (localize) localizeRejections(client, ['fetch', 'login', 'logout', 'getAccessToken', 'refresh', 'signIn', 'handleRedirect'], localize);
+  // For UI bindings (authfetch/react's useSession); not enumerable, so it stays out of logs and spreads.
+  const subscribeSession: SubscribeSession = (listener) => {
+    sessionListeners.add(listener);
+    return () => sessionListeners.delete(listener);
+  };
+  Object.defineProperty(client, SUBSCRIBE_SESSION, { value: subscribeSession });
   return client;
 }

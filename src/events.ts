@@ -9,11 +9,22 @@ import type { AuthEvents, AuthEventType } from './types.js';
 export interface EventBus {
   on<K extends AuthEventType>(type: K, handler: Handler<AuthEvents[K]>): () => void;
   off<K extends AuthEventType>(type: K, handler?: Handler<AuthEvents[K]>): void;
-  /** Call every handler of `type`; a handler that throws is reported and the others still run. */
+  /**
+   * Call every handler of `type`; a handler that throws, or returns a promise that rejects, is reported and the
+   * others still run.
+   */
   emit<K extends AuthEventType>(type: K, payload: AuthEvents[K]): void;
   /** Whether anyone listens: lets the request path skip building an event payload nobody reads. */
   has(type: AuthEventType): boolean;
   clear(): void;
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (
+    (typeof value === 'object' || typeof value === 'function') &&
+    value !== null &&
+    typeof (value as { then?: unknown }).then === 'function'
+  );
 }
 
 /**
@@ -36,7 +47,12 @@ export function createEventBus(report: (message: string, error: unknown) => void
       // Copy: a handler may unsubscribe itself (or others) while we iterate.
       for (const handler of [...handlers] as Handler<AuthEvents[typeof type]>[]) {
         try {
-          handler(payload);
+          // Typed as returning void, but an async listener returns a promise: its rejection is reported here, or it
+          // would become an unhandled rejection, which ends a Node process.
+          const result = (handler as (event: AuthEvents[typeof type]) => unknown)(payload);
+          if (isThenable(result)) {
+            result.then(undefined, (error: unknown) => report(`authfetch: a "${type}" event listener rejected; the client carries on`, error));
+          }
         } catch (error) {
           report(`authfetch: a "${type}" event listener threw; the client carries on`, error);
         }

@@ -1,5 +1,5 @@
 /**
- * authfetch: resilient authenticated fetching. This file only re-exports the public API.
+ * authfetch: resilient authenticated fetching. This file only re-exports the public API (the README's "API" section).
  */
 export { createAuthClient } from './client.js';
 export type { AuthClient, AuthClientOptions, AuthSession } from './client.js';
@@ -17,6 +17,8 @@ export { memoryStorage } from './storage/memory.js';
 export type { MemoryStorageOptions } from './storage/memory.js';
 export { indexedDbStorage } from './storage/indexeddb.js';
 export type { IndexedDbStorageOptions } from './storage/indexeddb.js';
+export { indexedDbLease } from './storage/lease.js';
+export type { TabLock } from './lib/lock.js';
 
 export {
   AuthFetchError,

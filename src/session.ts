@@ -5,13 +5,16 @@
  */
 import { SessionExpiredError } from './errors/index.js';
 import type { EventBus } from './events.js';
+import { maySameUser } from './lib/claims.js';
 import type { Log } from './log.js';
-import type { LoginRequiredReason } from './types.js';
+import type { LoginRequiredReason, TokenSet } from './types.js';
 
 /** What to do with requests when the session is over. */
 export type LoginRequiredMode = 'reject' | 'wait';
 
 interface Held {
+  /** The tokens of the session the request was made in, when there was one: only that user's sign-in releases it. */
+  owner: TokenSet | undefined;
   resolve(): void;
   reject(error: unknown): void;
   cleanup(): void;
@@ -25,7 +28,7 @@ export class LoginGate {
   #announceTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(
-    private readonly o: { loginTimeout: number; bus: EventBus; log: Log },
+    private readonly o: { loginTimeout: number; mode: LoginRequiredMode; bus: EventBus; log: Log },
   ) {}
 
   /** How many requests are held right now. */
@@ -33,8 +36,11 @@ export class LoginGate {
     return this.#held.size;
   }
 
-  /** Hold a request until sign-in. Rejects on logout, `loginTimeout`, or the request's own abort. */
-  hold(signal?: AbortSignal | null): Promise<void> {
+  /**
+   * Hold a request until sign-in. Rejects on logout, `loginTimeout`, the request's own abort, or a sign-in of a user
+   * other than `owner`'s (`'user-changed'`).
+   */
+  hold(signal?: AbortSignal | null, owner?: TokenSet): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       if (signal?.aborted) {
         reject(signal.reason);
@@ -49,6 +55,7 @@ export class LoginGate {
         reject(new SessionExpiredError('No sign-in happened within loginTimeout', { reason: 'login-timeout' }));
       }, this.o.loginTimeout);
       const held: Held = {
+        owner,
         resolve: () => {
           held.cleanup();
           resolve();
@@ -69,20 +76,30 @@ export class LoginGate {
   }
 
   /**
-   * Emit `loginRequired` once the requests that were waiting on the ended refresh have moved here, so that
-   * `pending` counts them (their rejection handlers run in microtasks before this timer).
+   * Emit `loginRequired`. With `'reject'` at once: the waiting requests are about to reject, and the event must come
+   * before the rejection it explains. With `'wait'` once the requests that were waiting on the ended refresh have
+   * moved here, so that `pending` counts them (their rejection handlers run in microtasks before this timer); none
+   * of them settles meanwhile.
    */
   announce(reason: LoginRequiredReason, stepUp?: { acrValues?: string[]; maxAge?: number }): void {
     clearTimeout(this.#announceTimer);
-    this.#announceTimer = setTimeout(() => {
+    const emit = () => {
       this.o.log.debug(`authfetch: sign-in required (${reason}); ${this.pending} request(s) held`);
       this.o.bus.emit('loginRequired', { reason, pending: this.pending, ...stepUp });
-    }, 0);
+    };
+    if (this.o.mode === 'reject') emit();
+    else this.#announceTimer = setTimeout(emit, 0);
   }
 
-  /** Sign-in happened: every held request goes on. */
-  releaseAll(): void {
-    for (const held of [...this.#held]) held.resolve();
+  /**
+   * Sign-in happened: every held request goes on, except those of another user's session, which reject with
+   * `SessionExpiredError` (`'user-changed'`).
+   */
+  releaseAll(tokens: TokenSet): void {
+    for (const held of [...this.#held]) {
+      if (maySameUser(held.owner, tokens)) held.resolve();
+      else held.reject(new SessionExpiredError('Another user signed in; this request belonged to the session before', { reason: 'user-changed' }));
+    }
   }
 
   /** Logout or dispose: every held request rejects with `error`. */

@@ -26,24 +26,62 @@ export interface NormalizeContext {
   receivedAt?: number;
 }
 
-const isNonEmptyString = (value: unknown): value is string => typeof value === 'string' && value.length > 0;
-const isOptionalString = (value: unknown): boolean => value === undefined || typeof value === 'string';
+/**
+ * An access token as it must be to go in an `Authorization` header: RFC 6750 section 2.1's `b64token` (the `token68`
+ * of RFC 9110 section 11.2, which RFC 9449 section 7.1 uses for DPoP too). Anything else (CR/LF, spaces, controls,
+ * non-ASCII) would make fetch throw at send time, or split the header.
+ */
+const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
+/** RFC 6749 appendix A: refresh tokens, ID tokens, scopes and token types are visible ASCII (`VSCHAR`, and spaces). */
+const VISIBLE_ASCII = /^[\x20-\x7E]+$/;
+/** The largest time a `Date` can hold (ECMAScript section 21.4.1.22): a later "expiry" is no time at all. */
+const MAX_TIME_MS = 8.64e15;
+
+/** An optional member of a token set: absent, empty (as older versions stored it), or visible ASCII. */
+const isOptionalVisible = (value: unknown): boolean =>
+  value === undefined || (typeof value === 'string' && (value === '' || VISIBLE_ASCII.test(value)));
+
+/** `record[key]` if it is an own property (never one inherited through a crafted prototype), else `undefined`. */
+const own = (record: Record<string, unknown>, key: string): unknown => (Object.hasOwn(record, key) ? record[key] : undefined);
+
+/** Whether an epoch-ms expiry is a real point in time. */
+const isUsableTime = (value: unknown): value is number => typeof value === 'number' && Number.isFinite(value) && Math.abs(value) <= MAX_TIME_MS;
+
+/**
+ * What is wrong with a token set, in words that never quote a value (a token must not reach a message), or
+ * `undefined` when it is usable. One check for storage reads, `login()` and refresh results.
+ */
+export function tokenSetProblem(value: unknown): string | undefined {
+  if (typeof value !== 'object' || value === null) return 'it is not an object';
+  const v = value as Record<string, unknown>;
+  const accessToken = own(v, 'accessToken');
+  if (typeof accessToken !== 'string' || accessToken === '') return 'accessToken must be a non-empty string';
+  if (!B64TOKEN.test(accessToken)) return 'accessToken is not a valid header value (RFC 6750 b64token)';
+  for (const key of ['refreshToken', 'idToken', 'scope', 'tokenType'] as const) {
+    if (!isOptionalVisible(own(v, key))) return `${key} must be a string of visible ASCII characters`;
+  }
+  const expiresAt = own(v, 'expiresAt');
+  if (expiresAt !== undefined && !isUsableTime(expiresAt)) return 'expiresAt is not a finite time';
+  return undefined;
+}
 
 /**
  * Whether a value is a usable token set. Storage uses it so that a corrupted or older-shaped value reads as
  * "signed out" instead of being thrown at the app.
  */
 export function isTokenSet(value: unknown): value is TokenSet {
-  if (typeof value !== 'object' || value === null) return false;
-  const v = value as Record<string, unknown>;
-  return (
-    isNonEmptyString(v.accessToken) &&
-    isOptionalString(v.refreshToken) &&
-    isOptionalString(v.idToken) &&
-    isOptionalString(v.scope) &&
-    isOptionalString(v.tokenType) &&
-    (v.expiresAt === undefined || (typeof v.expiresAt === 'number' && Number.isFinite(v.expiresAt)))
-  );
+  return tokenSetProblem(value) === undefined;
+}
+
+/**
+ * `expires_in` (RFC 6749 section 5.1: seconds, a JSON number; some servers send a numeric string) as a number of
+ * seconds, `undefined` when absent, or `NaN` when it is something else.
+ */
+function expiresInSeconds(value: unknown): number | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value === 'number') return value;
+  if (typeof value === 'string' && /^\s*\d+(?:\.\d+)?\s*$/.test(value)) return Number(value);
+  return Number.NaN;
 }
 
 /**
@@ -75,31 +113,49 @@ export function normalizeTokens(input: unknown, context: NormalizeContext = {}, 
   const raw = input as Record<string, unknown>;
   const receivedAt = context.receivedAt ?? Date.now();
   let tokens: TokenSet;
-  if ('accessToken' in raw) {
-    if (!isTokenSet(raw)) throw new TokenResponseError('The token set is malformed (accessToken must be a non-empty string)');
+  // Members are read as own properties only: a response (or an app's parse) with a crafted prototype or a
+  // `__proto__` member cannot smuggle in a token, and the token set built here is a fresh plain object.
+  if (Object.hasOwn(raw, 'accessToken')) {
+    const problem = tokenSetProblem(raw);
+    if (problem !== undefined) throw new TokenResponseError(`The token set is unusable: ${problem}`);
     tokens = {
-      accessToken: raw.accessToken,
-      refreshToken: raw.refreshToken,
-      idToken: raw.idToken,
-      expiresAt: raw.expiresAt,
-      scope: raw.scope,
-      tokenType: raw.tokenType,
+      accessToken: own(raw, 'accessToken') as string,
+      refreshToken: own(raw, 'refreshToken') as string | undefined,
+      idToken: own(raw, 'idToken') as string | undefined,
+      expiresAt: own(raw, 'expiresAt') as number | undefined,
+      scope: own(raw, 'scope') as string | undefined,
+      tokenType: own(raw, 'tokenType') as string | undefined,
     };
   } else {
-    if (!isNonEmptyString(raw.access_token)) {
+    const accessToken = own(raw, 'access_token');
+    if (typeof accessToken !== 'string' || accessToken === '') {
       throw new TokenResponseError('The token response has no access_token');
     }
-    const expiresIn = typeof raw.expires_in === 'string' ? Number(raw.expires_in) : raw.expires_in;
+    if (!B64TOKEN.test(accessToken)) {
+      throw new TokenResponseError('The token response has an access_token that is not a valid header value (RFC 6750 b64token)');
+    }
+    const optional = (key: string): string | undefined => {
+      const value = own(raw, key);
+      if (value === undefined || value === null || value === '') return undefined;
+      if (typeof value !== 'string' || !VISIBLE_ASCII.test(value)) {
+        throw new TokenResponseError(`The token response has a ${key} that is not a string of visible ASCII characters`);
+      }
+      return value;
+    };
+    // RFC 6749 section 5.1: expires_in counts from when the response was issued, here when it arrived.
+    const expiresIn = expiresInSeconds(own(raw, 'expires_in'));
+    const expiresAt = expiresIn === undefined ? undefined : receivedAt + expiresIn * 1000;
+    // Negative, NaN, or so large that the expiry is no time at all (1e306 s is Infinity ms): refused, not stored.
+    if (expiresIn !== undefined && (!(expiresIn >= 0) || !isUsableTime(expiresAt))) {
+      throw new TokenResponseError('The token response has an expires_in that is not a usable number of seconds');
+    }
     tokens = {
-      accessToken: raw.access_token,
-      refreshToken: isNonEmptyString(raw.refresh_token) ? raw.refresh_token : undefined,
-      idToken: isNonEmptyString(raw.id_token) ? raw.id_token : undefined,
-      scope: isNonEmptyString(raw.scope) ? raw.scope : undefined,
-      tokenType: isNonEmptyString(raw.token_type) ? raw.token_type : undefined,
-      expiresAt:
-        typeof expiresIn === 'number' && Number.isFinite(expiresIn) && expiresIn >= 0
-          ? receivedAt + expiresIn * 1000
-          : undefined,
+      accessToken,
+      refreshToken: optional('refresh_token'),
+      idToken: optional('id_token'),
+      scope: optional('scope'),
+      tokenType: optional('token_type'),
+      expiresAt,
     };
   }
   // RFC 6749 section 6: the server MAY issue a new refresh token; when it does not, the old one stays valid.

@@ -1,3 +1,5 @@
+import type { TabLock } from './lib/lock.js';
+
 /**
  * Vocabulary shared by several modules: the token set, storage, logger and the event map.
  * Options types live next to the function that takes them; only what crosses modules is here.
@@ -45,6 +47,11 @@ export interface TokenStorage {
    * The listener is called at most once, always asynchronously. Returns an unsubscribe function.
    */
   onFallback?(listener: (error: unknown) => void): () => void;
+  /**
+   * A cross-tab lock for refreshes where Web Locks are missing (pages over plain HTTP from a LAN address), such as
+   * `indexedDbLease()`. Without it, refreshes there are serialized within the page only.
+   */
+  readonly lockFallback?: TabLock;
 }
 
 /** A console-like sink for the auth lifecycle, one line per step. Tokens never appear in what it receives. */

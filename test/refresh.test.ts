@@ -392,16 +392,22 @@ describe('bodies survive the replay (behaviour 3)', () => {
 // -----------------------------------------------------------------------------------------------------------------
 
 describe('proactive refresh (trigger expiring) and the server clock (behaviour 6)', () => {
-  it('a token whose expires_in is inside refreshLeeway is refreshed before sending: no 401 at the server', async () => {
+  it('a 20 s token (expires_in inside refreshLeeway) is refreshed once past half its life, before sending: no 401', async () => {
+    // The leeway used is min(refreshLeeway, lifetime / 2) (behaviour 14): 10 s here, not 30.
+    vi.useFakeTimers({ toFake: ['Date'], shouldAdvanceTime: true });
     const server = await startServer();
     const auth = clientFor(server, { refreshLeeway: 30 });
     const refreshes = record(auth, 'refresh');
     await auth.login(await server.issueTokens({ ttl: 20 }));
     server.resetStats();
 
+    for (let i = 0; i < 20; i++) expect((await auth.fetch('me')).status).toBe(200);
+    expect(server.stats.refreshCalls).toBe(0);
+
+    vi.setSystemTime(Date.now() + 11_000); // 9 s left: inside the 10 s used
     expect((await auth.fetch('me')).status).toBe(200);
     expect(server.stats.refreshCalls).toBe(1);
-    expect(hits(server, '/api/me')).toBe(1);
+    expect(hits(server, '/api/me')).toBe(21);
     expect(refreshes).toEqual([{ expiresAt: expect.any(Number), trigger: 'expiring', source: 'local' }]);
     // The refreshed token (300 s) is well outside the leeway: no more refreshes.
     for (let i = 0; i < 3; i++) expect((await auth.fetch('me')).status).toBe(200);
@@ -464,17 +470,24 @@ describe('proactive refresh (trigger expiring) and the server clock (behaviour 6
       expect(hits(server, '/api/me')).toBeLessThanOrEqual(11); // at most one 401
     });
 
-    it('a JWT inside the leeway (by the server clock) is refreshed once, ahead of time, once the clock is known', async () => {
+    it('a JWT past half its life (by the server clock) is refreshed once, ahead of time, once the clock is known', async () => {
       shiftClientClock();
       const server = await startServer({ opaqueTokens: false, clockSkewMs: serverSkew });
       const auth = clientFor(server, { refresh: jwtOnlyRefresh(server), refreshLeeway: 30 });
       const refreshes = record(auth, 'refresh');
-      await auth.login(withoutExpiresIn(await server.issueTokens({ ttl: 20 })) as { access_token: string });
+      await auth.login(withoutExpiresIn(await server.issueTokens({ ttl: 300 })) as { access_token: string });
+      // Before any Date header the local clock judges `exp`: a client clock 10 min ahead sees it expired and refreshes
+      // once (behaviour 14); that answer's Date header puts the server clock in charge.
+      expect((await auth.fetch('me')).status).toBe(200);
+      const before = refreshes.length;
+      expect(before).toBe(serverSkew < 0 ? 1 : 0); // the local clock is ahead of the server's
 
+      // 280 s later by every clock: 20 s left of a 300 s token, inside the 30 s leeway.
+      if (clientShift === 0) vi.useFakeTimers({ toFake: ['Date'], shouldAdvanceTime: true });
+      vi.setSystemTime(Date.now() + (before === 1 ? 0 : 280_000));
       for (let i = 0; i < 10; i++) expect((await auth.fetch('me')).status).toBe(200);
-      expect(refreshes.map((r) => r.trigger)).toEqual(['expiring']);
-      expect(server.stats.refreshCalls).toBe(1);
-      expect(hits(server, '/api/me')).toBe(10); // no 401 at all
+      expect(refreshes.slice(before).map((r) => r.trigger)).toEqual(before === 1 ? [] : ['expiring']);
+      expect(hits(server, '/api/me')).toBe(11); // no 401 at all
     });
 
     it('with expires_in the skew does not matter at all', async () => {
@@ -487,8 +500,10 @@ describe('proactive refresh (trigger expiring) and the server clock (behaviour 6
       expect(refreshes).toEqual([]);
       expect(hits(server, '/api/me')).toBe(10);
 
-      // And a short expires_in is refreshed before the first request, whatever the clocks say.
-      await auth.login(await server.issueTokens({ ttl: 10 }));
+      // And an expires_in that runs into the leeway is refreshed before the next request, whatever the clocks say.
+      await auth.login(await server.issueTokens({ ttl: 300 }));
+      if (clientShift === 0) vi.useFakeTimers({ toFake: ['Date'], shouldAdvanceTime: true });
+      vi.setSystemTime(Date.now() + 280_000);
       expect((await auth.fetch('me')).status).toBe(200);
       expect(refreshes.map((r) => r.trigger)).toEqual(['expiring']);
       expect(hits(server, '/api/me')).toBe(11);
@@ -506,8 +521,10 @@ describe('proactive refresh (trigger expiring) and the server clock (behaviour 6
     expect(await auth.getAccessToken()).toBe(fresh.access_token);
     expect(server.stats.refreshCalls).toBe(0);
 
-    const expiring = await server.issueTokens({ ttl: 10 });
+    const expiring = await server.issueTokens({ ttl: 300 });
     await auth.login(expiring);
+    vi.useFakeTimers({ toFake: ['Date'], shouldAdvanceTime: true });
+    vi.setSystemTime(Date.now() + 280_000); // 20 s left: inside the 30 s leeway
     const token = await auth.getAccessToken();
     expect(token).toBeTypeOf('string');
     expect(token).not.toBe(expiring.access_token);

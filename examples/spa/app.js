@@ -22,7 +22,7 @@
  */
 import * as authfetch from 'authfetch';
 
-const { createAuthClient, indexedDbStorage, oauth2Refresh, oidc, isAuthFetchError } = authfetch;
+const { createAuthClient, indexedDbStorage, indexedDbLease, oauth2Refresh, oidc, isAuthFetchError } = authfetch;
 
 // ---------------------------------------------------------------------------------------------------------------
 // Configuration
@@ -72,8 +72,9 @@ const auth = createAuthClient({
         extraAuthParams: { prompt: 'consent' },
       })
     : oauth2Refresh({ tokenEndpoint: new URL('/oauth/token', location.origin).href, clientId: 'demo-spa' }),
-  // IndexedDB: the session survives a reload and every tab of this origin shares it.
-  storage: indexedDbStorage({ name: config.storage }),
+  // IndexedDB: the session survives a reload and every tab of this origin shares it. The lease serializes refreshes
+  // across tabs also where Web Locks are missing (this page served over plain HTTP from a LAN address).
+  storage: indexedDbStorage({ name: config.storage, lockFallback: indexedDbLease() }),
   loginRequired: config.loginRequired,
   idleTimeout: config.idleTimeout > 0 ? config.idleTimeout : undefined,
   idleWarning: config.idleWarning,

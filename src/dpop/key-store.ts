@@ -11,7 +11,7 @@
  * deletes a key; never key material), and when the client hears another tab's login or logout (`forget()`).
  */
 import { createStore, del, get, set, type UseStore } from 'idb-keyval';
-import { withLock } from '../refresh/lock.js';
+import type { TabLock } from '../lib/lock.js';
 import { FallbackSignal } from '../storage/fallback.js';
 import { withTimeout } from '../storage/indexeddb.js';
 import { randomId } from './proof.js';
@@ -41,7 +41,8 @@ export interface KeyStore {
 
 /**
  * The on-disk layout, which outlives any one version of this code: database `${name}-dpop`, object store `keys`,
- * key `keyPair`. A database of its own because idb-keyval keeps one store per database (PLATFORM-NOTES).
+ * key `keyPair`. A database of its own because idb-keyval keeps one store per database: adding a second store name to an
+ * existing database fails silently, as the upgrade never runs.
  */
 const DATABASE_SUFFIX = '-dpop';
 const STORE_NAME = 'keys';
@@ -129,7 +130,7 @@ class IdbFailure {
 }
 
 /** The IndexedDB key store (`keyStorage: 'indexeddb'`, the default). Opens nothing until first used. @internal */
-export function indexedDbKeyStore(name: string, timeoutMs: number): KeyStore {
+export function indexedDbKeyStore(name: string, timeoutMs: number, lock: TabLock): KeyStore {
   // The Web Lock that serializes making (and deleting) the key across tabs; the coordinator's is `...:refresh`.
   const lockName = `authfetch:${name}:dpop-key`;
   const memory = memoryKeyStore();
@@ -167,7 +168,7 @@ export function indexedDbKeyStore(name: string, timeoutMs: number): KeyStore {
         throw new DOMException('IndexedDB is not available here', 'NotSupportedError');
       }
       // Created on first use: idb-keyval reads the global `indexedDB` when it opens, and a synchronous throw from
-      // `indexedDB.open` escapes get/set (PLATFORM-NOTES); inside this async function it becomes a rejection.
+      // `indexedDB.open` (private mode, a blocked context) escapes get/set; inside this async function it becomes a rejection.
       store ??= createStore(name + DATABASE_SUFFIX, STORE_NAME);
       // Bounded: an open can stay pending forever (a blocked upgrade, some private modes).
       return await withTimeout(operation(store), timeoutMs);
@@ -221,7 +222,7 @@ export function indexedDbKeyStore(name: string, timeoutMs: number): KeyStore {
       if (found) return (lastKnown = found);
       // None yet: make it under a lock and re-read inside it, so tabs racing to make the first key all end up with
       // the one that was stored first rather than each binding tokens to its own.
-      return await withLock(lockName, true, async () => {
+      return await lock.run(lockName, async () => {
         const again = asStoredKey(await idb((s) => get(KEY, s)));
         if (again) return (lastKnown = again);
         const made = await generateStoredKey();
@@ -265,7 +266,7 @@ export function indexedDbKeyStore(name: string, timeoutMs: number): KeyStore {
       forget();
       if (!fallback.failure) {
         try {
-          await withLock(lockName, true, () => idb((s) => del(KEY, s)));
+          await lock.run(lockName, () => idb((s) => del(KEY, s)));
           announce(null);
           return;
         } catch (error) {

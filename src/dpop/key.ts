@@ -5,6 +5,7 @@
  */
 import type { JWK } from 'jose';
 import { calculateJwkThumbprint } from 'jose';
+import { tabLock, type TabLock } from '../lib/lock.js';
 import { originOf } from '../origins.js';
 import { openTimeoutFrom } from '../storage/indexeddb.js';
 import { DEFAULT_STORAGE_NAME } from '../storage/memory.js';
@@ -37,6 +38,12 @@ export interface DpopOptions {
    * @default 3000
    */
   openTimeoutMs?: number;
+  /**
+   * Makes the first key once across tabs where Web Locks are missing (pages over plain HTTP from a LAN address):
+   * pass `indexedDbLease()`. Without it, tabs racing there for the first key may each make one (the last stored wins).
+   * @default none
+   */
+  lockFallback?: TabLock;
 }
 
 /**
@@ -76,7 +83,7 @@ export function dpop(options: DpopOptions = {}): Dpop {
   const name = options.name ?? DEFAULT_STORAGE_NAME;
   if (typeof name !== 'string' || name === '') throw new TypeError('authfetch: dpop option name must be a non-empty string');
   const timeoutMs = openTimeoutFrom(options.openTimeoutMs);
-  const store: KeyStore = keyStorage === 'memory' ? memoryKeyStore() : indexedDbKeyStore(name, timeoutMs);
+  const store: KeyStore = keyStorage === 'memory' ? memoryKeyStore() : indexedDbKeyStore(name, timeoutMs, tabLock(true, options.lockFallback));
 
   // RFC 9449 section 8/9: a nonce belongs to the server that issued it; the authorization server and each resource
   // server keep their own. Keyed by origin.

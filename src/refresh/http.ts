@@ -14,6 +14,7 @@ import {
   type AuthFetchError,
 } from '../errors/index.js';
 import { readErrorBody } from '../errors/body.js';
+import { discardBody } from '../lib/discard-body.js';
 import { readBounded } from '../lib/read-body.js';
 import { readProperty } from '../lib/read-property.js';
 import { redactUrl } from '../lib/redact-url.js';
@@ -67,8 +68,15 @@ export async function readTokenResponse(
 ): Promise<TokenSet> {
   const receivedAt = Date.now();
   const where = `${request.method} ${redactUrl(request.url)}`;
-  // Past the bound the body is cut, and a cut JSON document does not parse: too large reads as not JSON.
-  const read = await readBounded(response.body, MAX_TOKEN_RESPONSE_BYTES);
+  // A declared length over the limit is refused before a byte is read.
+  const declared = Number(response.headers.get('content-length') ?? Number.NaN);
+  const read = declared > MAX_TOKEN_RESPONSE_BYTES ? { bytes: new Uint8Array(0), complete: false } : await readBounded(response.body, MAX_TOKEN_RESPONSE_BYTES);
+  if (read && !read.complete) {
+    discardBody(response);
+    throw new TokenResponseError(`The token response is larger than ${MAX_TOKEN_RESPONSE_BYTES} bytes: ${where}`, {
+      status: response.status,
+    });
+  }
   let body: unknown;
   try {
     body = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(read?.complete ? read.bytes : undefined));

@@ -3,6 +3,7 @@ import { SessionExpiredError } from '../errors/index.js';
 import type { TokenSet } from '../types.js';
 import { callEndpoint, readTokenEndpointFailure, readTokenResponse } from './http.js';
 import type { RefreshContext, RefreshStrategy } from './types.js';
+import { discardBody } from '../lib/discard-body.js';
 
 /** Options of `sessionRefresh`. */
 export interface SessionRefreshOptions {
@@ -44,7 +45,7 @@ export function sessionRefresh(options: SessionRefreshOptions): RefreshStrategy 
       });
       const request = { method, url: target };
       if (response.status === 401) {
-        await response.body?.cancel();
+        discardBody(response);
         throw new SessionExpiredError('The session endpoint answered 401: the session is over', { reason: 'refresh-rejected' });
       }
       if (!response.ok) throw (await readTokenEndpointFailure(response, request, [])).error;

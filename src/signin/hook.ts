@@ -4,6 +4,7 @@
  * This module holds no protocol code, so an app that never imports `oidc()` ships no oauth4webapi.
  */
 import type { Dpop } from '../dpop/types.js';
+import type { TabLock } from '../lib/lock.js';
 import type { Log } from '../log.js';
 import type { TokenSet } from '../types.js';
 import type { HandleRedirectResult, IdTokenClaims, LogoutOptions, SignInOptions } from './types.js';
@@ -20,8 +21,8 @@ export interface SignInHost {
   dpop?: Dpop;
   /** The storage name: scopes the stored sign-in transactions, their lock and channel. */
   name: string;
-  /** Whether tabs coordinate (Web Locks, BroadcastChannel). */
-  crossTab: boolean;
+  /** The client's kind of lock (Web Locks across tabs where there are some): one tab claims a sign-in answer. */
+  lock: TabLock;
   log: Log;
   /** Store the tokens of a completed sign-in (the client's `login`). */
   login(tokens: TokenSet): Promise<void>;

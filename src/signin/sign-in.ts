@@ -47,7 +47,7 @@ export class OidcSignIn implements SignInController {
   constructor(config: SignInConfig, host: SignInHost) {
     this.#config = config;
     this.#host = host;
-    this.#transactions = new TransactionStore(host.name, host.crossTab);
+    this.#transactions = new TransactionStore(host.name, host.lock);
     this.#channelName = signInChannelName(host.name);
   }
 

@@ -10,7 +10,7 @@
  * A popup sign-in keeps its transaction in this page's memory: the popup hands the response back to this page,
  * which alone holds the verifier.
  */
-import { withLock } from '../refresh/lock.js';
+import type { TabLock } from '../lib/lock.js';
 
 /** One sign-in in progress. */
 export interface SignInTransaction {
@@ -71,7 +71,7 @@ export class TransactionStore {
 
   constructor(
     name: string,
-    private readonly crossTab: boolean,
+    private readonly lock: TabLock,
   ) {
     this.#prefix = `authfetch:${name}:signin:`;
     this.#lockName = `authfetch:${name}:signin`;
@@ -107,7 +107,7 @@ export class TransactionStore {
   /** Claim a transaction for the one exchange of its code; see the module comment. */
   claim(state: string): Promise<ClaimResult> {
     const key = this.#prefix + state;
-    return withLock(this.#lockName, this.crossTab, async () => {
+    return this.lock.run(this.#lockName, async () => {
       const memory = inMemory.get(key);
       if (isMarker(memory)) return { status: 'consumed', appState: memory.appState };
       if (isTransaction(memory)) {

@@ -1,6 +1,6 @@
 /**
  * The "IndexedDB gave up, now in memory" signal that the token storage and the DPoP key store both raise.
- * Its rules come from DESIGN ("storageFallback fires asynchronously, never during createAuthClient"): each
+ * Its rules (README "Storage": `storageFallback` fires asynchronously, never during `createAuthClient`): each
  * listener hears the failure once, always in a later microtask, also when it subscribes after the fact; and the
  * first subscription starts a probe, so an app that only listens learns of an unusable IndexedDB before its
  * first request.

@@ -5,6 +5,7 @@
  * `onFallback`, and never throws at the app.
  */
 import { createStore, del, get, set, type UseStore } from 'idb-keyval';
+import type { TabLock } from '../lib/lock.js';
 import { isTokenSet } from '../tokens.js';
 import { FallbackSignal } from './fallback.js';
 import { copyTokenSet, DEFAULT_STORAGE_NAME, memoryStorage } from './memory.js';
@@ -46,6 +47,12 @@ export interface IndexedDbStorageOptions {
    * @default 3000
    */
   openTimeoutMs?: number;
+  /**
+   * Serializes refreshes across tabs where Web Locks are missing (pages served over plain HTTP from a LAN
+   * address): pass `indexedDbLease()`. Opt-in, so that apps that never run there do not ship it.
+   * @default none: without Web Locks, refreshes are serialized within the page only
+   */
+  lockFallback?: TabLock;
 }
 
 /**
@@ -125,6 +132,7 @@ export function indexedDbStorage(options: IndexedDbStorageOptions = {}): TokenSt
 
   const storage: TokenStorage = {
     name,
+    ...(options.lockFallback ? { lockFallback: options.lockFallback } : {}),
     get shared() {
       return fallback.failure === undefined;
     },

@@ -10,7 +10,8 @@ import { describeInBrowser, openTab, openTabs, type Tab } from './helpers.js';
 describeInBrowser('DPoP keys in Chromium', (suite) => {
   const params = { storage: 'dpop', autoload: 0, idleTimeout: 0 };
 
-  const thumbprintIn = (tab: Tab) => tab.page.evaluate(() => window.demo.lib.dpop({ name: 'dpop' }).thumbprint());
+  const thumbprintIn = (tab: Tab) =>
+    tab.page.evaluate(() => window.demo.lib.dpop({ name: 'dpop', lockFallback: window.demo.lib.indexedDbLease() }).thumbprint());
 
   it('keeps the private key non-extractable', async () => {
     suite.tabs = [await openTab(suite.context, suite.server, params)];

@@ -85,7 +85,10 @@ function newestMtime(dir: string): number {
 function distIsFresh(): boolean {
   const built = path.join(repoRoot, 'dist/index.js');
   if (!existsSync(built)) return false;
-  const inputs = Math.max(newestMtime(path.join(repoRoot, 'src')), statSync(path.join(repoRoot, 'tsup.config.ts')).mtimeMs);
+  const inputs = Math.max(
+    newestMtime(path.join(repoRoot, 'src')),
+    ...['tsup.config.ts', 'scripts/tidy-dts.mjs'].map((file) => statSync(path.join(repoRoot, file)).mtimeMs),
+  );
   return statSync(built).mtimeMs >= inputs;
 }
 
@@ -121,6 +124,9 @@ export async function ensureBuilt(): Promise<void> {
     if (result.status !== 0) {
       throw new Error(`building dist/ for the browser tests failed (npx tsup):\n${result.stdout}\n${result.stderr}`);
     }
+    // The rest of `npm run build`: the consumer tests pack this dist/ and check its declarations.
+    const tidy = spawnSync(process.execPath, [path.join(repoRoot, 'scripts/tidy-dts.mjs')], { cwd: repoRoot, encoding: 'utf8' });
+    if (tidy.status !== 0) throw new Error(`scripts/tidy-dts.mjs failed:\n${tidy.stderr}`);
   } finally {
     rmSync(lock, { recursive: true, force: true });
   }

@@ -113,17 +113,25 @@ describeInBrowser('idle sessions and waking up in Chromium', (suite) => {
   });
 
   it('a tab coming back online or to the foreground checks expiry at once and refreshes', async () => {
-    suite.tabs = [await openTab(suite.context, suite.server, { storage: 'wake', autoload: 0, idleTimeout: 0 })];
+    // The page's clock is faked: the machine "sleeps" while no timer fires, and wakes 280 s later.
+    suite.tabs = [await openTab(suite.context, suite.server, { storage: 'wake', autoload: 0, idleTimeout: 0 }, (page) => page.clock.install())];
     const [tab] = suite.tabs;
-    // Expires in 20 s, within the 30 s refresh leeway. Nothing is scheduled: only a request or a wake-up checks.
-    await loginWith(tab, await suite.server.issueTokens({ ttl: 20 }));
+    const sleep280s = async () => {
+      const now = await tab.page.evaluate(() => Date.now());
+      await tab.page.clock.setSystemTime(now + 280_000);
+    };
+    // A 300 s token; after the sleep 20 s are left, within the 30 s leeway (a token that lived only 20 s would not
+    // be: the leeway is at most half the lifetime). Nothing is scheduled: only a request or a wake-up checks.
+    await loginWith(tab, await suite.server.issueTokens({ ttl: 300 }));
+    await sleep280s();
     expect(suite.server.stats.refreshCalls).toBe(0);
 
     await tab.page.evaluate(() => window.dispatchEvent(new Event('online')));
     expect(await waitForEvent(tab, 'refresh')).toMatchObject({ source: 'local', trigger: 'expiring' });
     expect(suite.server.stats.refreshCalls).toBe(1);
 
-    await loginWith(tab, await suite.server.issueTokens({ ttl: 20 }));
+    await loginWith(tab, await suite.server.issueTokens({ ttl: 300 }));
+    await sleep280s();
     await tab.page.evaluate(() => document.dispatchEvent(new Event('visibilitychange'))); // headless tabs are visible
     await tab.page.waitForFunction(() => window.demo.events.filter((e) => e.type === 'refresh').length === 2, undefined, { timeout: 15_000 });
     expect(suite.server.stats.refreshCalls).toBe(2);

@@ -215,7 +215,7 @@ describeInBrowser('tabs in Chromium', { server: { refreshDelayMs: 300 } }, (suit
 
     it('a lease left by a tab that died holding it blocks the others only until it expires', async () => {
       await signedInTabs(2, 0);
-      // A tab that crashed while refreshing left its lease behind (the layout is documented in src/refresh/lock.ts).
+      // A tab that crashed while refreshing left its lease behind (the layout is documented in src/storage/lease.ts).
       const leftFor = 1500;
       await suite.tabs[0].page.evaluate(async (ms) => {
         const db = await new Promise<IDBDatabase>((resolve, reject) => {

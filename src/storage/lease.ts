@@ -1,49 +1,12 @@
 /**
- * Mutual exclusion for refreshes (DESIGN behaviour 2, "Storage and tabs"). Across tabs a Web Lock
- * (`navigator.locks`) serializes them. Web Locks exist only in secure contexts, so a page served over plain HTTP
- * from a LAN address has none: there a lease kept in IndexedDB stands in for it, acquired by compare-and-set inside
- * one IndexedDB transaction (transactions on one store are serialized across the tabs of an origin) and held only
- * while it is renewed, so a tab that dies holding it blocks the others for at most `LEASE_TTL_MS`. Where neither
- * exists (Node, or IndexedDB unusable too) a lock per name within this page (or process) still serializes the
- * clients that share a storage name here; it is also always taken first, so clients of one page queue in memory
- * rather than polling IndexedDB against each other.
+ * The IndexedDB lease: an opt-in cross-tab lock for pages without Web Locks (`indexedDbLease()`). It is acquired by
+ * compare-and-set inside one IndexedDB transaction (transactions on one store are serialized across the tabs of an
+ * origin) and held only while it is renewed, so a tab that dies holding it blocks the others for at most
+ * `LEASE_TTL_MS`.
  */
+import type { TabLock } from '../lib/lock.js';
+import { randomId } from '../lib/random-id.js';
 
-const pageLocks = new Map<string, Promise<unknown>>();
-
-/** Whether Web Locks can be used here: they exist only in secure contexts of browsers and workers. */
-export function hasWebLocks(): boolean {
-  const locks = (globalThis as { navigator?: { locks?: { request?: unknown } } }).navigator?.locks;
-  return typeof locks?.request === 'function';
-}
-
-/**
- * Run `fn` while holding the lock `name`. With `crossTab`: a Web Lock when available, else (in a browser or worker)
- * the IndexedDB lease; always also the in-page lock, so that two clients in one page serialize even without either.
- */
-export async function withLock<T>(name: string, crossTab: boolean, fn: () => Promise<T>): Promise<T> {
-  const previous = pageLocks.get(name) ?? Promise.resolve();
-  let release!: () => void;
-  const mine = new Promise<void>((resolve) => (release = resolve));
-  const chain = previous.then(() => mine);
-  pageLocks.set(name, chain);
-  try {
-    await previous.catch(() => undefined);
-    if (crossTab && hasWebLocks()) {
-      const locks = (globalThis.navigator as Navigator).locks;
-      return (await locks.request(name, { mode: 'exclusive' }, fn)) as T;
-    }
-    if (crossTab && canUseLease()) return await withLease(name, fn);
-    return await fn();
-  } finally {
-    release();
-    // Drop the entry when nobody queued behind us, so the map does not grow with every name ever used.
-    if (pageLocks.get(name) === chain) pageLocks.delete(name);
-  }
-}
-
-// ---------------------------------------------------------------------------------------------------------------
-// The lease: the fallback where Web Locks are missing
 
 /**
  * The lease layout, shared by every tab (and every version of this code running in them) of an origin, so it must
@@ -82,20 +45,41 @@ function canUseLease(): boolean {
   return (g.document !== undefined || g.WorkerGlobalScope !== undefined) && typeof g.indexedDB === 'object' && g.indexedDB !== null;
 }
 
-async function withLease<T>(name: string, fn: () => Promise<T>): Promise<T> {
-  let held: HeldLease;
-  try {
-    held = await acquireLease(name);
-  } catch {
-    // IndexedDB is unusable as well (blocked, private mode, an open that hangs): the in-page lock is all there is,
-    // and the token storage has fallen back to memory for the same reason, so tabs no longer share tokens anyway.
-    return fn();
-  }
-  try {
-    return await fn();
-  } finally {
-    await held.release();
-  }
+/**
+ * A cross-tab lock kept in IndexedDB, for pages without Web Locks (served over plain HTTP from a LAN address: Web
+ * Locks exist only in secure contexts). Opt in where such pages matter; elsewhere it costs bundle size for nothing.
+ * Give it as `lockFallback` to `indexedDbStorage()` (refreshes) and `dpop()` (the first key), which then serialize
+ * across tabs without Web Locks too. Where IndexedDB is unusable as well, only the in-page lock remains.
+ *
+ * @example
+ * ```ts
+ * const lease = indexedDbLease();
+ * const auth = createAuthClient({
+ *   storage: indexedDbStorage({ lockFallback: lease }),
+ *   dpop: dpop({ lockFallback: lease }),
+ * });
+ * ```
+ */
+export function indexedDbLease(): TabLock {
+  return {
+    async run<T>(name: string, fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+      if (!canUseLease()) return fn();
+      let held: HeldLease;
+      try {
+        held = await acquireLease(name, signal);
+      } catch (error) {
+        if (signal?.aborted) throw error;
+        // IndexedDB is unusable as well (blocked, private mode, an open that hangs): the in-page lock is all there
+        // is, and the token storage has fallen back to memory for the same reason, so tabs no longer share tokens.
+        return fn();
+      }
+      try {
+        return await fn();
+      } finally {
+        await held.release();
+      }
+    },
+  };
 }
 
 interface HeldLease {
@@ -179,9 +163,9 @@ function removeIfOwned(db: IDBDatabase, name: string, owner: string): Promise<vo
   });
 }
 
-async function acquireLease(name: string): Promise<HeldLease> {
+async function acquireLease(name: string, signal: AbortSignal | undefined): Promise<HeldLease> {
   const db = await openLeaseDb();
-  const owner = Math.random().toString(36).slice(2) + Date.now().toString(36);
+  const owner = randomId();
   // A holder announces its release so that waiters need not wait for their next poll.
   const announce = typeof BroadcastChannel === 'function' ? new BroadcastChannel(`authfetch-lease:${name}`) : undefined;
   let wake: (() => void) | undefined;
@@ -189,15 +173,18 @@ async function acquireLease(name: string): Promise<HeldLease> {
   const free = (lease: Lease | undefined, now: number) => lease === undefined || lease.expiresAt <= now || lease.owner === owner;
   try {
     for (let delay = POLL_FIRST_MS; !(await compareAndSet(db, name, owner, free)); delay = Math.min(POLL_MAX_MS, delay * 2)) {
+      signal?.throwIfAborted();
       await new Promise<void>((resolve) => {
         // Jitter, so that waiters woken together do not retry in lockstep.
         const timer = setTimeout(done, delay / 2 + Math.random() * delay);
         function done() {
           clearTimeout(timer);
+          signal?.removeEventListener('abort', done);
           wake = undefined;
           resolve();
         }
         wake = done;
+        signal?.addEventListener('abort', done, { once: true });
       });
     }
   } catch (error) {

@@ -1,0 +1,112 @@
+/**
+ * One URL per request: a string input is resolved here once, and that absolute URL is both checked against
+ * `authorizedOrigins` and handed to fetch. Checking one reading of the string and fetching another is how a token
+ * reaches the wrong origin: a browser's fetch resolves `'http:host/x'` against the document's base URL (the URL
+ * standard's "special relative" state, WHATWG URL section 4.4), while `new URL('http:host/x')` without a base reads
+ * `http://host/x`; a `<base href>` moves every relative string to a third origin.
+ *
+ * The rules, as a user sees them:
+ * - a path (`users/1`, `/users/1`, `?q=1`: no scheme, no leading `//`) is appended to the prefix (`baseUrl`, or
+ *   the `prefixUrl` of a derived `auth.http` instance), with or without its leading slash;
+ * - any other string (`https://host/x`, `//host/x`, `http:host/x`), and a path when there is no prefix, is resolved
+ *   as fetch resolves it: against the document's base URL in a page (`document.baseURI`, which `<base href>` sets),
+ *   the worker's location in a worker, else (Node, Deno, Bun) against the prefix;
+ * - `URL` and `Request` inputs are absolute already and used as they are.
+ */
+
+/** A full `http(s)://` URL: its reading does not depend on any base (WHATWG URL "special authority slashes"). */
+const FULL_HTTP_URL = /^https?:\/\//;
+/** A scheme, as the URL parser finds one (WHATWG URL "scheme state"). */
+const SCHEME = /^[a-z][a-z\d+\-.]*:/i;
+/** Two leading slashes: a network-path reference (RFC 3986 section 4.2); for http(s) a backslash is a slash too. */
+const NETWORK_PATH = /^[\\/]{2}/;
+const TAB_OR_NEWLINE = /[\t\n\r]/g;
+const LEADING_SLASH = /^[\\/]/;
+
+/**
+ * The base URL a platform's fetch resolves strings against: `document.baseURI` in a page (the `<base href>` if
+ * any, else the page's URL; read at each call, as a `<base>` may be added later), the location in a worker,
+ * `undefined` elsewhere.
+ */
+export function documentBase(): string | undefined {
+  const g = globalThis as { document?: { baseURI?: unknown }; location?: { href?: unknown } };
+  const baseURI = g.document?.baseURI;
+  if (typeof baseURI === 'string') return baseURI;
+  const href = g.location?.href;
+  return typeof href === 'string' ? href : undefined;
+}
+
+/** The page's own URL (its origin is authorized by default), or `undefined` outside a page or worker. */
+export function pageUrl(): string | undefined {
+  const href = (globalThis as { location?: { href?: unknown } }).location?.href;
+  return typeof href === 'string' ? href : undefined;
+}
+
+/**
+ * The string as the URL parser reads it: without C0 controls and spaces at both ends, and without tabs and newlines
+ * anywhere (WHATWG URL, basic URL parser, steps 1 and 3). Linear, and no copy when there is nothing to drop.
+ */
+function parserView(input: string): string {
+  let start = 0;
+  let end = input.length;
+  while (start < end && input.charCodeAt(start) <= 0x20) start += 1;
+  while (end > start && input.charCodeAt(end - 1) <= 0x20) end -= 1;
+  const text = start === 0 && end === input.length ? input : input.slice(start, end);
+  TAB_OR_NEWLINE.lastIndex = 0;
+  return TAB_OR_NEWLINE.test(text) ? text.replace(TAB_OR_NEWLINE, '') : text;
+}
+
+/** The path of a string for messages: without query and fragment, which may carry secrets. */
+function pathForMessage(input: string): string {
+  return input.split(/[?#]/, 1)[0] as string;
+}
+
+/**
+ * Resolve a prefix (`baseUrl`, a `prefixUrl`) into an absolute URL ending in `/`, so that a path appended to it
+ * can never change its origin. Throws a TypeError naming `optionName` when it cannot be resolved.
+ */
+export function resolvePrefix(prefix: string | URL, optionName: string, base = documentBase()): string {
+  let href: string;
+  try {
+    href = new URL(prefix, base).href;
+  } catch {
+    throw new TypeError(`authfetch: ${optionName} "${pathForMessage(String(prefix))}" is not a valid URL`);
+  }
+  return href.endsWith('/') ? href : `${href}/`;
+}
+
+/**
+ * The prefix of a derived `auth.http` instance: its `prefixUrl`, resolved as a request path would be against the
+ * prefix it derives from (so `'v2'` under `https://api/` is `https://api/v2/`), ending in `/`.
+ */
+export function resolveDerivedPrefix(prefixUrl: string | URL, parent: string | undefined): string {
+  const href = typeof prefixUrl === 'string' ? resolveRequestUrl(prefixUrl, parent) : prefixUrl.href;
+  return href.endsWith('/') ? href : `${href}/`;
+}
+
+/**
+ * Resolve a string input once (see the module comment for the rules).
+ *
+ * @param prefix an absolute URL ending in `/` (from {@link resolvePrefix}), or `undefined` for none
+ * @returns the absolute URL that is both checked against `authorizedOrigins` and fetched
+ * @throws TypeError when the string cannot be resolved (a relative path without a prefix outside a page)
+ */
+export function resolveRequestUrl(input: string, prefix: string | undefined): string {
+  // The common case costs one regular-expression test and no allocation: the string is what fetch would read.
+  if (FULL_HTTP_URL.test(input)) return input;
+  const text = parserView(input);
+  if (prefix !== undefined && !SCHEME.test(text) && !NETWORK_PATH.test(text)) {
+    // `prefix` ends in "/" and `text` does not start with a slash, so the result keeps the prefix's origin.
+    return prefix + text.replace(LEADING_SLASH, '');
+  }
+  const base = documentBase() ?? prefix;
+  try {
+    return new URL(input, base).href;
+  } catch {
+    throw new TypeError(
+      base === undefined
+        ? `authfetch: "${pathForMessage(text)}" is a relative URL, but no baseUrl is set`
+        : `authfetch: "${pathForMessage(text)}" is not a valid URL`,
+    );
+  }
+}

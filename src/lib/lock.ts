@@ -1,0 +1,65 @@
+/**
+ * Mutual exclusion between tabs and between clients of one page, chosen once per client (after auth0-spa-js's
+ * `runWithLock`): a refresh, or the first DPoP key, is made by one holder at a time. Web Locks serialize across tabs
+ * where they exist (secure contexts of browsers and workers); a lock per name within this page or process is
+ * always taken first, so clients of one page queue in memory, and it is all there is in Node. Pages without Web
+ * Locks (plain HTTP from a LAN address) can opt in to a fallback such as `indexedDbLease()` (src/storage/lease.ts),
+ * which is not in the core bundle unless imported.
+ */
+
+/** A lock for work that one tab (or client) at a time may do. */
+export interface TabLock {
+  /**
+   * Run `fn` while holding the lock `name`. Waiting for the lock ends early when `signal` aborts (the promise then
+   * rejects with its reason); once `fn` runs, it runs to the end.
+   */
+  run<T>(name: string, fn: () => Promise<T>, signal?: AbortSignal): Promise<T>;
+}
+
+const pageLocks = new Map<string, Promise<unknown>>();
+
+/** Whether Web Locks can be used here: they exist only in secure contexts of browsers and workers. */
+export function hasWebLocks(): boolean {
+  const locks = (globalThis as { navigator?: { locks?: { request?: unknown } } }).navigator?.locks;
+  return typeof locks?.request === 'function';
+}
+
+/** Wait for `promise` unless `signal` aborts first. */
+export function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return promise;
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}
+
+/**
+ * The lock of a client: the in-page lock, then, with `crossTab`, a Web Lock where there is one, else `fallback` (an
+ * opt-in cross-tab lock for pages without Web Locks), else nothing more.
+ */
+export function tabLock(crossTab: boolean, fallback?: TabLock): TabLock {
+  return {
+    async run<T>(name: string, fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+      const previous = pageLocks.get(name) ?? Promise.resolve();
+      let release!: () => void;
+      const mine = new Promise<void>((resolve) => (release = resolve));
+      const chain = previous.then(() => mine);
+      pageLocks.set(name, chain);
+      try {
+        await untilAborted(previous.catch(() => undefined), signal);
+        if (crossTab && hasWebLocks()) {
+          const options: LockOptions = signal ? { mode: 'exclusive', signal } : { mode: 'exclusive' };
+          return (await navigator.locks.request(name, options, fn)) as T;
+        }
+        if (crossTab && fallback) return await fallback.run(name, fn, signal);
+        return await fn();
+      } finally {
+        release();
+        // Drop the entry when nobody queued behind us, so the map does not grow with every name ever used.
+        if (pageLocks.get(name) === chain) pageLocks.delete(name);
+      }
+    },
+  };
+}
