@@ -1,6 +1,7 @@
 /**
  * oidc() sign-in in Firefox ESR (puppeteer-core over WebDriver BiDi) against oidc-provider: redirect and popup sign-in
- * with the login form filled by the test, a popup re-login that resumes held requests without a reload, refresh,
+ * with the login form filled by the test, a popup re-login that resumes held requests without a reload, a sign-in
+ * reaching another tab, refresh,
  * logout with revocation and end session, step-up, the SignInError reasons, and a DPoP-bound sign-in. The same page
  * and provider as the Chromium suites (signin-env.ts). Without Firefox the suites are skipped with one line, unless
  * AUTHFETCH_REQUIRE_BROWSER=1.
@@ -137,6 +138,15 @@ describeFirefox('oidc() sign-in in Firefox ESR', false, (suite) => {
     await expect(signInWithPopup(tab)).resolves.toEqual({ ok: true });
     await expect(tab.evaluate<Outcome>('window.t.held')).resolves.toMatchObject({ ok: true, data: { path: '/orders' } });
     expect(await tab.evaluate<string>('window.t.pageId')).toBe(pageId);
+  });
+
+  it('a sign-in in one tab reaches the other (session.user included)', async () => {
+    const first = await open();
+    const second = await open();
+    await expect(signInWithPopup(first, 'frank')).resolves.toEqual({ ok: true });
+    await waitInPage(second, 'window.t.auth.session.user?.sub === "frank"');
+    const events = await second.evaluate<{ type: string; source?: string }[]>('window.t.events');
+    expect(events).toContainEqual(expect.objectContaining({ type: 'login', source: 'other-tab' }));
   });
 
   it('a popup closed before signing in rejects with popup-closed', async () => {
