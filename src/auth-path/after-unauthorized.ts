@@ -4,7 +4,7 @@
  * is renewed (or the user signs in again) and the request replayed once; a 401 on the replay is final.
  */
 import { parseChallenges, summarizeChallenges } from '../challenge.js';
-import { isSessionExpiredError, type UnauthorizedError } from '../errors/index.js';
+import { SessionExpiredError, isSessionExpiredError, type UnauthorizedError } from '../errors/index.js';
 import { discardBody } from '../lib/discard-body.js';
 import { untilAborted } from '../lib/abort.js';
 import type { TokenSet } from '../types.js';
@@ -63,7 +63,7 @@ async function finalUnauthorized(response: Response, request: AuthRequest): Prom
 
 /** A 401 to an authorized request: retry with a new DPoP nonce, report a step-up, or renew the token and replay once. */
 export async function handleUnauthorized(response: Response, request: AuthRequest): Promise<Response> {
-  const { dpop, errors, log, bus, coordinator } = request.path;
+  const { dpop, errors, log, bus, coordinator, mode, stepUpGate } = request.path;
   const header = response.headers.get('www-authenticate');
   const summary = header ? summarizeChallenges(parseChallenges(header)) : {};
   // RFC 9449 section 9: the resource server wants a (new) nonce: one more try, not a refresh, not a retry.
@@ -81,6 +81,19 @@ export async function handleUnauthorized(response: Response, request: AuthReques
     const error = (await errors.forResponse(response, request)) as UnauthorizedError;
     log.debug('authfetch: step-up authentication required');
     bus.emit('stepUp', { acrValues: summary.acrValues, maxAge: summary.maxAge, error });
+    // 'wait': hold the request until the app obtained the stronger sign-in (signIn({ acrValues, maxAge })), then
+    // replay it once with the new token.
+    if (mode === 'wait' && !request.steppedUp && !request.oneShotBody) {
+      request.steppedUp = true;
+      stepUpGate.announce('step-up', { acrValues: summary.acrValues, maxAge: summary.maxAge });
+      // Only the same user's stronger sign-in releases it (another user's rejects it: 'user-changed').
+      await stepUpGate.hold(request.signal, request.tokens);
+      const tokens = coordinator.tokens;
+      if (!tokens) throw new SessionExpiredError('Signed out', { reason: 'logout' });
+      discardBody(response);
+      log.debug('authfetch: replaying a request after step-up');
+      return send(request, tokens);
+    }
     return response;
   }
   // A 401 on the replay is final: no refresh loop, ever.

@@ -19,6 +19,8 @@ export interface AuthPathOptions {
   coordinator: RefreshCoordinator;
   /** Holds requests until the user signs in again (`loginRequired: 'wait'`). */
   gate: LoginGate;
+  /** Holds requests that met a step-up challenge until the stronger sign-in (`login()`), in `'wait'` mode (RFC 9470). */
+  stepUpGate: LoginGate;
   mode: LoginRequiredMode;
   isAuthorized: OriginMatcher;
   /** Turns a relative path into an absolute URL (baseUrl, or the page). */

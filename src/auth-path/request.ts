@@ -34,6 +34,8 @@ export interface AuthRequest {
   replayed: boolean;
   /** The current attempt is the one retry with a new DPoP nonce. */
   nonceRetried: boolean;
+  /** The request was already held for a step-up and replayed after it (it is held once, never in a loop). */
+  steppedUp: boolean;
   /** The current attempt is DPoP-bound and follows its redirects itself (`redirect: 'manual'`; src/auth-path/redirect.ts). */
   manualRedirect: boolean;
   /** Redirects followed so far (src/auth-path/follow-redirect.ts). */
@@ -95,6 +97,7 @@ export function prepareRequest(
     tokens: undefined,
     replayed: false,
     nonceRetried: false,
+    steppedUp: false,
     manualRedirect: false,
     redirects: 0,
     leftOrigin: false,
