@@ -3,6 +3,8 @@
  * the tab channel and the events together. Each of those lives in its own module; this one only connects them.
  */
 import type { KyInstance, RetryOptions } from 'ky';
+import mitt, { type Emitter } from 'mitt';
+import { getAccessToken, refreshIfExpiring, refreshNow } from './access-token.js';
 import { createAttempt, defaultBounding } from './auth-path/attempt.js';
 import { createAuthPath } from './auth-path/auth-path.js';
 import { pageUrl, resolvePrefix, resolveRequestUrl } from './auth-path/url.js';
@@ -11,30 +13,30 @@ import type { Dpop } from './dpop/types.js';
 import {
   ErrorMapper,
   SessionExpiredError,
-  isSessionExpiredError,
   localizeEvents,
   localizeRejections,
   messageLocalizer,
   type ErrorMessages,
 } from './errors/index.js';
-import { createEventBus } from './events.js';
+import { createEventBus, type EventBus } from './events.js';
+import { guardStorage } from './guarded-storage.js';
+import { IdleTimer } from './idle-timer.js';
 import { createKyInstance, DEFAULT_MAX_RETRY_AFTER } from './ky-instance.js';
-import { createLog } from './log.js';
+import { tabLock } from './lib/lock.js';
 import { timerOption } from './lib/options.js';
-import { isBrowserOrWorker } from './lib/runtime.js';
-import { createOriginMatcher, originOf, type OriginRule } from './origins.js';
-import { openTabChannel } from './refresh/channel.js';
+import { isBrowserOrWorker, onWake } from './lib/runtime.js';
+import { createSessionSignal, SUBSCRIBE_SESSION, type SessionSignal } from './lib/session-signal.js';
+import { createLog, type Log } from './log.js';
+import { LoginGate, type LoginRequiredMode } from './login-gate.js';
+import { createOriginMatcher, originOf, type OriginMatcher, type OriginRule } from './origins.js';
+import { openTabChannel, type TabChannel } from './refresh/channel.js';
 import { RefreshCoordinator, type SessionStatus } from './refresh/coordinator.js';
 import type { RefreshStrategy } from './refresh/types.js';
-import { IdleTimer } from './idle-timer.js';
-import { LoginGate, type LoginRequiredMode } from './login-gate.js';
-import { tabLock } from './lib/lock.js';
 import { attachSignIn } from './signin/hook.js';
 import type { HandleRedirectResult, IdTokenClaims, LogoutOptions, SignInOptions } from './signin/types.js';
-import { SUBSCRIBE_SESSION, type SubscribeSession } from './lib/session-signal.js';
 import { memoryStorage } from './storage/memory.js';
-import { isTokenSet, normalizeTokens, type OAuthTokenResponse } from './tokens.js';
-import type { AuthEvents, AuthEventType, Logger, TokenSet, TokenStorage } from './types.js';
+import { normalizeTokens, type OAuthTokenResponse } from './tokens.js';
+import type { AuthEvents, AuthEventType, Logger, SessionEndReason, TokenSet, TokenStorage } from './types.js';
 
 /** Options of `createAuthClient`. Every one is optional. */
 export interface AuthClientOptions {
@@ -170,33 +172,221 @@ export interface AuthClient {
   dispose(): void;
 }
 
-/**
- * An app's own storage may hand back anything (a corrupted or older-shaped value) or throw synchronously: reads are
- * validated, so such a value means "signed out" rather than a session with no usable token (bad input gets a safe fallback),
- * and every call is made to return a promise, as the coordinator expects.
- */
-function guardStorage(storage: TokenStorage): TokenStorage {
-  const guarded: TokenStorage = {
-    get name() {
-      return storage.name;
-    },
-    get shared() {
-      return storage.shared;
-    },
-    lockFallback: storage.lockFallback,
-    async get() {
-      const value: unknown = await storage.get();
-      return isTokenSet(value) ? value : undefined;
-    },
-    async set(tokens) {
-      await storage.set(tokens);
-    },
-    async clear() {
-      await storage.clear();
-    },
+/** The options, checked (a `TypeError` naming the option) and with their defaults. */
+interface ClientSettings {
+  timeout: number;
+  refreshLeeway: number;
+  loginTimeout: number;
+  idleTimeout: number | undefined;
+  idleWarning: number;
+  backoffLimit: number;
+  maxRetryAfter: number;
+  mode: LoginRequiredMode;
+  /** `baseUrl`, resolved: relative paths are appended to it. */
+  base: string | undefined;
+  isAuthorized: OriginMatcher;
+  crossTab: boolean;
+  /** The underlying fetch, looked up per call (test tools such as msw replace `globalThis.fetch` after creation). */
+  underlyingFetch: typeof fetch;
+}
+
+/** Check the options when the client is created, so a wrong one fails at once and names itself. */
+function readOptions(options: AuthClientOptions): ClientSettings {
+  const timeout = timerOption('timeout', options.timeout, 30_000);
+  const refreshLeeway = timerOption('refreshLeeway', options.refreshLeeway, 30, { unit: 's', allowZero: true });
+  const loginTimeout = timerOption('loginTimeout', options.loginTimeout, 300_000);
+  const idleWarning = timerOption('idleWarning', options.idleWarning, 60_000, { allowZero: true });
+  const idleTimeout = options.idleTimeout === undefined ? undefined : timerOption('idleTimeout', options.idleTimeout, 0);
+  const retry = typeof options.retry === 'object' && options.retry !== null ? options.retry : undefined;
+  const backoffLimit = timerOption('retry.backoffLimit', retry?.backoffLimit, 3000, { allowZero: true });
+  const maxRetryAfter = timerOption('retry.maxRetryAfter', retry?.maxRetryAfter, DEFAULT_MAX_RETRY_AFTER, { allowZero: true });
+  const mode: LoginRequiredMode = options.loginRequired ?? 'reject';
+  if (mode !== 'reject' && mode !== 'wait') throw new TypeError("authfetch: option loginRequired must be 'reject' or 'wait'");
+  const appFetch = options.fetch;
+  if (appFetch === undefined ? typeof globalThis.fetch !== 'function' : typeof appFetch !== 'function') {
+    throw new TypeError('authfetch: no fetch is available; pass the fetch option');
+  }
+  const base = options.baseUrl === undefined ? undefined : resolvePrefix(options.baseUrl, 'baseUrl');
+  const defaultOrigins = [base, pageUrl()].filter((url): url is string => url !== undefined && originOf(url) !== undefined);
+  return {
+    timeout,
+    refreshLeeway,
+    loginTimeout,
+    idleTimeout,
+    // The warning never comes before the idle period starts.
+    idleWarning: idleTimeout === undefined ? idleWarning : Math.min(idleWarning, idleTimeout),
+    backoffLimit,
+    maxRetryAfter,
+    mode,
+    base,
+    isAuthorized: createOriginMatcher(options.authorizedOrigins ?? defaultOrigins),
+    crossTab: options.crossTab ?? isBrowserOrWorker(),
+    underlyingFetch: appFetch ?? ((input, init) => globalThis.fetch(input, init)),
   };
-  if (storage.onFallback) guarded.onFallback = (listener) => (storage.onFallback as NonNullable<TokenStorage['onFallback']>).call(storage, listener);
-  return guarded;
+}
+
+/**
+ * What the client's parts tell each other. Internal events (mitt, never seen by the app) instead of callbacks that
+ * name each other: the coordinator, the idle timer and the tab channel are made in any order and wired in
+ * {@link wireSession}.
+ */
+type ClientSignals = {
+  /** The session ended (after `sessionExpired` was emitted, before waiting requests reject). */
+  sessionEnd: SessionEndReason;
+  /** Tokens arrived from a sign-in or a refresh, here or in another tab. */
+  tokens: TokenSet;
+  /** Signed out, here or in another tab. */
+  logout: undefined;
+  /** The idle deadline passed. */
+  idle: undefined;
+  /** The user was active in this tab. */
+  localActivity: undefined;
+};
+
+/** The parts {@link wireSession} connects. */
+interface SessionParts {
+  signals: Emitter<ClientSignals>;
+  coordinator: RefreshCoordinator;
+  gate: LoginGate;
+  stepUpGate: LoginGate;
+  idle: IdleTimer | undefined;
+  channel: TabChannel | undefined;
+  bus: EventBus;
+}
+
+/** Connect the session's parts: who reacts to a session end, to new tokens, to a sign-out, to idleness. */
+function wireSession({ signals, coordinator, gate, stepUpGate, idle, channel, bus }: SessionParts): void {
+  signals.on('sessionEnd', (reason) => {
+    idle?.stop();
+    gate.announce(reason);
+  });
+  signals.on('tokens', (tokens) => {
+    gate.releaseAll(tokens);
+    idle?.start();
+  });
+  signals.on('logout', () => {
+    idle?.stop();
+    gate.rejectAll(new SessionExpiredError('Signed out', { reason: 'logout' }));
+    stepUpGate.rejectAll(new SessionExpiredError('Signed out', { reason: 'logout' }));
+  });
+  signals.on('idle', () => void coordinator.endSession('idle'));
+  signals.on('localActivity', () => channel?.post({ type: 'activity' }));
+  // Requests that met a step-up challenge wait for a sign-in (here or in another tab), not for any refresh.
+  bus.on('login', () => {
+    const tokens = coordinator.tokens;
+    if (tokens) stepUpGate.releaseAll(tokens);
+  });
+  coordinator.attachChannel(channel);
+  void coordinator.ready.then(() => {
+    if (coordinator.tokens) idle?.start();
+  });
+}
+
+/**
+ * `storageFallback` for the token storage and the DPoP key store (IndexedDB unusable: kept in memory, lost on
+ * reload). The storages raise it asynchronously, so a listener attached right after creation hears it.
+ */
+function reportFallbacks(storage: TokenStorage, dpop: Dpop | undefined, bus: EventBus, log: Log): () => void {
+  const unsubscribeTokens = storage.onFallback?.((error) => {
+    log.warn('authfetch: IndexedDB is unusable; tokens are kept in memory');
+    bus.emit('storageFallback', { error });
+  });
+  const unsubscribeKey = dpop?.onFallback?.((error) => {
+    log.warn('authfetch: IndexedDB is unusable; the DPoP key is kept in memory');
+    bus.emit('storageFallback', { error });
+  });
+  return () => {
+    unsubscribeTokens?.();
+    unsubscribeKey?.();
+  };
+}
+
+/** The session's parts, made and wired: what the auth path and the client's members work with. */
+interface ClientSession {
+  storage: TokenStorage;
+  clock: ServerClock;
+  /** The underlying fetch for the token endpoint and sign-in; its `Date` header teaches the server clock. */
+  refreshFetch: typeof fetch;
+  coordinator: RefreshCoordinator;
+  gate: LoginGate;
+  stepUpGate: LoginGate;
+  idle: IdleTimer | undefined;
+  signal: SessionSignal;
+  /** Stop the coordinator, gates, idle timer, channel and platform listeners. */
+  dispose(): void;
+}
+
+/** Make the coordinator, the login gates, the idle timer and the tab channel, and connect them. */
+function createSession(options: AuthClientOptions, settings: ClientSettings, bus: EventBus, log: Log): ClientSession {
+  const { timeout, mode, loginTimeout, crossTab } = settings;
+  const storage = guardStorage(options.storage ?? memoryStorage());
+  const clock = new ServerClock();
+  // `session` changes with these events, and, without one, where the coordinator says so (onStatusChange).
+  const signal = createSessionSignal((message, error) => log.error(message, error));
+  for (const type of ['login', 'refresh', 'logout', 'sessionExpired'] as const) bus.on(type, signal.notify);
+  const signals = mitt<ClientSignals>();
+  const refreshFetch: typeof fetch = async (input, init) => {
+    const response = await settings.underlyingFetch(input, init);
+    clock.observe(response.headers.get('date'));
+    return response;
+  };
+  const coordinator = new RefreshCoordinator({
+    storage,
+    strategy: options.refresh,
+    bus,
+    log,
+    clock,
+    fetch: refreshFetch,
+    timeout,
+    refreshLeeway: settings.refreshLeeway,
+    retry: { limit: 2, backoffLimit: settings.backoffLimit, maxRetryAfter: settings.maxRetryAfter },
+    crossTab,
+    dpop: options.dpop,
+    onSessionEnd: (reason) => signals.emit('sessionEnd', reason),
+    onTokens: (tokens) => signals.emit('tokens', tokens),
+    onLogout: () => signals.emit('logout'),
+    onStatusChange: signal.notify,
+  });
+  const gate = new LoginGate({ loginTimeout, mode, bus, log });
+  const stepUpGate = new LoginGate({ loginTimeout, mode, bus, log });
+  const idle =
+    settings.idleTimeout === undefined
+      ? undefined
+      : new IdleTimer({
+          idleTimeout: settings.idleTimeout,
+          idleWarning: settings.idleWarning,
+          trackActivity: options.trackActivity ?? false,
+          bus,
+          log,
+          onIdle: () => signals.emit('idle'),
+          onLocalActivity: () => signals.emit('localActivity'),
+          // Activity in any tab counts for all: the channel tells live tabs at once, this record covers a tab whose
+          // notices were held up (frozen in the background) when its own deadline comes.
+          sharedActivityKey: crossTab ? `authfetch:${storage.name}:activity` : undefined,
+        });
+  const channel = crossTab
+    ? openTabChannel(storage.name, (notice) => {
+        if (notice.type === 'activity') idle?.touch(true);
+        else void coordinator.handleNotice(notice);
+      })
+    : undefined;
+  wireSession({ signals, coordinator, gate, stepUpGate, idle, channel, bus });
+  const stopReportingFallbacks = reportFallbacks(storage, options.dpop, bus, log);
+  const stopWatchingWake = onWake(() => {
+    idle?.check();
+    refreshIfExpiring(coordinator);
+  });
+  const dispose = () => {
+    coordinator.dispose();
+    gate.dispose();
+    stepUpGate.dispose();
+    idle?.dispose();
+    channel?.close();
+    stopReportingFallbacks();
+    stopWatchingWake();
+    signals.all.clear();
+  };
+  return { storage, clock, refreshFetch, coordinator, gate, stepUpGate, idle, signal, dispose };
 }
 
 /**
@@ -215,274 +405,84 @@ function guardStorage(storage: TokenStorage): TokenStorage {
  * ```
  */
 export function createAuthClient(options: AuthClientOptions = {}): AuthClient {
-  const timeout = timerOption('timeout', options.timeout, 30_000);
-  const refreshLeeway = timerOption('refreshLeeway', options.refreshLeeway, 30, { unit: 's', allowZero: true });
-  const loginTimeout = timerOption('loginTimeout', options.loginTimeout, 300_000);
-  const idleWarning = timerOption('idleWarning', options.idleWarning, 60_000, { allowZero: true });
-  const idleTimeout = options.idleTimeout === undefined ? undefined : timerOption('idleTimeout', options.idleTimeout, 0);
-  const retry = options.retry;
-  const retryObject = typeof retry === 'object' && retry !== null ? retry : undefined;
-  const backoffLimit = timerOption('retry.backoffLimit', retryObject?.backoffLimit, 3000, { allowZero: true });
-  const maxRetryAfter = timerOption('retry.maxRetryAfter', retryObject?.maxRetryAfter, DEFAULT_MAX_RETRY_AFTER, { allowZero: true });
-  const mode: LoginRequiredMode = options.loginRequired ?? 'reject';
-  if (mode !== 'reject' && mode !== 'wait') throw new TypeError("authfetch: option loginRequired must be 'reject' or 'wait'");
-  const appFetch = options.fetch;
-  if (appFetch === undefined ? typeof globalThis.fetch !== 'function' : typeof appFetch !== 'function') {
-    throw new TypeError('authfetch: no fetch is available; pass the fetch option');
-  }
-  // Looked up per call, not bound now: test tools (msw) replace globalThis.fetch after the client is made.
-  const underlyingFetch: typeof fetch = appFetch ?? ((input, init) => globalThis.fetch(input, init));
-
-  const page = pageUrl();
-  const base = options.baseUrl === undefined ? undefined : resolvePrefix(options.baseUrl, 'baseUrl');
-  const defaultOrigins = [base, page].filter((u): u is string => u !== undefined && originOf(u) !== undefined);
-  const isAuthorized = createOriginMatcher(options.authorizedOrigins ?? defaultOrigins);
-  const resolveUrl = (input: string): string => resolveRequestUrl(input, base);
-
+  const settings = readOptions(options);
+  const { timeout, crossTab } = settings;
   const log = createLog(options.logger);
   const bus = createEventBus((message, error) => log.error(message, error));
   const localize = messageLocalizer(options.messages);
   if (localize) localizeEvents(bus, localize);
-  const storage = guardStorage(options.storage ?? memoryStorage());
-  const crossTab = options.crossTab ?? isBrowserOrWorker();
-  const clock = new ServerClock();
+  const session = createSession(options, settings, bus, log);
+  const { coordinator, storage, idle } = session;
   const errors = new ErrorMapper(() => coordinator.tokens !== undefined, localize);
-
-  const gate = new LoginGate({ loginTimeout, mode, bus, log });
-  // `session` changes with these events, and, without one, where the coordinator says so (onStatusChange).
-  const sessionListeners = new Set<() => void>();
-  const notifySession = () => {
-    for (const listener of [...sessionListeners]) {
-      try {
-        listener();
-      } catch (error) {
-        log.error('authfetch: a session listener threw; the client carries on', error);
-      }
-    }
-  };
-  for (const type of ['login', 'refresh', 'logout', 'sessionExpired'] as const) bus.on(type, notifySession);
-  // Requests that met a step-up challenge wait for a sign-in (here or in another tab), not for any refresh.
-  const stepUpGate = new LoginGate({ loginTimeout, mode, bus, log });
-  bus.on('login', () => {
-    const tokens = coordinator.tokens;
-    if (tokens) stepUpGate.releaseAll(tokens);
-  });
-  // Assigned below: the coordinator's callbacks and the idle timer refer to each other, so these come later.
-  let idle: IdleTimer | undefined;
-  let channel: ReturnType<typeof openTabChannel>;
-
-  // Tokens for the token endpoint go through the underlying fetch; its Date header teaches the server clock too.
-  const refreshFetch: typeof fetch = async (input, init) => {
-    const response = await underlyingFetch(input, init);
-    clock.observe(response.headers.get('date'));
-    return response;
-  };
-
-  const coordinator = new RefreshCoordinator({
-    storage,
-    strategy: options.refresh,
-    bus,
-    log,
-    clock,
-    fetch: refreshFetch,
-    timeout,
-    refreshLeeway,
-    retry: { limit: 2, backoffLimit, maxRetryAfter },
-    crossTab,
-    dpop: options.dpop,
-    onSessionEnd(reason) {
-      idle?.stop();
-      gate.announce(reason);
-    },
-    onTokens(tokens) {
-      gate.releaseAll(tokens);
-      idle?.start();
-    },
-    onLogout() {
-      idle?.stop();
-      gate.rejectAll(new SessionExpiredError('Signed out', { reason: 'logout' }));
-      stepUpGate.rejectAll(new SessionExpiredError('Signed out', { reason: 'logout' }));
-    },
-    onStatusChange: notifySession,
-  });
-
-  if (idleTimeout !== undefined) {
-    idle = new IdleTimer({
-      idleTimeout,
-      idleWarning: Math.min(idleWarning, idleTimeout),
-      trackActivity: options.trackActivity ?? false,
-      bus,
-      log,
-      onIdle: () => void coordinator.endSession('idle'),
-      onLocalActivity: () => channel?.post({ type: 'activity' }),
-      // Activity in any tab counts for all: the channel tells live tabs at once, this record covers a tab whose
-      // notices were held up (frozen in the background) when its own deadline comes.
-      sharedActivityKey: crossTab ? `authfetch:${storage.name}:activity` : undefined,
-    });
-  }
-
-  channel = crossTab
-    ? openTabChannel(storage.name, (notice) => {
-        if (notice.type === 'activity') idle?.touch(true);
-        else void coordinator.handleNotice(notice);
-      })
-    : undefined;
-  coordinator.attachChannel(channel);
-
-  void coordinator.ready.then(() => {
-    if (coordinator.tokens) idle?.start();
-  });
-
-  // storageFallback is emitted asynchronously by the storage, so a listener attached right after creation hears it.
-  const unsubscribeFallback = storage.onFallback?.((error) => {
-    log.warn('authfetch: IndexedDB is unusable; tokens are kept in memory');
-    bus.emit('storageFallback', { error });
-  });
-  // The DPoP key store falls back the same way (IndexedDB unusable: the key lives in memory, lost on reload).
-  const unsubscribeDpopFallback = options.dpop?.onFallback?.((error) => {
-    log.warn('authfetch: IndexedDB is unusable; the DPoP key is kept in memory');
-    bus.emit('storageFallback', { error });
-  });
-
-  // A tab coming back from the background, or a machine waking up, checks expiry at once instead of trusting timers.
-  const wake = () => {
-    idle?.check();
-    const tokens = coordinator.tokens;
-    if (tokens && coordinator.isExpiring(tokens) && coordinator.canRefresh(tokens)) {
-      coordinator.refresh('expiring', tokens).catch(() => undefined);
-    }
-  };
-  const doc = (globalThis as { document?: Document }).document;
-  const onVisibility = () => {
-    if (doc?.visibilityState === 'visible') wake();
-  };
-  const win = globalThis as unknown as Partial<Pick<Window, 'addEventListener' | 'removeEventListener'>>;
-  doc?.addEventListener('visibilitychange', onVisibility);
-  win.addEventListener?.('online', wake);
-
   const authPath = createAuthPath({
-    attempt: createAttempt({ fetch: appFetch, timeout, bounding: defaultBounding(appFetch, timeout) }),
+    attempt: createAttempt({ fetch: options.fetch, timeout, bounding: defaultBounding(options.fetch, timeout) }),
     coordinator,
-    gate,
-    stepUpGate,
-    mode,
-    isAuthorized,
-    resolveUrl,
-    clock,
+    gate: session.gate,
+    stepUpGate: session.stepUpGate,
+    mode: settings.mode,
+    isAuthorized: settings.isAuthorized,
+    resolveUrl: (input) => resolveRequestUrl(input, settings.base),
+    clock: session.clock,
     bus,
     log,
     errors,
     dpop: options.dpop,
-    onActivity: idle ? () => idle?.touch() : () => undefined,
+    onActivity: idle ? () => idle.touch() : () => undefined,
   });
+  const login = async (input: TokenSet | OAuthTokenResponse): Promise<void> => {
+    // The session changes within this call (a request started right after it never sees the old one), and storage
+    // writes keep the order of the calls, also before the first read of storage finished (that read then loses).
+    await coordinator.login(normalizeTokens(input, { receivedAt: Date.now() }));
+  };
   const signin = attachSignIn(options.refresh, {
-    fetch: refreshFetch,
+    fetch: session.refreshFetch,
     timeout,
     dpop: options.dpop,
     name: storage.name,
     lock: tabLock(crossTab, storage.lockFallback),
     log,
-    login: (tokens) => client.login(tokens),
+    login,
     tokens: () => coordinator.tokens,
   });
   const noSignIn = (member: string) =>
     Promise.reject(new TypeError(`authfetch: ${member}() needs the oidc() refresh strategy (the refresh option)`));
-
-  const http = createKyInstance(authPath.fetchForKy as typeof fetch, retry, base, errors, (error) => coordinator.isRefreshFailure(error));
+  const signOutLocally = async () => {
+    await coordinator.logout();
+    if (options.dpop?.rotateOnLogout) await options.dpop.rotate();
+  };
 
   const client: AuthClient = {
-    http,
+    http: createKyInstance(authPath.fetchForKy as typeof fetch, options.retry, settings.base, errors, (error) => coordinator.isRefreshFailure(error)),
     fetch: authPath.fetch,
-    on(type, handler) {
-      return bus.on(type, handler);
-    },
-    off(type, handler) {
-      bus.off(type, handler);
-    },
-    async login(input) {
-      const tokens = normalizeTokens(input, { receivedAt: Date.now() });
-      // The session changes within this call (a request started right after it never sees the old one), and storage
-      // writes keep the order of the calls, also before the first read of storage finished (that read then loses).
-      await coordinator.login(tokens);
-    },
-    async logout(logoutOptions) {
-      const signOutLocally = async () => {
-        await coordinator.logout();
-        if (options.dpop?.rotateOnLogout) await options.dpop.rotate();
-      };
-      await (signin ? coordinator.ready.then(() => signin.logout(logoutOptions, signOutLocally)) : signOutLocally());
-    },
-    signIn(signInOptions) {
-      // Not async: a popup must open synchronously within the app's click handler.
-      return signin ? signin.signIn(signInOptions) : noSignIn('signIn');
-    },
-    handleRedirect(url) {
-      return signin ? coordinator.ready.then(() => signin.handleRedirect(url)) : noSignIn('handleRedirect');
-    },
-    async getAccessToken() {
-      await coordinator.ready;
-      try {
-        // Reconfirmed: a sign-out or another user's sign-in while we waited wins over what the refresh gave.
-        if (coordinator.inflight) return coordinator.reconfirm(await coordinator.inflight).accessToken;
-      } catch (error) {
-        // The session ended or changed hands meanwhile: whatever is current now (another user's token, or none).
-        if (isSessionExpiredError(error)) return coordinator.tokens?.accessToken;
-        throw error;
-      }
-      const tokens = coordinator.tokens;
-      if (!tokens) return undefined;
-      if (!coordinator.isExpiring(tokens) || !coordinator.canRefresh(tokens)) return tokens.accessToken;
-      try {
-        return coordinator.reconfirm(await coordinator.refresh('expiring', tokens)).accessToken;
-      } catch (error) {
-        if (isSessionExpiredError(error)) return coordinator.tokens?.accessToken;
-        // Transient: the token may still be valid for a while (we refresh ahead of expiry).
-        const expiresAt = coordinator.expiresAt(tokens);
-        if (coordinator.tokens === tokens && expiresAt !== undefined && expiresAt > Date.now()) return tokens.accessToken;
-        throw error;
-      }
-    },
-    async refresh() {
-      await coordinator.ready;
-      if (!options.refresh) throw new TypeError('authfetch: refresh() needs a refresh strategy (the refresh option)');
-      if (!coordinator.canRefresh(coordinator.tokens) && !coordinator.inflight) {
-        throw new SessionExpiredError('There is no refresh token to renew the session with', { reason: 'no-refresh-token' });
-      }
-      await coordinator.refresh('manual');
-    },
-    touch() {
-      idle?.touch();
-    },
+    on: (type, handler) => bus.on(type, handler),
+    off: (type, handler) => bus.off(type, handler),
+    login,
+    logout: async (logoutOptions) =>
+      await (signin ? coordinator.ready.then(() => signin.logout(logoutOptions, signOutLocally)) : signOutLocally()),
+    // Not async: a popup must open synchronously within the app's click handler.
+    signIn: (signInOptions) => (signin ? signin.signIn(signInOptions) : noSignIn('signIn')),
+    handleRedirect: (url) => (signin ? coordinator.ready.then(() => signin.handleRedirect(url)) : noSignIn('handleRedirect')),
+    getAccessToken: () => getAccessToken(coordinator),
+    refresh: () => refreshNow(coordinator, options.refresh !== undefined),
+    touch: () => idle?.touch(),
     get session(): AuthSession {
       const status = coordinator.status;
       const expiresAt = coordinator.expiresAt();
-      const session: AuthSession = expiresAt === undefined ? { status } : { status, expiresAt };
+      const current: AuthSession = expiresAt === undefined ? { status } : { status, expiresAt };
       const user = signin?.user(coordinator.tokens);
-      if (user !== undefined) session.user = user;
-      return session;
+      if (user !== undefined) current.user = user;
+      return current;
     },
     dispose() {
       signin?.dispose();
-      coordinator.dispose();
-      gate.dispose();
-      stepUpGate.dispose();
-      idle?.dispose();
-      channel?.close();
-      unsubscribeFallback?.();
-      unsubscribeDpopFallback?.();
-      doc?.removeEventListener('visibilitychange', onVisibility);
-      win.removeEventListener?.('online', wake);
+      session.dispose();
       bus.clear();
-      sessionListeners.clear();
+      session.signal.clear();
     },
   };
   // auth.http's errors get the app's words in the mapper; these reject straight from the client.
   if (localize) localizeRejections(client, ['fetch', 'login', 'logout', 'getAccessToken', 'refresh', 'signIn', 'handleRedirect'], localize);
   // For UI bindings (authfetch/react's useSession); not enumerable, so it stays out of logs and spreads.
-  const subscribeSession: SubscribeSession = (listener) => {
-    sessionListeners.add(listener);
-    return () => sessionListeners.delete(listener);
-  };
-  Object.defineProperty(client, SUBSCRIBE_SESSION, { value: subscribeSession });
+  Object.defineProperty(client, SUBSCRIBE_SESSION, { value: session.signal.subscribe });
   return client;
 }

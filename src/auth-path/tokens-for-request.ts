@@ -1,8 +1,9 @@
 /**
  * Which tokens a request goes out with when the fast path cannot say at once: after the refresh in flight, after a
  * refresh started because the token is expiring, or, when the session is over, after the user signed in again
- * (`loginRequired: 'wait'`).
+ * (`loginRequired: 'wait'`). The app's own token calls follow the same policy (src/access-token.ts).
  */
+import { shouldRefreshFirst } from '../access-token.js';
 import { SessionExpiredError, isSessionExpiredError } from '../errors/index.js';
 import { untilAborted } from '../lib/abort.js';
 import type { TokenSet } from '../types.js';
@@ -52,7 +53,7 @@ export async function tokensForRequest(request: AuthRequest): Promise<TokenSet |
     if (coordinator.status === 'expired' && mode === 'wait') return waitForSignIn(expiredError(request), request);
     return undefined;
   }
-  if (coordinator.isExpiring(tokens) && coordinator.canRefresh(tokens)) {
+  if (shouldRefreshFirst(coordinator, tokens)) {
     try {
       return await untilAborted(coordinator.refresh('expiring', tokens), request.signal);
     } catch (error) {

@@ -16,3 +16,22 @@ export function isNodeRuntime(): boolean {
   const g = globalThis as { process?: { versions?: { node?: unknown } }; document?: unknown };
   return typeof g.process?.versions?.node === 'string' && g.document === undefined;
 }
+
+/**
+ * Call `onWake` when the page may have slept: a tab coming back to the foreground (`visibilitychange` to visible)
+ * or the network coming back (`online`, which also follows a machine waking up). Timers do not fire on time in
+ * either case. Returns the function that stops listening; nothing is listened to outside a page or worker.
+ */
+export function onWake(onWake: () => void): () => void {
+  const doc = (globalThis as { document?: Document }).document;
+  const onVisibility = () => {
+    if (doc?.visibilityState === 'visible') onWake();
+  };
+  const scope = globalThis as unknown as Partial<Pick<Window, 'addEventListener' | 'removeEventListener'>>;
+  doc?.addEventListener('visibilitychange', onVisibility);
+  scope.addEventListener?.('online', onWake);
+  return () => {
+    doc?.removeEventListener('visibilitychange', onVisibility);
+    scope.removeEventListener?.('online', onWake);
+  };
+}

@@ -12,3 +12,36 @@ export type SubscribeSession = (listener: () => void) => () => void;
 export interface SessionSignalSource {
   [SUBSCRIBE_SESSION]?: SubscribeSession;
 }
+
+/** The client's side of the subscription: `notify` tells every listener, `subscribe` is what UI bindings get. */
+export interface SessionSignal {
+  notify(): void;
+  subscribe: SubscribeSession;
+  clear(): void;
+}
+
+/**
+ * Make the session-change signal. A listener that throws is reported through `report` and the others still run:
+ * a UI binding's bug must not break the client.
+ */
+export function createSessionSignal(report: (message: string, error: unknown) => void): SessionSignal {
+  const listeners = new Set<() => void>();
+  return {
+    notify() {
+      for (const listener of [...listeners]) {
+        try {
+          listener();
+        } catch (error) {
+          report('authfetch: a session listener threw; the client carries on', error);
+        }
+      }
+    },
+    subscribe(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    clear() {
+      listeners.clear();
+    },
+  };
+}
