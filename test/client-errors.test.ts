@@ -4,8 +4,6 @@
  * the retry defaults (idempotent requests on network errors, 408, 429 and 5xx only; PLATFORM-NOTES warns that ky
  * mapped inside its retry loop retries everything). Also what `auth.fetch` rejects with when there is no response.
  */
-import { createServer } from 'node:net';
-import type { AddressInfo } from 'node:net';
 import { describe, expect, it, vi } from 'vitest';
 import {
   AuthFetchError,
@@ -26,6 +24,8 @@ import {
   type UserAction,
 } from '../src/index.js';
 import { useClients, useExampleServer } from './helpers/example.js';
+import { caught } from './helpers/caught.js';
+import { closedPort } from './helpers/ports.js';
 
 const api = useExampleServer();
 const createClient = useClients();
@@ -40,16 +40,6 @@ async function signedIn(options: AuthClientOptions = {}): Promise<{ auth: AuthCl
   const issued = await api.issueTokens();
   await auth.login(issued);
   return { auth, secrets: [issued.access_token, issued.refresh_token] };
-}
-
-/** What a promise rejected with (fails the test if it resolved). */
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  const outcome = await promise.then(
-    (value) => ({ resolved: value }),
-    (error: unknown) => ({ error }),
-  );
-  if (!('error' in outcome)) throw new Error('expected a rejection, got a value');
-  return outcome.error;
 }
 
 /** Hits of a path on the example server. */
@@ -92,7 +82,7 @@ function expectWellFormed(
 describe('401: UnauthorizedError', () => {
   it('signed out: reason missing-credentials, with the parsed challenge', async () => {
     const auth = client();
-    const error = await rejection(auth.http.get('api/me').json());
+    const error = await caught(auth.http.get('api/me').json());
     expectWellFormed(error, { code: 'ERR_UNAUTHORIZED', action: 'sign-in', method: 'GET', url: `${api.url}/api/me` });
     expect(error).toBeInstanceOf(UnauthorizedError);
     expect(error).toBeInstanceOf(HttpError);
@@ -114,13 +104,13 @@ describe('401: UnauthorizedError', () => {
   it('a garbage token the app sent itself: reason invalid-token; an expired one: expired-token', async () => {
     const auth = client();
     const garbage = 'garbage.token.value';
-    const invalid = await rejection(auth.http.get('api/me', { headers: { authorization: `Bearer ${garbage}` } }));
+    const invalid = await caught(auth.http.get('api/me', { headers: { authorization: `Bearer ${garbage}` } }));
     expectWellFormed(invalid, { code: 'ERR_UNAUTHORIZED', action: 'sign-in', method: 'GET', url: `${api.url}/api/me`, secrets: [garbage] });
     expect((invalid as UnauthorizedError).reason).toBe('invalid-token');
     expect((invalid as UnauthorizedError).challenges[0]?.params.error).toBe('invalid_token');
 
     const expired = (await api.issueTokens({ ttl: 0 })).access_token;
-    const error = await rejection(auth.http.get('api/me', { headers: { authorization: `Bearer ${expired}` } }));
+    const error = await caught(auth.http.get('api/me', { headers: { authorization: `Bearer ${expired}` } }));
     expectWellFormed(error, { code: 'ERR_UNAUTHORIZED', action: 'sign-in', method: 'GET', url: `${api.url}/api/me`, secrets: [expired] });
     expect((error as UnauthorizedError).reason).toBe('expired-token');
     expect((error as UnauthorizedError).userMessage).toMatch(/session has ended/i);
@@ -129,7 +119,7 @@ describe('401: UnauthorizedError', () => {
   it('a garbage token from login(), refreshed into another garbage token: invalid-token after one replay', async () => {
     const auth = client({ refresh: customRefresh(() => ({ accessToken: 'renewed-but-still-garbage' })) });
     await auth.login({ access_token: 'garbage-from-login' });
-    const error = await rejection(auth.http.get('api/me').json());
+    const error = await caught(auth.http.get('api/me').json());
     expectWellFormed(error, {
       code: 'ERR_UNAUTHORIZED',
       action: 'sign-in',
@@ -145,7 +135,7 @@ describe('401: UnauthorizedError', () => {
     expect((error as UnauthorizedError).userMessage).toMatch(/couldn't confirm your access/i);
     const events: UnauthorizedError[] = [];
     auth.on('unauthorized', (event) => events.push(event));
-    await rejection(auth.http.get('api/me/again'));
+    await caught(auth.http.get('api/me/again'));
     expect(events[0]?.userMessage).toBe((error as UnauthorizedError).userMessage);
   });
 
@@ -154,7 +144,7 @@ describe('401: UnauthorizedError', () => {
     await auth.login({ access_token: 'garbage-no-strategy' });
     const ended: AuthEvents['sessionExpired'][] = [];
     auth.on('sessionExpired', (payload) => ended.push(payload));
-    const error = await rejection(auth.http.get('api/me'));
+    const error = await caught(auth.http.get('api/me'));
     expect(error).toBeInstanceOf(SessionExpiredError);
     expect(error).toBeInstanceOf(AuthFetchError);
     const e = error as SessionExpiredError;
@@ -177,7 +167,7 @@ describe('401: UnauthorizedError', () => {
 describe('other client errors', () => {
   it('403: ForbiddenError with requiredScope, hit exactly once (not retried)', async () => {
     const { auth, secrets } = await signedIn();
-    const error = await rejection(auth.http.get('api/admin').json());
+    const error = await caught(auth.http.get('api/admin').json());
     expectWellFormed(error, { code: 'ERR_FORBIDDEN', action: 'request-access', method: 'GET', url: `${api.url}/api/admin`, secrets });
     expect(error).toBeInstanceOf(ForbiddenError);
     expect(error).toBeInstanceOf(HttpError);
@@ -194,7 +184,7 @@ describe('other client errors', () => {
     const { auth, secrets } = await signedIn();
     // A token in the query (a bad practice apps still have) never reaches the message or the JSON.
     const url = `${api.url}/api/items/99?access_token=${secrets[0]}`;
-    const error = await rejection(auth.http.get(url).json());
+    const error = await caught(auth.http.get(url).json());
     expectWellFormed(error, { code: 'ERR_NOT_FOUND', action: 'go-back', method: 'GET', url, secrets });
     expect(error).toBeInstanceOf(NotFoundError);
     expect(error).toBeInstanceOf(HttpError);
@@ -213,7 +203,7 @@ describe('other client errors', () => {
 
   it('400: a plain HttpError (no subclass), not retried', async () => {
     const { auth, secrets } = await signedIn();
-    const error = await rejection(auth.http.get('api/status/400').json());
+    const error = await caught(auth.http.get('api/status/400').json());
     expectWellFormed(error, { code: 'ERR_HTTP', action: 'contact-support', method: 'GET', url: `${api.url}/api/status/400`, secrets });
     expect(error).toBeInstanceOf(HttpError);
     for (const subclass of [UnauthorizedError, ForbiddenError, NotFoundError, RateLimitError, ServerError]) {
@@ -235,7 +225,7 @@ describe('other client errors', () => {
 describe('429 and 5xx', () => {
   it('429 with retry: 0: RateLimitError with retryAfterMs, one hit', async () => {
     const { auth, secrets } = await signedIn({ retry: 0 });
-    const error = await rejection(auth.http.get('api/status/429?retryAfter=7').json());
+    const error = await caught(auth.http.get('api/status/429?retryAfter=7').json());
     expectWellFormed(error, { code: 'ERR_RATE_LIMITED', action: 'retry', method: 'GET', url: `${api.url}/api/status/429`, secrets });
     expect(error).toBeInstanceOf(RateLimitError);
     expect(error).toBeInstanceOf(HttpError);
@@ -247,7 +237,7 @@ describe('429 and 5xx', () => {
   it('429 honours Retry-After between retries, then throws RateLimitError', async () => {
     const { auth } = await signedIn({ retry: { limit: 1 } });
     const started = Date.now();
-    const error = await rejection(auth.http.get('api/status/429?retryAfter=1').json());
+    const error = await caught(auth.http.get('api/status/429?retryAfter=1').json());
     expect(Date.now() - started).toBeGreaterThanOrEqual(900);
     expect(error).toBeInstanceOf(RateLimitError);
     expect((error as RateLimitError).retryAfterMs).toBe(1000);
@@ -258,7 +248,7 @@ describe('429 and 5xx', () => {
     const { auth, secrets } = await signedIn({ retry: { backoffLimit: 50 } });
     for (const status of [500, 503]) {
       const path = `/api/status/${status}`;
-      const error = await rejection(auth.http.get(path.slice(1)).json());
+      const error = await caught(auth.http.get(path.slice(1)).json());
       expectWellFormed(error, { code: 'ERR_SERVER', action: 'retry', method: 'GET', url: `${api.url}${path}`, secrets });
       expect(error).toBeInstanceOf(ServerError);
       expect(error).toBeInstanceOf(HttpError);
@@ -270,7 +260,7 @@ describe('429 and 5xx', () => {
 
   it('500 on POST: ServerError after one hit (POST is not idempotent)', async () => {
     const { auth } = await signedIn({ retry: { backoffLimit: 50 } });
-    const error = await rejection(auth.http.post('api/status/500', { json: { a: 1 } }).json());
+    const error = await caught(auth.http.post('api/status/500', { json: { a: 1 } }).json());
     expect(error).toBeInstanceOf(ServerError);
     expect((error as ServerError).method).toBe('POST');
     expect((error as ServerError).message).toContain(`POST ${api.url}/api/status/500`);
@@ -279,10 +269,10 @@ describe('429 and 5xx', () => {
 
   it('the default retry: 5xx retried twice with ky backoff, 403/404 never', async () => {
     const { auth } = await signedIn();
-    await rejection(auth.http.get('api/status/502'));
+    await caught(auth.http.get('api/status/502'));
     expect(hits('/api/status/502')).toBe(3);
-    await rejection(auth.http.get('api/status/403'));
-    await rejection(auth.http.get('api/status/404'));
+    await caught(auth.http.get('api/status/403'));
+    await caught(auth.http.get('api/status/404'));
     expect(hits('/api/status/403')).toBe(1);
     expect(hits('/api/status/404')).toBe(1);
   });
@@ -292,22 +282,13 @@ describe('429 and 5xx', () => {
 // No response: network, timeout, abort
 // ---------------------------------------------------------------------------------------------------------------
 
-/** A port that was free a moment ago and is closed now: connecting to it is refused. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
 describe('failures without a response', () => {
   it('a refused connection: NetworkError with the cause (auth.http and auth.fetch)', async () => {
     const port = await closedPort();
     const url = `http://127.0.0.1:${port}/api/me`;
     const { auth, secrets } = await signedIn({ retry: 0, authorizedOrigins: [`http://127.0.0.1:${port}`] });
 
-    const error = await rejection(auth.http.get(url).json());
+    const error = await caught(auth.http.get(url).json());
     expectWellFormed(error, { code: 'ERR_NETWORK', action: 'check-connection', method: 'GET', url, secrets });
     expect(error).toBeInstanceOf(NetworkError);
     expect(error).not.toBeInstanceOf(HttpError);
@@ -317,21 +298,21 @@ describe('failures without a response', () => {
     expect(e.message).toContain('ECONNREFUSED');
     expect(e.userMessage).toMatch(/connection/i);
 
-    const viaFetch = await rejection(auth.fetch(url, { method: 'DELETE' }));
+    const viaFetch = await caught(auth.fetch(url, { method: 'DELETE' }));
     expectWellFormed(viaFetch, { code: 'ERR_NETWORK', action: 'check-connection', method: 'DELETE', url, secrets });
   });
 
   it('a refused connection is retried for GET by default, then NetworkError', async () => {
     const port = await closedPort();
     const auth = client({ retry: { backoffLimit: 20 } });
-    const error = await rejection(auth.http.get(`http://127.0.0.1:${port}/x`));
+    const error = await caught(auth.http.get(`http://127.0.0.1:${port}/x`));
     expect(error).toBeInstanceOf(NetworkError);
   });
 
   it('an attempt that outlives timeout: TimeoutError, not retried', async () => {
     const { auth, secrets } = await signedIn({ timeout: 300 });
     const started = Date.now();
-    const error = await rejection(auth.http.get('api/slow?ms=20000').json());
+    const error = await caught(auth.http.get('api/slow?ms=20000').json());
     expect(Date.now() - started).toBeLessThan(10_000);
     expectWellFormed(error, { code: 'ERR_TIMEOUT', action: 'retry', method: 'GET', url: `${api.url}/api/slow`, secrets });
     expect(error).toBeInstanceOf(TimeoutError);
@@ -342,14 +323,14 @@ describe('failures without a response', () => {
     expect(e.message).toContain('300 ms');
     expect(hits('/api/slow')).toBe(1);
 
-    const viaFetch = await rejection(auth.fetch('api/slow?ms=20000'));
+    const viaFetch = await caught(auth.fetch('api/slow?ms=20000'));
     expect(viaFetch).toBeInstanceOf(TimeoutError);
     expect(hits('/api/slow')).toBe(2);
   });
 
   it("an app's per-call ky timeout: TimeoutError, and no token is left on the Request that ky's error holds", async () => {
     const { auth, secrets } = await signedIn();
-    const error = await rejection(auth.http.get('api/slow?ms=5000', { timeout: 200, retry: 0 }).json());
+    const error = await caught(auth.http.get('api/slow?ms=5000', { timeout: 200, retry: 0 }).json());
     expectWellFormed(error, { code: 'ERR_TIMEOUT', action: 'retry', method: 'GET', url: `${api.url}/api/slow`, secrets });
     // auth.http sets the token on ky's own Request in place (no header copy per request); ky's TimeoutError keeps
     // that Request, so the token is taken off it before the error reaches the app.
@@ -368,7 +349,7 @@ describe('failures without a response', () => {
     ]) {
       api.resetStats();
       const controller = new AbortController();
-      const pending = rejection(call(controller.signal));
+      const pending = caught(call(controller.signal));
       // Abort once the request is at the server (an event, not a guess at timing).
       await vi.waitFor(() => expect(hits('/api/slow')).toBe(1), { timeout: 5000 });
       controller.abort();
@@ -381,7 +362,7 @@ describe('failures without a response', () => {
 
     // Already aborted: nothing is sent.
     api.resetStats();
-    const error = await rejection(auth.fetch('api/me', { signal: AbortSignal.abort() }));
+    const error = await caught(auth.fetch('api/me', { signal: AbortSignal.abort() }));
     expect((error as DOMException).name).toBe('AbortError');
     expect(hits('/api/me')).toBe(0);
   });

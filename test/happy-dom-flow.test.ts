@@ -10,16 +10,10 @@
 import { describe, expect, it } from 'vitest';
 import { isSessionExpiredError, isTimeoutError, type AuthEvents } from '../src/index.js';
 import { exampleClientOptions, useClients, useExampleServer } from './helpers/example.js';
+import { caught } from './helpers/caught.js';
 
 const server = useExampleServer({ opaqueTokens: true });
 const createClient = useClients();
-
-async function caught(promise: Promise<unknown>): Promise<unknown> {
-  return promise.then(
-    () => undefined,
-    (error: unknown) => error,
-  );
-}
 
 describe('in happy-dom', () => {
   it('runs with happy-dom as the DOM and its fetch as the global fetch', () => {

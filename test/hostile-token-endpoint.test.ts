@@ -18,6 +18,7 @@ import {
   type OAuthTokenResponse,
   type TokenSet,
 } from '../src/index.js';
+import { caught } from './helpers/caught.js';
 
 const OLD = { accessToken: 'old-access-token', refreshToken: 'old-refresh-token', expiresAt: Date.now() + 3_600_000 };
 const SECRETS = ['old-access-token', 'old-refresh-token', 'evil', 'X-Injected'];
@@ -82,13 +83,6 @@ async function signedIn(timeout = 5_000) {
   return { auth, storage, events, lines };
 }
 
-/** The error a promise rejected with. */
-async function rejection(promise: Promise<unknown>): Promise<Error> {
-  const outcome = await promise.then(() => undefined, (error: unknown) => error as Error);
-  if (outcome === undefined) throw new Error('expected a rejection');
-  return outcome;
-}
-
 /** No token, refresh token or injected text anywhere the app or a log could see. */
 function expectTokenFree(...texts: string[]) {
   for (const text of texts) for (const secret of SECRETS) expect(text).not.toContain(secret);
@@ -116,7 +110,7 @@ describe('login() refuses token values that are not header values, without quoti
   ];
   it.each(bad)('%s: TokenResponseError, the session kept', async (_name, input) => {
     const { auth, storage, events } = await signedIn();
-    const error = await rejection(auth.login(input as TokenSet));
+    const error = (await caught(auth.login(input as TokenSet))) as Error;
     expect(error).toBeInstanceOf(TokenResponseError);
     expectTokenFree(error.message, JSON.stringify(error), ...events.map((e) => e.text));
     await expectKept(auth, storage);
@@ -158,7 +152,7 @@ describe('expires_in', () => {
   it.each(refused)('%s: a refresh answering it fails typed and accurately, keeping the session', async (_name, expiresIn) => {
     const { auth, storage, events } = await signedIn();
     answerJson(JSON.stringify({ access_token: 'evil', expires_in: expiresIn, refresh_token: 'evil-rt' }));
-    const error = await rejection(auth.refresh());
+    const error = (await caught(auth.refresh())) as Error;
     expect(error).toBeInstanceOf(TokenResponseError);
     expect(error.message).toContain('expires_in that is not a usable number of seconds');
     expect(events.map((e) => e.type)).toEqual(['refreshError']);
@@ -196,7 +190,7 @@ describe('token responses with bad token values', () => {
   ])('%s: refused typed and accurately, the session kept', async (_name, body, message) => {
     const { auth, storage, events, lines } = await signedIn();
     answerJson(JSON.stringify(body));
-    const error = await rejection(auth.refresh());
+    const error = (await caught(auth.refresh())) as Error;
     expect(error).toBeInstanceOf(TokenResponseError);
     expect(error.message).toContain(message);
     expectTokenFree(error.message, JSON.stringify(error), ...events.map((e) => e.text), ...lines);
@@ -234,7 +228,7 @@ describe('bodies', () => {
     const { auth, storage, events } = await signedIn();
     const huge = JSON.stringify({ access_token: 'evil', padding: 'x'.repeat(10 * 1024 * 1024) });
     answerJson(huge);
-    const error = await rejection(auth.refresh());
+    const error = (await caught(auth.refresh())) as Error;
     expect(error).toBeInstanceOf(TokenResponseError);
     expect(error.message).toMatch(/larger than \d+ bytes/);
     expect(events.map((e) => e.type)).toEqual(['refreshError']);
@@ -254,7 +248,7 @@ describe('bodies', () => {
       pump();
     };
     const started = Date.now();
-    const error = await rejection(auth.refresh());
+    const error = (await caught(auth.refresh())) as Error;
     expect(error).toBeInstanceOf(TokenResponseError);
     expect(error.message).toMatch(/larger than \d+ bytes/);
     expect(Date.now() - started).toBeLessThan(5_000);
@@ -272,7 +266,7 @@ describe('bodies', () => {
       timers.add(timer);
     };
     try {
-      const error = await rejection(auth.refresh());
+      const error = (await caught(auth.refresh())) as Error;
       expect(error).toBeInstanceOf(TimeoutError);
       expect(events.map((e) => e.type)).toEqual(['refreshError']);
       // Every attempt (the first and the coordinator's retries of a transient failure) let go of its connection.

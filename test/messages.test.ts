@@ -2,11 +2,12 @@
  * `createAuthClient({ messages })` (issue 13 item 3): the app's words replace `userMessage` wherever the client's
  * errors reach the app: thrown by `auth.http` and `auth.fetch`, rejected by `refresh()`, and in events.
  */
-import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SessionExpiredError, customRefresh, isAuthFetchError, oauth2Refresh, type AuthEvents, type ErrorMessages } from '../src/index.js';
 import { useClients } from './helpers/example.js';
 import { startTokenEndpoint, tokens, type TokenEndpoint } from './helpers/token-endpoint.js';
+import { caught } from './helpers/caught.js';
+import { closedPort } from './helpers/ports.js';
 
 const createClient = useClients();
 
@@ -32,42 +33,25 @@ beforeAll(async () => {
 });
 afterAll(() => api.close());
 
-async function closedPortUrl(): Promise<string> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return `http://127.0.0.1:${port}/x`;
-}
-
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  return promise.then(
-    () => {
-      throw new Error('expected a rejection');
-    },
-    (error: unknown) => error,
-  );
-}
-
 describe('messages by code', () => {
   it('auth.http throws with the app text, and the forbidden event carries the same error', async () => {
     const auth = createClient({ baseUrl: api.url.replace('/token', '/'), messages: german, retry: 0 });
     const forbidden: AuthEvents['forbidden'][] = [];
     auth.on('forbidden', (error) => forbidden.push(error));
-    const notFound = await rejection(auth.http.get('missing').json());
+    const notFound = await caught(auth.http.get('missing').json());
     expect(isAuthFetchError(notFound) && notFound.userMessage).toBe('Diese Seite gibt es nicht (mehr).');
-    const denied = await rejection(auth.http.get('forbidden'));
+    const denied = await caught(auth.http.get('forbidden'));
     expect(isAuthFetchError(denied) && denied.userMessage).toBe('Ihnen fehlt die Berechtigung „orders:write“.');
     expect(forbidden[0]).toBe(denied);
     // A function that returns undefined keeps the default; the developer message stays English.
-    const busy = await rejection(auth.http.get('busy'));
+    const busy = await caught(auth.http.get('busy'));
     expect(isAuthFetchError(busy) && busy.userMessage).toMatch(/too many requests/i);
     expect(isAuthFetchError(busy) && busy.message).toMatch(/^Request failed with status 429/);
   });
 
   it('auth.fetch rejects with the app text, and toJSON carries it', async () => {
     const auth = createClient({ messages: german });
-    const error = await rejection(auth.fetch(await closedPortUrl()));
+    const error = await caught(auth.fetch(`http://127.0.0.1:${await closedPort()}/x`));
     expect(error).toMatchObject({ code: 'ERR_NETWORK', userMessage: 'Keine Verbindung zum Server. Bitte prüfen Sie Ihre Internetverbindung.' });
     expect(isAuthFetchError(error) && error.toJSON().userMessage).toMatch(/^Keine Verbindung/);
   });
@@ -77,7 +61,7 @@ describe('messages by code', () => {
     const refreshErrors: AuthEvents['refreshError'][] = [];
     auth.on('refreshError', (event) => refreshErrors.push(event));
     await auth.login({ access_token: 'at-1', refresh_token: 'rt-down', expires_in: 300 });
-    const error = await rejection(auth.refresh());
+    const error = await caught(auth.refresh());
     expect(error).toMatchObject({ code: 'ERR_SERVER', userMessage: 'Beim Server ist ein Fehler aufgetreten. Bitte versuchen Sie es gleich noch einmal.' });
     expect(refreshErrors[0]?.error).toBe(error);
 
@@ -90,7 +74,7 @@ describe('messages by code', () => {
     const expired: AuthEvents['sessionExpired'][] = [];
     ending.on('sessionExpired', (event) => expired.push(event));
     await ending.login({ access_token: 'at-1' });
-    const ended = await rejection(ending.refresh());
+    const ended = await caught(ending.refresh());
     expect(ended).toMatchObject({ code: 'ERR_SESSION_EXPIRED', userMessage: 'Ihre Sitzung ist abgelaufen. Bitte melden Sie sich erneut an.' });
     expect(expired[0]?.error).toBe(ended);
   });
@@ -109,14 +93,14 @@ describe('messages as one function', () => {
         return undefined;
       },
     });
-    expect(await rejection(auth.http.get('missing'))).toMatchObject({ userMessage: 'Nicht gefunden: 404' });
-    expect(await rejection(auth.http.get('forbidden'))).toMatchObject({ userMessage: expect.stringMatching(/don't have access/) });
-    expect(await rejection(auth.http.get('busy'))).toMatchObject({ userMessage: expect.stringMatching(/too many requests/i) });
+    expect(await caught(auth.http.get('missing'))).toMatchObject({ userMessage: 'Nicht gefunden: 404' });
+    expect(await caught(auth.http.get('forbidden'))).toMatchObject({ userMessage: expect.stringMatching(/don't have access/) });
+    expect(await caught(auth.http.get('busy'))).toMatchObject({ userMessage: expect.stringMatching(/too many requests/i) });
     expect(seen).toEqual(['ERR_NOT_FOUND', 'ERR_FORBIDDEN', 'ERR_RATE_LIMITED']);
   });
 
   it('without messages the defaults are English', async () => {
     const auth = createClient({ baseUrl: api.url.replace('/token', '/'), retry: 0 });
-    expect(await rejection(auth.http.get('missing'))).toMatchObject({ userMessage: expect.stringMatching(/doesn't exist/) });
+    expect(await caught(auth.http.get('missing'))).toMatchObject({ userMessage: expect.stringMatching(/doesn't exist/) });
   });
 });

@@ -11,6 +11,7 @@ import { decodeJwt } from 'jose';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { UnauthorizedError, createAuthClient, customRefresh, dpop, type AuthClient, type AuthClientOptions, type AuthEventType } from '../src/index.js';
 import { redirectVia, startRecordingServer, type Recorded, type RecordingServer } from './helpers/recording.js';
+import { recordEvents } from './helpers/events.js';
 
 const TOKEN = 'redirect-test-token';
 const STATUSES = [301, 302, 303, 307, 308] as const;
@@ -44,8 +45,7 @@ async function signedIn(mode: 'bearer' | 'dpop', options: AuthClientOptions = {}
     ...options,
   });
   clients.push(auth);
-  const events: string[] = [];
-  for (const type of EVENTS) auth.on(type, () => events.push(type));
+  const events = recordEvents(auth, EVENTS).order;
   await auth.login({ accessToken: TOKEN, tokenType: mode === 'dpop' ? 'DPoP' : 'Bearer' });
   return { auth, events, refreshes: () => refreshes };
 }

@@ -5,7 +5,6 @@
  * refresh is neither a token response error nor the end of the stored session.
  */
 import { createServer as createHttpServer } from 'node:http';
-import { createServer } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   NetworkError,
@@ -19,6 +18,8 @@ import {
 } from '../src/index.js';
 import { useClients } from './helpers/example.js';
 import { startTokenEndpoint, tokens, type TokenEndpoint } from './helpers/token-endpoint.js';
+import { caught } from './helpers/caught.js';
+import { closedPort } from './helpers/ports.js';
 
 const createClient = useClients();
 const endpoints: TokenEndpoint[] = [];
@@ -30,24 +31,6 @@ async function endpoint(...args: Parameters<typeof startTokenEndpoint>): Promise
   const started = await startTokenEndpoint(...args);
   endpoints.push(started);
   return started;
-}
-
-/** A port on 127.0.0.1 that nothing listens on (bound, read, released). */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
-async function caught(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected a rejection');
 }
 
 function signedIn(options: Parameters<typeof createClient>[0]) {

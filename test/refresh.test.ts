@@ -19,10 +19,10 @@ import {
   sessionRefresh,
   type AuthClient,
   type AuthClientOptions,
-  type AuthEvents,
   type RefreshContext,
 } from '../src/index.js';
 import { exampleClientOptions, useClients } from './helpers/example.js';
+import { recordEvents } from './helpers/events.js';
 
 /** What `/api/echo` answers. */
 interface Echo {
@@ -63,13 +63,6 @@ async function signInStale(auth: AuthClient, server: ExampleServer): Promise<voi
   server.resetStats();
 }
 
-/** Record every payload of one event type. */
-function record<K extends keyof AuthEvents>(auth: AuthClient, type: K): AuthEvents[K][] {
-  const seen: AuthEvents[K][] = [];
-  auth.on(type, (payload) => seen.push(payload));
-  return seen;
-}
-
 /** The token response without `expires_in`: expiry then comes from the JWT `exp` alone (server clock). */
 function withoutExpiresIn(response: OAuthTokenResponse): Record<string, unknown> {
   const { expires_in: _dropped, ...rest } = response;
@@ -101,7 +94,7 @@ describe('single flight (behaviour 1)', () => {
     const server = await startServer({ refreshDelayMs: 100 });
     const auth = clientFor(server);
     await signInStale(auth, server);
-    const refreshes = record(auth, 'refresh');
+    const refreshes = recordEvents(auth, ['refresh']).refresh;
 
     const N = 300;
     // Both surfaces at once: they share one auth path, so one refresh serves them all.
@@ -172,7 +165,7 @@ describe('single flight (behaviour 1)', () => {
     let refreshes = 0;
     // A strategy that "succeeds" with a token the server does not accept.
     const auth = clientFor(server, { refresh: customRefresh(() => (refreshes++, { accessToken: 'not-a-token-the-server-knows' })) });
-    const unauthorized = record(auth, 'unauthorized');
+    const unauthorized = recordEvents(auth, ['unauthorized']).unauthorized;
     await signInStale(auth, server);
 
     const error = await auth.http.get('me').then(
@@ -191,7 +184,7 @@ describe('single flight (behaviour 1)', () => {
     const server = await startServer();
     let refreshes = 0;
     const auth = clientFor(server, { refresh: customRefresh(() => (refreshes++, { accessToken: 'still-not-accepted' })) });
-    const unauthorized = record(auth, 'unauthorized');
+    const unauthorized = recordEvents(auth, ['unauthorized']).unauthorized;
     await signInStale(auth, server);
 
     const response = await auth.fetch('me');
@@ -397,7 +390,7 @@ describe('proactive refresh (trigger expiring) and the server clock (behaviour 6
     vi.useFakeTimers({ toFake: ['Date'], shouldAdvanceTime: true });
     const server = await startServer();
     const auth = clientFor(server, { refreshLeeway: 30 });
-    const refreshes = record(auth, 'refresh');
+    const refreshes = recordEvents(auth, ['refresh']).refresh;
     await auth.login(await server.issueTokens({ ttl: 20 }));
     server.resetStats();
 
@@ -421,7 +414,7 @@ describe('proactive refresh (trigger expiring) and the server clock (behaviour 6
     // The example server shares this process and so this clock: its tokens expire on the same frozen time.
     const server = await startServer();
     const auth = clientFor(server, { refreshLeeway: 30 });
-    const refreshes = record(auth, 'refresh');
+    const refreshes = recordEvents(auth, ['refresh']).refresh;
     await auth.login(await server.issueTokens({ ttl: 300 }));
     expect(auth.session.expiresAt).toBe(t0 + 300_000);
 
@@ -461,7 +454,7 @@ describe('proactive refresh (trigger expiring) and the server clock (behaviour 6
       shiftClientClock();
       const server = await startServer({ opaqueTokens: false, clockSkewMs: serverSkew });
       const auth = clientFor(server, { refresh: jwtOnlyRefresh(server) });
-      const refreshes = record(auth, 'refresh');
+      const refreshes = recordEvents(auth, ['refresh']).refresh;
       await auth.login(withoutExpiresIn(await server.issueTokens()) as { access_token: string });
 
       for (let i = 0; i < 10; i++) expect((await auth.fetch('me')).status).toBe(200);
@@ -474,7 +467,7 @@ describe('proactive refresh (trigger expiring) and the server clock (behaviour 6
       shiftClientClock();
       const server = await startServer({ opaqueTokens: false, clockSkewMs: serverSkew });
       const auth = clientFor(server, { refresh: jwtOnlyRefresh(server), refreshLeeway: 30 });
-      const refreshes = record(auth, 'refresh');
+      const refreshes = recordEvents(auth, ['refresh']).refresh;
       await auth.login(withoutExpiresIn(await server.issueTokens({ ttl: 300 })) as { access_token: string });
       // Before any Date header the local clock judges `exp`: a client clock 10 min ahead sees it expired and refreshes
       // once (behaviour 14); that answer's Date header puts the server clock in charge.
@@ -494,7 +487,7 @@ describe('proactive refresh (trigger expiring) and the server clock (behaviour 6
       shiftClientClock();
       const server = await startServer({ opaqueTokens: false, clockSkewMs: serverSkew });
       const auth = clientFor(server);
-      const refreshes = record(auth, 'refresh');
+      const refreshes = recordEvents(auth, ['refresh']).refresh;
       await auth.login(await server.issueTokens());
       for (let i = 0; i < 10; i++) expect((await auth.fetch('me')).status).toBe(200);
       expect(refreshes).toEqual([]);
@@ -513,7 +506,7 @@ describe('proactive refresh (trigger expiring) and the server clock (behaviour 6
   it('getAccessToken() refreshes first when within the leeway, and not otherwise', async () => {
     const server = await startServer();
     const auth = clientFor(server);
-    const refreshes = record(auth, 'refresh');
+    const refreshes = recordEvents(auth, ['refresh']).refresh;
     expect(await auth.getAccessToken()).toBeUndefined(); // signed out
 
     const fresh = await server.issueTokens({ ttl: 300 });
@@ -538,7 +531,7 @@ describe('proactive refresh (trigger expiring) and the server clock (behaviour 6
   it('refresh() forces one (trigger manual), and two calls at once make one refresh', async () => {
     const server = await startServer({ refreshDelayMs: 150 });
     const auth = clientFor(server);
-    const refreshes = record(auth, 'refresh');
+    const refreshes = recordEvents(auth, ['refresh']).refresh;
     const issued = await server.issueTokens();
     await auth.login(issued);
 
@@ -666,7 +659,7 @@ describe('strategies', () => {
     it('spends each rotated refresh token once: several refreshes, no reuse detected by the server', async () => {
       const server = await startServer();
       const auth = clientFor(server);
-      const refreshes = record(auth, 'refresh');
+      const refreshes = recordEvents(auth, ['refresh']).refresh;
       await auth.login(await server.issueTokens());
       server.resetStats();
       for (let round = 0; round < 5; round++) {
@@ -702,8 +695,8 @@ describe('strategies', () => {
         return fetch(input, { ...init, headers });
       };
       const auth = clientFor(server, { refresh: sessionRefresh({ url: `${server.url}/session/refresh` }), fetch: cookieFetch });
-      const refreshes = record(auth, 'refresh');
-      const expired = record(auth, 'sessionExpired');
+      const refreshes = recordEvents(auth, ['refresh']).refresh;
+      const expired = recordEvents(auth, ['sessionExpired']).sessionExpired;
 
       // Never signed in here (a reload with a live session): the first 401 gets the token from the cookie.
       await expect(auth.http.get('me').json()).resolves.toMatchObject({ sub: 'alice' });
@@ -785,7 +778,7 @@ describe('strategies', () => {
           throw thrown;
         }),
       });
-      const expired = record(auth, 'sessionExpired');
+      const expired = recordEvents(auth, ['sessionExpired']).sessionExpired;
       await auth.login(await server.issueTokens());
       server.expireAll();
 
@@ -803,8 +796,8 @@ describe('401s and 403s a refresh cannot cure', () => {
   it('step-up (RFC 9470): stepUp event, UnauthorizedError step-up-required, no refresh', async () => {
     const server = await startServer();
     const auth = clientFor(server);
-    const stepUps = record(auth, 'stepUp');
-    const unauthorized = record(auth, 'unauthorized');
+    const stepUps = recordEvents(auth, ['stepUp']).stepUp;
+    const unauthorized = recordEvents(auth, ['unauthorized']).unauthorized;
     await auth.login(await server.issueTokens({ acr: 'pwd' }));
     server.resetStats();
 
@@ -832,7 +825,7 @@ describe('401s and 403s a refresh cannot cure', () => {
   it('403 insufficient_scope never triggers a refresh', async () => {
     const server = await startServer();
     const auth = clientFor(server);
-    const forbidden = record(auth, 'forbidden');
+    const forbidden = recordEvents(auth, ['forbidden']).forbidden;
     await auth.login(await server.issueTokens({ scope: 'openid profile api' }));
     server.resetStats();
 

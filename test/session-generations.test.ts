@@ -19,6 +19,7 @@ import {
 } from '../src/index.js';
 import { useClients, useExampleServer } from './helpers/example.js';
 import { useFreshIndexedDb } from './helpers/fake-idb.js';
+import { recordEvents } from './helpers/events.js';
 
 const server = useExampleServer({ refreshDelayMs: 300 });
 const createClient = useClients();
@@ -42,10 +43,7 @@ interface Watched {
 function makeClient(options: AuthClientOptions = {}): Watched {
   const signals: AbortSignal[] = [];
   const auth = createClient({ baseUrl: `${server.url}/api`, refresh: recordingRefresh(signals), ...options });
-  const events: string[] = [];
-  for (const type of ['login', 'logout', 'refresh', 'refreshError', 'sessionExpired', 'loginRequired'] as const) {
-    auth.on(type, () => events.push(type));
-  }
+  const events = recordEvents(auth, ['login', 'logout', 'refresh', 'refreshError', 'sessionExpired', 'loginRequired']).order;
   return { auth, signals, events };
 }
 

@@ -12,11 +12,10 @@ import {
   UnauthorizedError,
   parseChallenges,
   type AuthClient,
-  type AuthEvents,
-  type AuthEventType,
 } from '../src/index.js';
 import { createTestAuth } from '../src/testing/index.js';
 import { API, useTestAuth } from './helpers/test-auth.js';
+import { recordEvents } from './helpers/events.js';
 
 const { kit, client } = useTestAuth({
   routes: [http.get(`${API}/todos`, () => HttpResponse.json([{ id: 1, title: 'Milk' }]))],
@@ -30,12 +29,6 @@ async function grant(refreshToken: string): Promise<{ status: number; body: Reco
     body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: refreshToken, client_id: 'test-app' }),
   });
   return { status: response.status, body: (await response.json()) as Record<string, unknown> };
-}
-
-function record<K extends AuthEventType>(auth: AuthClient, type: K): AuthEvents[K][] {
-  const seen: AuthEvents[K][] = [];
-  auth.on(type, (payload) => seen.push(payload));
-  return seen;
 }
 
 describe('the protected API', () => {
@@ -87,7 +80,7 @@ describe('expireAccessTokens', () => {
     const auth = client();
     const signedIn = kit.signIn();
     await auth.login(signedIn);
-    const refreshes = record(auth, 'refresh');
+    const refreshes = recordEvents(auth, ['refresh']).refresh;
     kit.expireAccessTokens();
     const results = await Promise.all([auth.http.get('a').json(), auth.http.get('b').json(), auth.http.get('c').json()]);
     expect(results).toHaveLength(3);
@@ -114,7 +107,7 @@ describe('refresh-token rotation and reuse detection', () => {
     await auth.login(first);
     kit.expireAccessTokens();
     await auth.http.get('me').json(); // the client rotates: `first.refresh_token` is spent
-    const expired = record(auth, 'sessionExpired');
+    const expired = recordEvents(auth, ['sessionExpired']).sessionExpired;
 
     const reuse = await grant(first.refresh_token);
     expect(reuse).toEqual({ status: 400, body: { error: 'invalid_grant', error_description: 'The refresh token was already used' } });
@@ -156,8 +149,8 @@ describe('revokeSession', () => {
   it('ends the session at the next request: sessionExpired, then SessionExpiredError', async () => {
     const auth = client();
     await auth.login(kit.signIn());
-    const expired = record(auth, 'sessionExpired');
-    const loginRequired = record(auth, 'loginRequired');
+    const expired = recordEvents(auth, ['sessionExpired']).sessionExpired;
+    const loginRequired = recordEvents(auth, ['loginRequired']).loginRequired;
     kit.revokeSession();
     const error = await auth.http.get('me').json().catch((e: unknown) => e);
     expect(error).toBeInstanceOf(SessionExpiredError);
@@ -180,7 +173,7 @@ describe('failRefresh', () => {
   it('a token endpoint that stays down: refreshError, the typed error, and the session kept for the next try', async () => {
     const auth = client();
     await auth.login(kit.signIn());
-    const refreshErrors = record(auth, 'refreshError');
+    const refreshErrors = recordEvents(auth, ['refreshError']).refreshError;
     kit.failRefresh(503, 3);
     kit.expireAccessTokens();
     const error = await auth.http.get('me').json().catch((e: unknown) => e);
@@ -209,7 +202,7 @@ describe('forbid', () => {
   it('403 with insufficient_scope and the scope: ForbiddenError, the forbidden event, no refresh', async () => {
     const auth = client();
     await auth.login(kit.signIn());
-    const forbidden = record(auth, 'forbidden');
+    const forbidden = recordEvents(auth, ['forbidden']).forbidden;
     kit.forbid('/admin', 'admin');
     const error = await auth.http.get('admin/users').json().catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ForbiddenError);
@@ -235,7 +228,7 @@ describe('requireStepUp', () => {
   it('401 insufficient_user_authentication with acr_values: stepUp, UnauthorizedError, no refresh', async () => {
     const auth = client();
     await auth.login(kit.signIn());
-    const stepUps = record(auth, 'stepUp');
+    const stepUps = recordEvents(auth, ['stepUp']).stepUp;
     kit.requireStepUp('/payments', 'mfa');
     const error = await auth.http.post('payments', { json: { amount: 5 } }).json().catch((e: unknown) => e);
     expect(error).toBeInstanceOf(UnauthorizedError);

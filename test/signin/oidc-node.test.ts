@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SignInError, dpop, memoryStorage, oidc, type AuthClient, type OidcOptions } from '../../src/index.js';
 import { useClients } from '../helpers/example.js';
 import { startOidcProvider, type OidcHarness, type ResourceServer } from '../helpers/oidc.js';
+import { caught } from '../helpers/caught.js';
 
 const createClient = useClients();
 const REDIRECT = 'http://127.0.0.1/app/callback';
@@ -26,16 +27,6 @@ const CONFIDENTIAL = {
   client_secret: 'a-long-enough-client-secret-for-the-test-0123456789',
   token_endpoint_auth_method: 'client_secret_basic',
 };
-
-/** The error a promise rejects with (fails the test when it resolves). */
-async function caught(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected a rejection');
-}
 
 describe('oidc() against oidc-provider', () => {
   let op: OidcHarness;
