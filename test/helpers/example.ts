@@ -66,3 +66,15 @@ export function exampleClientOptions(server: ExampleServer): Pick<AuthClientOpti
     refresh: oauth2Refresh({ tokenEndpoint: `${server.url}/oauth/token`, clientId: 'demo-spa' }),
   };
 }
+
+/** A client of `server` (made by `create`, from {@link useClients}), signed in with a real (ES256 JWT) access token. */
+export async function signedInClient(
+  create: (options?: AuthClientOptions) => AuthClient,
+  server: ExampleServer,
+  options: AuthClientOptions = {},
+): Promise<{ auth: AuthClient; token: string; refreshToken: string }> {
+  const auth = create({ baseUrl: server.url, ...options });
+  const issued = await server.issueTokens();
+  await auth.login(issued);
+  return { auth, token: issued.access_token, refreshToken: issued.refresh_token };
+}

@@ -8,10 +8,12 @@
  * - `to=URL`: the `Location` (with a 3xx `status`; default 302);
  * - `www=VALUE`: a `WWW-Authenticate` header; `nonce=VALUE`: a `DPoP-Nonce` header; `date=VALUE`: a `Date` header;
  * - `delay=MS`: answer only after that long (or when the client goes away).
- * The body is a JSON echo of what was received (method, path, body), never the request's headers.
+ * The body is a JSON echo of what was received (method, path, path and query as `url`, body, content type), never
+ * the request's other headers.
  */
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, beforeEach } from 'vitest';
 
 /** One request as the server received it. */
 export interface Recorded {
@@ -75,7 +77,15 @@ export async function startRecordingServer(host = '127.0.0.1'): Promise<Recordin
       const answer = () => {
         if (res.destroyed) return;
         res.writeHead(status, headers);
-        res.end(JSON.stringify({ method: entry.method, path: new URL(entry.url, 'http://x').pathname, body: entry.body }));
+        res.end(
+          JSON.stringify({
+            method: entry.method,
+            path: new URL(entry.url, 'http://x').pathname,
+            url: entry.url,
+            body: entry.body,
+            contentType: req.headers['content-type'] ?? null,
+          }),
+        );
       };
       const delay = Number(query.get('delay') ?? 0);
       if (delay <= 0) return answer();
@@ -103,4 +113,23 @@ export async function startRecordingServer(host = '127.0.0.1'): Promise<Recordin
 /** A URL on `server` that redirects (`status`, default 302) to `target`. */
 export function redirectVia(server: RecordingServer, path: string, target: string, status = 302): string {
   return `${server.url}${path}?status=${status}&to=${encodeURIComponent(target)}`;
+}
+
+/**
+ * A recording server for the whole test file: started in `beforeAll`, closed in `afterAll`, its requests forgotten
+ * before each test. The returned object stands for the server from `beforeAll` on.
+ */
+export function useRecordingServer(host = '127.0.0.1'): RecordingServer {
+  let running: RecordingServer | undefined;
+  beforeAll(async () => {
+    running = await startRecordingServer(host);
+  });
+  afterAll(() => running?.close());
+  beforeEach(() => running?.reset());
+  return new Proxy({} as RecordingServer, {
+    get(_target, key) {
+      if (!running) throw new Error('the recording server is not started yet (use it in hooks and tests, not at load time)');
+      return Reflect.get(running, key, running) as unknown;
+    },
+  });
 }
