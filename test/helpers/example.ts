@@ -78,3 +78,26 @@ export async function signedInClient(
   await auth.login(issued);
   return { auth, token: issued.access_token, refreshToken: issued.refresh_token };
 }
+
+/**
+ * Start example servers on demand within a test (`await start({ refreshDelayMs: 100 })`), each with `defaults`
+ * under its own options; all are closed after the file.
+ */
+export function useExampleServers(defaults: ExampleServerOptions = {}): (options?: ExampleServerOptions) => Promise<ExampleServer> {
+  const servers: ExampleServer[] = [];
+  afterAll(async () => {
+    await Promise.all(servers.splice(0).map((server) => server.close()));
+  });
+  return async (options = {}) => {
+    const server = await startExampleServer({ ...defaults, ...options });
+    servers.push(server);
+    return server;
+  };
+}
+
+/** Sign in, then have the server refuse that access token (401 invalid_token) and zero its stats: the next request refreshes. */
+export async function signInStale(auth: AuthClient, server: ExampleServer): Promise<void> {
+  await auth.login(await server.issueTokens());
+  server.expireAll();
+  server.resetStats();
+}
