@@ -6,9 +6,9 @@
  */
 import { createStore, del, get, set, type UseStore } from 'idb-keyval';
 import type { TabLock } from '../lib/lock.js';
-import { isTokenSet } from '../tokens.js';
+import { copyTokenSet, isTokenSet } from '../tokens.js';
 import { FallbackSignal } from './fallback.js';
-import { copyTokenSet, DEFAULT_STORAGE_NAME, memoryStorage } from './memory.js';
+import { DEFAULT_STORAGE_NAME, memoryStorage } from './memory.js';
 import type { TokenSet, TokenStorage } from './types.js';
 
 /**
