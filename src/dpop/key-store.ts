@@ -14,7 +14,7 @@ import { createStore, del, get, set, type UseStore } from 'idb-keyval';
 import type { TabLock } from '../lib/lock.js';
 import { FallbackSignal } from '../storage/fallback.js';
 import { withTimeout } from '../storage/indexeddb.js';
-import { randomId } from './proof.js';
+import { randomId } from '../lib/random-id.js';
 
 /**
  * A key pair as it is stored. `id` changes whenever the key does, so a tab can tell cheaply that another tab rotated

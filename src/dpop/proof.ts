@@ -1,8 +1,13 @@
 /**
  * DPoP proof JWTs (RFC 9449 section 4): the only module that imports jose's signing code, reached only through
  * `dpop()`, so an app that never calls it does not ship that code (the size check, `bench/size.mjs`, proves it).
+ *
+ * A proof is signed with jose's `CompactSign` over the claims set as JSON (RFC 7519 section 7.1 steps 1-2), not with
+ * `SignJWT`: a proof needs none of `SignJWT`'s claim builders and checks, which cost the dpop app 0.6 KiB min+gzip
+ * (`npm run size`).
  */
-import { SignJWT, base64url, type JWK } from 'jose';
+import { CompactSign, base64url, type JWK } from 'jose';
+import { randomId } from '../lib/random-id.js';
 
 /** A key pair with what every proof needs from it, computed once per key. @internal */
 export interface KeyMaterial {
@@ -11,11 +16,6 @@ export interface KeyMaterial {
   keyPair: CryptoKeyPair;
   /** The public key as the proof's `jwk` header: the required EC members only (RFC 7638 section 3.2). */
   jwk: JWK;
-}
-
-/** 128 random bits, base64url: `jti`s and key ids. Unguessable, so a `jti` is unique in practice (RFC 9449 4.2). */
-export function randomId(): string {
-  return base64url.encode(crypto.getRandomValues(new Uint8Array(16)));
 }
 
 /** The public JWK of a key pair, without `key_ops`/`ext`, which have no place in a proof header. @internal */
@@ -67,11 +67,17 @@ export async function signProof(
   url: string,
   options: { accessToken?: string; nonce?: string },
 ): Promise<string> {
-  const claims: Record<string, string> = { jti: randomId(), htm: normalizeMethod(method), htu: targetUri(url) };
+  // `jti`: 128 random bits from the CSPRNG, so it is unique in practice (RFC 9449 section 4.2). `iat`: NumericDate,
+  // whole seconds (RFC 7519 section 2), as jose's `setIssuedAt()` writes it.
+  const claims: Record<string, string | number> = {
+    jti: randomId(),
+    htm: normalizeMethod(method),
+    htu: targetUri(url),
+    iat: Math.floor(Date.now() / 1000),
+  };
   if (options.accessToken !== undefined) claims.ath = await accessTokenHash(options.accessToken);
   if (options.nonce !== undefined) claims.nonce = options.nonce;
-  return new SignJWT(claims)
+  return new CompactSign(new TextEncoder().encode(JSON.stringify(claims)))
     .setProtectedHeader({ typ: 'dpop+jwt', alg: 'ES256', jwk: key.jwk })
-    .setIssuedAt()
     .sign(key.keyPair.privateKey);
 }
