@@ -54,10 +54,25 @@ function targetUri(url: string): string {
   return target.href;
 }
 
-/** RFC 9449 section 4.2: `ath` is the base64url SHA-256 of the ASCII access token. */
-async function accessTokenHash(accessToken: string): Promise<string> {
-  const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(accessToken));
+/** The base64url SHA-256 of a string's UTF-8 bytes: a proof's `ath` and a key's thumbprint. */
+async function sha256Base64url(text: string): Promise<string> {
+  const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text));
   return base64url.encode(new Uint8Array(digest));
+}
+
+/**
+ * The RFC 7638 JWK thumbprint (SHA-256) of an EC public key: the JSON of its required members `crv`, `kty`, `x`, `y`,
+ * in that (lexicographic) order, without whitespace (section 3.2-3.3), hashed and base64url-encoded. The `jkt` of
+ * `cnf` and of `dpop_jkt` (RFC 9449 sections 6.1 and 10). Written out here rather than taken from jose's
+ * `calculateJwkThumbprint`, whose key export and per-type member tables the dpop app does not need (`npm run size`).
+ * @internal
+ */
+export function jwkThumbprint(jwk: JWK): Promise<string> {
+  const { crv, kty, x, y } = jwk;
+  if (kty !== 'EC' || typeof crv !== 'string' || typeof x !== 'string' || typeof y !== 'string') {
+    throw new TypeError('authfetch: a DPoP key must be an EC key with crv, x and y');
+  }
+  return sha256Base64url(JSON.stringify({ crv, kty, x, y }));
 }
 
 /** Sign one proof (RFC 9449 section 4.2): header `typ`, `alg`, `jwk`; claims `jti`, `htm`, `htu`, `iat`, `ath`?, `nonce`?. @internal */
@@ -75,7 +90,7 @@ export async function signProof(
     htu: targetUri(url),
     iat: Math.floor(Date.now() / 1000),
   };
-  if (options.accessToken !== undefined) claims.ath = await accessTokenHash(options.accessToken);
+  if (options.accessToken !== undefined) claims.ath = await sha256Base64url(options.accessToken); // RFC 9449 section 4.2: the ASCII token's hash
   if (options.nonce !== undefined) claims.nonce = options.nonce;
   return new CompactSign(new TextEncoder().encode(JSON.stringify(claims)))
     .setProtectedHeader({ typ: 'dpop+jwt', alg: 'ES256', jwk: key.jwk })
