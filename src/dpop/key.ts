@@ -6,7 +6,7 @@
 import type { JWK } from 'jose';
 import { tabLock, type TabLock } from '../lib/lock.js';
 import { originOf } from '../origins.js';
-import { openTimeoutFrom } from '../storage/indexeddb.js';
+import { openTimeoutFrom } from '../lib/idb-store.js';
 import { DEFAULT_STORAGE_NAME } from '../storage/memory.js';
 import { indexedDbKeyStore, memoryKeyStore, type KeyStore } from './key-store.js';
 import { jwkThumbprint, publicJwk, signProof, type KeyMaterial } from './proof.js';
