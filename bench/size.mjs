@@ -106,8 +106,8 @@ const KIB = 1024;
 // `contract`: the budget the design promises. `ceiling`: what this check enforces today. Lower the ceiling with every
 // cut (to the new size, rounded up to 0.1 KiB); it may never be raised to let a change through unexamined.
 const BUDGETS = {
-  core: { contract: 12 * KIB, ceiling: 23.2 * KIB },
-  full: { contract: 20 * KIB, ceiling: 30.1 * KIB },
+  core: { contract: 12 * KIB, ceiling: 23.1 * KIB },
+  full: { contract: 20 * KIB, ceiling: 28.9 * KIB },
 };
 const breakdown = !process.argv.includes('--no-breakdown');
 
@@ -197,6 +197,8 @@ function printBreakdown({ modules, total, dependencies }) {
   const row = (label, bytes, extra = '') =>
     console.log(`  ${label.padEnd(40)} ${String(bytes).padStart(6)} B min ${((bytes / all) * 100).toFixed(1).padStart(5)} %${extra}`);
   console.log('');
+  // From src/ rather than dist/ (where tsup has merged every module into one input), hence a total a little off the
+  // measured figure above.
   console.log(`breakdown of the core app built from src/ (minified bytes in the output; ${kb(total)} min+gzip in all):`);
   for (const [name, bytes] of [...byPackage].sort((a, b) => b[1] - a[1])) {
     const added = dependencies[name] === undefined ? '' : `   adds ${kb(dependencies[name])} min+gzip`;
@@ -230,7 +232,7 @@ try {
   for (const [key, { contract, ceiling }] of Object.entries(BUDGETS)) {
     const size = budgets[key].gzip;
     const gap = size > contract ? `, ${kb(size - contract)} over the contract's ${kb(contract)}` : `, within the contract's ${kb(contract)}`;
-    check(size <= ceiling, `${key} app ${kb(size)} <= ceiling ${kb(ceiling)}${gap}`);
+    check(size <= ceiling, `${key} app ${kb(size)} (${size} B) <= ceiling ${kb(ceiling)}${gap}`);
   }
   console.log('');
   console.log('proof from the metafiles:');
