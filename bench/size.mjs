@@ -281,6 +281,9 @@ try {
 }
 
 if (failed) {
-  console.error('\nbundle-size proof FAILED: the core app pulls in code it does not use (see FAIL lines)');
+  console.error(
+    '\nbundle-size check FAILED (see FAIL lines): an app above its ceiling (lower it only with a cut; raising it needs a\n' +
+      'reason in the commit), or an app that pulls in code it does not use',
+  );
   process.exit(1);
 }
