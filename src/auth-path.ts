@@ -37,6 +37,8 @@ export interface AuthPathOptions {
   attempt: Attempt;
   coordinator: RefreshCoordinator;
   gate: LoginGate;
+  /** Holds requests that met a step-up challenge until the stronger sign-in (`login()`), in `'wait'` mode (RFC 9470). */
+  stepUpGate: LoginGate;
   mode: LoginRequiredMode;
   isAuthorized: OriginMatcher;
   /** Turns a relative path into an absolute URL (baseUrl, or the page). */
@@ -74,6 +76,8 @@ interface Outgoing {
   replayed: boolean;
   /** The current attempt is the one retry with a new DPoP nonce. */
   nonceRetried: boolean;
+  /** The request was already held for a step-up and replayed after it (it is held once, never in a loop). */
+  steppedUp: boolean;
   /** The current attempt is DPoP-bound and follows its redirects itself (`redirect: 'manual'`; src/auth-path/redirect.ts). */
   manualRedirect: boolean;
   /** Redirects followed so far by {@link followRedirect}. */
@@ -125,6 +129,7 @@ export function createAuthPath(o: AuthPathOptions): AuthPath {
         tokens: undefined,
         replayed: false,
         nonceRetried: false,
+        steppedUp: false,
         manualRedirect: false,
         redirects: 0,
         leftOrigin: false,
@@ -145,6 +150,7 @@ export function createAuthPath(o: AuthPathOptions): AuthPath {
       tokens: undefined,
       replayed: false,
       nonceRetried: false,
+      steppedUp: false,
       manualRedirect: false,
       redirects: 0,
       leftOrigin: false,
@@ -443,6 +449,19 @@ export function createAuthPath(o: AuthPathOptions): AuthPath {
       const error = (await errors.forResponse(response, out)) as UnauthorizedError;
       o.log.debug('authfetch: step-up authentication required');
       bus.emit('stepUp', { acrValues: summary.acrValues, maxAge: summary.maxAge, error });
+      // 'wait': hold the request until the app obtained the stronger sign-in (signIn({ acrValues, maxAge })), then
+      // replay it once with the new token.
+      if (o.mode === 'wait' && !out.steppedUp && !out.oneShotBody) {
+        out.steppedUp = true;
+        o.stepUpGate.announce('step-up', { acrValues: summary.acrValues, maxAge: summary.maxAge });
+        // Only the same user's stronger sign-in releases it (another user's rejects it: 'user-changed').
+        await o.stepUpGate.hold(out.signal, out.tokens);
+        const tokens = co.tokens;
+        if (!tokens) throw new SessionExpiredError('Signed out', { reason: 'logout' });
+        discardBody(response);
+        o.log.debug('authfetch: replaying a request after step-up');
+        return send(out, tokens);
+      }
       return response;
     }
     // A 401 on the replay is final: no refresh loop, ever.

@@ -26,6 +26,9 @@ import { openTabChannel } from './refresh/channel.js';
 import { RefreshCoordinator, type SessionStatus } from './refresh/coordinator.js';
 import type { RefreshStrategy } from './refresh/types.js';
 import { IdleTimer, LoginGate, type LoginRequiredMode } from './session.js';
+import { tabLock } from './lib/lock.js';
+import { attachSignIn } from './signin/hook.js';
+import type { HandleRedirectResult, IdTokenClaims, LogoutOptions, SignInOptions } from './signin/types.js';
 import { SUBSCRIBE_SESSION, type SubscribeSession } from './lib/session-signal.js';
 import { memoryStorage } from './storage/memory.js';
 import { isTokenSet, normalizeTokens, type OAuthTokenResponse } from './tokens.js';
@@ -114,6 +117,8 @@ export interface AuthSession {
   status: SessionStatus;
   /** Expiry of the access token, local epoch ms, when known. */
   expiresAt?: number;
+  /** With `oidc()`: the validated ID token's claims (OIDC Core 3.1.3.7), while signed in. */
+  user?: IdTokenClaims;
 }
 
 /** The client `createAuthClient` returns. */
@@ -135,8 +140,22 @@ export interface AuthClient {
    * held requests. Rejects with `TokenResponseError` for unusable input, keeping the current session.
    */
   login(tokens: TokenSet | OAuthTokenResponse): Promise<void>;
-  /** Clear tokens here and in other tabs, emit `logout`, reject held requests with `SessionExpiredError`. */
-  logout(): Promise<void>;
+  /**
+   * Clear tokens here and in other tabs, emit `logout`, reject held requests with `SessionExpiredError`. With `oidc()`:
+   * also revoke the refresh token (RFC 7009) where the provider can, and with `{ endSession: true }` go on to the
+   * provider's end-session endpoint.
+   */
+  logout(options?: LogoutOptions): Promise<void>;
+  /**
+   * With `oidc()`: start an interactive sign-in. Redirect by default; `{ popup: true }` keeps the page and resolves
+   * once signed in (call it from a click handler). Rejects with `SignInError` (`popup-blocked`, `popup-closed`, ...).
+   */
+  signIn(options?: SignInOptions): Promise<void>;
+  /**
+   * With `oidc()`: on the page the provider redirects back to, finish the sign-in (in a popup: hand it to the
+   * opener). Resolves `{ state }`, or `undefined` when the URL is no sign-in response, so it may run at every start.
+   */
+  handleRedirect(url?: string): Promise<HandleRedirectResult | undefined>;
   /** A valid access token (refreshing first if within the leeway), or `undefined` when signed out. */
   getAccessToken(): Promise<string | undefined>;
   /** Force a refresh now (joins one already running). */
@@ -245,6 +264,12 @@ export function createAuthClient(options: AuthClientOptions = {}): AuthClient {
     }
   };
   for (const type of ['login', 'refresh', 'logout', 'sessionExpired'] as const) bus.on(type, notifySession);
+  // Requests that met a step-up challenge wait for a sign-in (here or in another tab), not for any refresh.
+  const stepUpGate = new LoginGate({ loginTimeout, mode, bus, log });
+  bus.on('login', () => {
+    const tokens = coordinator.tokens;
+    if (tokens) stepUpGate.releaseAll(tokens);
+  });
   // Assigned below: the coordinator's callbacks and the idle timer refer to each other, so these come later.
   let idle: IdleTimer | undefined;
   let channel: ReturnType<typeof openTabChannel>;
@@ -279,6 +304,7 @@ export function createAuthClient(options: AuthClientOptions = {}): AuthClient {
     onLogout() {
       idle?.stop();
       gate.rejectAll(new SessionExpiredError('Signed out', { reason: 'logout' }));
+      stepUpGate.rejectAll(new SessionExpiredError('Signed out', { reason: 'logout' }));
     },
     onStatusChange: notifySession,
   });
@@ -341,6 +367,7 @@ export function createAuthClient(options: AuthClientOptions = {}): AuthClient {
     attempt: createAttempt({ fetch: appFetch, timeout, bounding: defaultBounding(appFetch, timeout) }),
     coordinator,
     gate,
+    stepUpGate,
     mode,
     isAuthorized,
     resolveUrl,
@@ -351,6 +378,19 @@ export function createAuthClient(options: AuthClientOptions = {}): AuthClient {
     dpop: options.dpop,
     onActivity: idle ? () => idle?.touch() : () => undefined,
   });
+  const signin = attachSignIn(options.refresh, {
+    fetch: refreshFetch,
+    timeout,
+    dpop: options.dpop,
+    name: storage.name,
+    lock: tabLock(crossTab, storage.lockFallback),
+    log,
+    login: (tokens) => client.login(tokens),
+    tokens: () => coordinator.tokens,
+  });
+  const noSignIn = (member: string) =>
+    Promise.reject(new TypeError(`authfetch: ${member}() needs the oidc() refresh strategy (the refresh option)`));
+
   const http = createHttp(authPath.forKy as typeof fetch, retry, base, errors, (error) => coordinator.isRefreshFailure(error));
 
   const client: AuthClient = {
@@ -368,9 +408,19 @@ export function createAuthClient(options: AuthClientOptions = {}): AuthClient {
       // writes keep the order of the calls, also before the first read of storage finished (that read then loses).
       await coordinator.login(tokens);
     },
-    async logout() {
-      await coordinator.logout();
-      if (options.dpop?.rotateOnLogout) await options.dpop.rotate();
+    async logout(logoutOptions) {
+      const signOutLocally = async () => {
+        await coordinator.logout();
+        if (options.dpop?.rotateOnLogout) await options.dpop.rotate();
+      };
+      await (signin ? coordinator.ready.then(() => signin.logout(logoutOptions, signOutLocally)) : signOutLocally());
+    },
+    signIn(signInOptions) {
+      // Not async: a popup must open synchronously within the app's click handler.
+      return signin ? signin.signIn(signInOptions) : noSignIn('signIn');
+    },
+    handleRedirect(url) {
+      return signin ? coordinator.ready.then(() => signin.handleRedirect(url)) : noSignIn('handleRedirect');
     },
     async getAccessToken() {
       await coordinator.ready;
@@ -409,11 +459,16 @@ export function createAuthClient(options: AuthClientOptions = {}): AuthClient {
     get session(): AuthSession {
       const status = coordinator.status;
       const expiresAt = coordinator.expiresAt();
-      return expiresAt === undefined ? { status } : { status, expiresAt };
+      const session: AuthSession = expiresAt === undefined ? { status } : { status, expiresAt };
+      const user = signin?.user(coordinator.tokens);
+      if (user !== undefined) session.user = user;
+      return session;
     },
     dispose() {
+      signin?.dispose();
       coordinator.dispose();
       gate.dispose();
+      stepUpGate.dispose();
       idle?.dispose();
       channel?.close();
       unsubscribeFallback?.();

@@ -79,3 +79,8 @@ export type {
   TokenSet,
   TokenStorage,
 } from './types.js';
+
+export { oidc } from './signin/oidc.js';
+export type { OidcOptions, OidcStrategy } from './signin/oidc.js';
+export type { OidcEndpoints } from './signin/metadata.js';
+export type { HandleRedirectResult, IdTokenClaims, LogoutOptions, SignInOptions } from './signin/types.js';

@@ -81,11 +81,11 @@ export class LoginGate {
    * moved here, so that `pending` counts them (their rejection handlers run in microtasks before this timer); none
    * of them settles meanwhile.
    */
-  announce(reason: LoginRequiredReason): void {
+  announce(reason: LoginRequiredReason, stepUp?: { acrValues?: string[]; maxAge?: number }): void {
     clearTimeout(this.#announceTimer);
     const emit = () => {
       this.o.log.debug(`authfetch: sign-in required (${reason}); ${this.pending} request(s) held`);
-      this.o.bus.emit('loginRequired', { reason, pending: this.pending });
+      this.o.bus.emit('loginRequired', { reason, pending: this.pending, ...stepUp });
     };
     if (this.o.mode === 'reject') emit();
     else this.#announceTimer = setTimeout(emit, 0);

@@ -208,7 +208,8 @@ describe('useSession', () => {
     // A client whose session builds its `user` afresh at every read, deeply nested (OIDC Core 5.1.1 address).
     const standIn = Object.create(real, {
       session: {
-        get: (): AuthSession => ({ status: 'active', user: { sub: 'u1', address: { country, lines: ['1 Main St'] } } }) as AuthSession,
+        // Only the claims this test reads (a real ID token has iss, aud, exp and iat too).
+        get: (): AuthSession => ({ status: 'active', user: { sub: 'u1', address: { country, lines: ['1 Main St'] } } }) as unknown as AuthSession,
       },
     }) as AuthClient;
     const view = renderHook(() => useSession(), { wrapper: wrapper(standIn) });
@@ -233,6 +234,8 @@ describe('useSession', () => {
       logout: real.logout,
       getAccessToken: real.getAccessToken,
       refresh: real.refresh,
+      signIn: real.signIn,
+      handleRedirect: real.handleRedirect,
       touch: real.touch,
       get session() {
         return real.session;

@@ -9,9 +9,14 @@ import { startExampleServer, CLIENT_ID } from '../server/index.mjs';
 
 const server = await startExampleServer({ refreshDelayMs: 50 });
 const tokenEndpoint = `${server.url}/oauth/token`;
-console.log(`Example API and token server on ${server.url}\n`);
+console.log(`Example API and token server on ${server.url}`);
+console.log('(This script signs in with the password grant, which is for scripts only; apps use oidc(): see docs/sign-in.md.)\n');
 
-/** The app's sign-in form, reduced to a password grant against the example server. */
+/**
+ * Sign-in for this script: the OAuth password grant against the example server. For scripts and tests only: a real
+ * app never handles the user's password. A browser app signs in with oidc() (authorization code + PKCE, a redirect or
+ * a popup at the identity provider: `npm run demo:browser`, docs/sign-in.md).
+ */
 async function signIn() {
   const response = await fetch(tokenEndpoint, {
     method: 'POST',

@@ -118,6 +118,8 @@ export interface ExampleServer {
   expireAll(): void;
   /** Revoke every refresh token and every cookie session: the next refresh is rejected. */
   revokeRefreshTokens(): void;
+  /** Accept the identity provider's access tokens too (by introspection), and serve `GET /identity.json` for the app. */
+  useIdentityProvider(identity: { issuer: string; clientId: string; introspect(token: string): Promise<Record<string, unknown>> }): void;
   /** Stop listening and end all connections (hanging requests, idle keep-alive). Safe to call twice. */
   close(): Promise<void>;
 }

@@ -176,6 +176,14 @@ export async function startExampleServer(options = {}) {
     revokeRefreshTokens() {
       tokens.revokeRefreshTokens();
     },
+    /**
+     * Accept the identity provider's access tokens too (by introspection), and tell the example app where it is
+     * (`GET /identity.json`).
+     * @param {import('./identity.mjs').IdentityProvider} identity
+     */
+    useIdentityProvider(identity) {
+      ctx.identity = identity;
+    },
     /** Stop listening and end every connection, hanging or idle. Resolves promptly; safe to call twice. */
     close() {
       closing ??= new Promise((resolve) => {

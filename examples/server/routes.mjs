@@ -54,6 +54,7 @@ const MAX_SLOW_MS = 120_000;
  * @property {ReturnType<typeof import('./faults.mjs').createFaultController>} faults
  * @property {(ms: number, res?: ServerResponse) => Promise<boolean>} delay resolves false when the client went away or the server closes
  * @property {import('./static.mjs').Mount[]} mounts
+ * @property {import('./identity.mjs').IdentityProvider} [identity] the example identity provider, whose tokens the API accepts too
  */
 
 /**
@@ -95,6 +96,10 @@ export async function handle(ctx, req, res) {
     if (path === '/session/logout') return sessionLogout(ctx, req, res);
     if (path === '/.well-known/jwks.json') return sendJson(res, 200, ctx.tokens.jwks, { 'Cache-Control': 'max-age=60' });
     if (path === '/.well-known/oauth-authorization-server') return metadata(req, res);
+    // Where the example app finds its identity provider (404 without one: the app then signs in with the password grant).
+    if (path === '/identity.json') {
+      return ctx.identity ? sendJson(res, 200, { issuer: ctx.identity.issuer, clientId: ctx.identity.clientId }) : sendJson(res, 404, { error: 'not_found' });
+    }
     if (path === '/public/ping') return sendJson(res, 200, { ok: true, time: new Date(ctx.now()).toISOString() });
     if (path === '/public/redirect') return redirect(url, res);
     if (path === '/api' || path.startsWith('/api/')) {
@@ -329,13 +334,37 @@ async function authenticate(ctx, req, res) {
     });
     return undefined;
   }
-  const result = match?.[1] ? await ctx.tokens.verifyAccessToken(match[1]) : { ok: false, reason: 'invalid' };
+  let result = match?.[1] ? await ctx.tokens.verifyAccessToken(match[1]) : { ok: false, reason: 'invalid' };
+  // Not one of this server's tokens: one of the identity provider's (opaque), checked by introspection (RFC 7662).
+  if (!result.ok && match?.[1] && ctx.identity) result = await introspected(ctx.identity, match[1]);
   if (result.ok) return /** @type {Extract<typeof result, { ok: true }>} */ (result).claims;
   const description = result.reason === 'expired' ? 'The access token expired' : 'The access token is invalid';
   sendProblem(res, 401, { title: 'Unauthorized', detail: description }, {
     'WWW-Authenticate': `Bearer ${REALM}, error="invalid_token", error_description="${description}"`,
   });
   return undefined;
+}
+
+/**
+ * The identity provider's verdict on a token, in the shape of the token service's.
+ * @param {import('./identity.mjs').IdentityProvider} identity
+ * @param {string} token
+ * @returns {Promise<import('./tokens.mjs').VerifyResult>}
+ */
+async function introspected(identity, token) {
+  const info = await identity.introspect(token).catch(() => ({ active: false }));
+  if (info.active !== true) return { ok: false, reason: 'expired' };
+  return {
+    ok: true,
+    claims: {
+      sub: String(info.sub),
+      scope: typeof info.scope === 'string' ? `${info.scope} api` : 'api',
+      acr: typeof info.acr === 'string' ? info.acr : 'pwd',
+      exp: Number(info.exp),
+      iat: Number(info.iat),
+      jti: String(info.jti ?? ''),
+    },
+  };
 }
 
 /**

@@ -11,12 +11,18 @@
  *   leeway=S            refreshLeeway in seconds; default 30
  *   autoload=0          do not load the profile after sign-in or on a restored session
  *   debug=1             log the auth lifecycle to the console
+ *   signin=password     sign in with the OAuth password grant (scripts and tests) instead of the identity provider
+ *
+ * Sign-in: with an identity provider next to the API (`npm run demo:browser` starts oidc-provider and the server
+ * tells where at /identity.json), the page signs in with the authorization code flow and PKCE through `oidc()`:
+ * a redirect, or a popup that keeps the page (held requests resume). Without one, or with `signin=password`, it uses
+ * the password grant, which is only for scripts and tests: a real SPA never sees the user's password.
  *
  * `window.demo` exposes the client and a few helpers for the devtools console (and for the browser tests).
  */
 import * as authfetch from 'authfetch';
 
-const { createAuthClient, indexedDbStorage, indexedDbLease, oauth2Refresh, isAuthFetchError } = authfetch;
+const { createAuthClient, indexedDbStorage, indexedDbLease, oauth2Refresh, oidc, isAuthFetchError } = authfetch;
 
 // ---------------------------------------------------------------------------------------------------------------
 // Configuration
@@ -43,10 +49,29 @@ const config = {
 // ---------------------------------------------------------------------------------------------------------------
 // The client
 
+/** The identity provider, when the server has one and the page is not asked for the password grant. */
+const identity =
+  params.get('signin') === 'password'
+    ? undefined
+    : /** @type {{ issuer: string, clientId: string } | undefined} */ (
+        await fetch('/identity.json').then((response) => (response.ok ? response.json() : undefined), () => undefined)
+      );
+
 const auth = createAuthClient({
   // Relative to the page: the API lives on the page's origin, which is therefore the one authorized origin.
   baseUrl: '/api/',
-  refresh: oauth2Refresh({ tokenEndpoint: new URL('/oauth/token', location.origin).href, clientId: 'demo-spa' }),
+  refresh: identity
+    ? oidc({
+        issuer: identity.issuer,
+        clientId: identity.clientId,
+        // This page finishes the sign-in (auth.handleRedirect() below), for redirects and popups alike.
+        redirectUri: `${location.origin}/`,
+        postLogoutRedirectUri: `${location.origin}/`,
+        scope: 'openid profile offline_access', // profile: the user's name in session.user
+        // The development provider grants offline_access (a refresh token) only with an explicit consent.
+        extraAuthParams: { prompt: 'consent' },
+      })
+    : oauth2Refresh({ tokenEndpoint: new URL('/oauth/token', location.origin).href, clientId: 'demo-spa' }),
   // IndexedDB: the session survives a reload and every tab of this origin shares it. The lease serializes refreshes
   // across tabs also where Web Locks are missing (this page served over plain HTTP from a LAN address).
   storage: indexedDbStorage({ name: config.storage, lockFallback: indexedDbLease() }),
@@ -130,7 +155,7 @@ function summarize(type, payload) {
     case 'forbidden':
       return { code: payload.code, status: payload.status };
     case 'stepUp':
-      return { acrValues: payload.acrValues };
+      return { acrValues: payload.acrValues, maxAge: payload.maxAge };
     case 'storageFallback':
       return { code: errorCode(payload.error) };
     default:
@@ -211,6 +236,11 @@ function onAuthEvent(type, payload) {
     case 'loginRequired':
       setHeld(payload.pending);
       break;
+    case 'stepUp':
+      // RFC 9470: offer the stronger sign-in the API asked for; in 'wait' mode the request waits for it.
+      stepUp = { acrValues: payload.acrValues, maxAge: payload.maxAge };
+      $('step-up').hidden = !identity;
+      break;
     case 'storageFallback':
       $('fallback').hidden = false;
       break;
@@ -244,6 +274,10 @@ function render() {
   $('signin-card').hidden = signedIn;
   $('account-card').hidden = !signedIn;
   $('expires').textContent = signedIn ? describeExpiry(expiresAt) : '';
+  // With oidc(): who signed in, from the validated ID token (session.user), before any API call.
+  const user = auth.session.user;
+  if (user) $('me-name').textContent = typeof user.name === 'string' ? user.name : user.sub;
+  $('acr').textContent = typeof user?.acr === 'string' ? user.acr : '';
   $('user').textContent = signedIn && $('me-name').textContent !== '?' ? $('me-name').textContent ?? '' : '';
 
   const banner = $('idle-warning');
@@ -365,6 +399,60 @@ async function signIn(username, password) {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
+// Sign-in with the identity provider (oidc()): a redirect, or a popup that keeps this page
+
+/** The step-up the API asked for last (RFC 9470), offered by the step-up banner. */
+/** @type {{ acrValues?: string[], maxAge?: number } | undefined} */
+let stepUp;
+
+/** @param {unknown} error */
+function showSignInError(error) {
+  const box = $('signin-error');
+  box.textContent = isAuthFetchError(error) ? error.userMessage : 'Signing in failed. Please try again.';
+  box.hidden = false;
+}
+
+/**
+ * Sign in; called from click handlers, so a popup counts as opened by the user.
+ * @param {{ popup?: boolean, acrValues?: string[], maxAge?: number }} [options]
+ */
+function signInWithProvider(options = {}) {
+  $('signin-error').hidden = true;
+  return auth.signIn({ ...options, state: location.pathname }).then(
+    () => {
+      if (options.popup && config.autoload) void loadProfile();
+    },
+    (error) => showSignInError(error),
+  );
+}
+
+if (identity) {
+  $('signin').hidden = true;
+  $('demo-hint').hidden = true;
+  $('oidc-signin').hidden = false;
+  $('end-session').hidden = false;
+  $('acr-row').hidden = false;
+}
+$('signin-redirect').addEventListener('click', () => void signInWithProvider());
+$('signin-popup').addEventListener('click', () => void signInWithProvider({ popup: true }));
+$('step-up-button').addEventListener('click', () => {
+  $('step-up').hidden = true;
+  void signInWithProvider({ popup: true, ...stepUp });
+});
+$('end-session').addEventListener('click', () => void auth.logout({ endSession: true }));
+
+/** The page is also the redirect URI: finish a sign-in whose answer is in the address bar (in a popup: hand it over). */
+const redirected = identity
+  ? auth.handleRedirect().then(
+      (result) => result,
+      (error) => {
+        showSignInError(error);
+        return undefined;
+      },
+    )
+  : Promise.resolve(undefined);
+
+// ---------------------------------------------------------------------------------------------------------------
 // Wiring
 
 $('signin').addEventListener('submit', async (event) => {
@@ -407,9 +495,9 @@ $('storage-name').textContent = config.storage;
 setInterval(render, 500);
 render();
 
-// A restored session (a reload, or another tab signed in earlier): show who is signed in.
+// A restored session (a reload, another tab signed in earlier, or a sign-in just finished): show who is signed in.
 const ready = config.autoload
-  ? auth.getAccessToken().then(
+  ? redirected.then(() => auth.getAccessToken()).then(
       (token) => {
         render();
         if (token !== undefined) void loadProfile();
@@ -444,6 +532,8 @@ Object.assign(window, {
     config,
     events,
     ready,
+    redirected,
+    identity,
     call,
     callAndShow,
     signIn,

@@ -5,8 +5,8 @@
  * the browser tests and `bench/tabs.ts`, so all three serve the same thing.
  *
  * How the page loads the package: `index.html` has an import map. `authfetch` maps to `/dist/index.js`, exactly the
- * file `npm publish` ships, and its bare imports (`ky`, `jose`, `mitt`, `idb-keyval`) map to `/vendor/<name>.js`.
- * Those four are pre-bundled here with esbuild into one ESM file each, as Vite pre-bundles dependencies: served
+ * file `npm publish` ships, and its bare imports (`ky`, `jose`, `mitt`, `idb-keyval`, `oauth4webapi`) map to `/vendor/<name>.js`.
+ * Those five are pre-bundled here with esbuild into one ESM file each, as Vite pre-bundles dependencies: served
  * straight from `node_modules` they are 66 small modules that the browser discovers level by level, which made
  * every tab take most of a second to start (five tabs sharing six connections: about three seconds).
  */
@@ -20,7 +20,7 @@ import { build } from 'esbuild';
 export const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 
 /** The dependencies of `dist/index.js`; each must have an entry in the import map of `index.html`. */
-const DEPENDENCIES = ['ky', 'jose', 'mitt', 'idb-keyval'];
+const DEPENDENCIES = ['ky', 'jose', 'mitt', 'idb-keyval', 'oauth4webapi'];
 
 /**
  * Bundle each dependency into `<dir>/<name>.js` (ESM, for browsers), in a fresh temporary directory, so parallel

@@ -6,10 +6,12 @@
  * Environment: PORT (default 8787), HOST (default 127.0.0.1; anything but 127.0.0.1/localhost is not a secure
  * context over plain HTTP, so the page then runs without Web Locks and uses the IndexedDB lease instead),
  * TOKEN_TTL (access token lifetime in seconds, default 60, short so that refreshes show in the event log),
- * REFRESH_DELAY (ms the token endpoint waits before answering a refresh, default 0), LOG=1 (one line per request).
+ * REFRESH_DELAY (ms the token endpoint waits before answering a refresh, default 0), LOG=1 (one line per request),
+ * IDP_PORT (the identity provider's port, default PORT + 1).
  */
 import { existsSync, rmSync } from 'node:fs';
 import path from 'node:path';
+import { startIdentityProvider } from '../server/identity.mjs';
 import { startExampleServer } from '../server/index.mjs';
 import { repoRoot, spaStaticMounts } from './mounts.mjs';
 
@@ -30,8 +32,18 @@ const server = await startExampleServer({
   log: env['LOG'] === '1',
 });
 
+// The identity provider the page signs in with (authorization code + PKCE through oidc()), on the next port.
+const identity = await startIdentityProvider({
+  appOrigin: server.url,
+  host: env['HOST'] ?? '127.0.0.1',
+  port: Number(env['IDP_PORT'] ?? (Number(env['PORT'] ?? 8787) || 0) + 1),
+  accessTokenTtl: Number(env['TOKEN_TTL'] ?? 60),
+});
+server.useIdentityProvider(identity);
+
 console.log(`authfetch example app: ${server.url}/`);
-console.log('  sign in as alice / wonderland; open it in several tabs to see them share the session');
+console.log(`  identity provider (oidc-provider): ${identity.issuer}; sign in with any user name and password`);
+console.log('  open it in several tabs to see them share the session; ?signin=password uses the password grant (alice / wonderland)');
 console.log(`  short idle timeout: ${server.url}/?idleTimeout=20000&idleWarning=10000`);
 console.log('  Ctrl-C to stop');
 
@@ -39,7 +51,7 @@ let stopping = false;
 const stop = () => {
   if (stopping) return;
   stopping = true;
-  server.close().then(() => {
+  Promise.all([server.close(), identity.close()]).then(() => {
     rmSync(/** @type {string} */ (mounts['/vendor/']), { recursive: true, force: true }); // the bundled dependencies
     process.exit(0);
   });

@@ -117,6 +117,8 @@ export class RefreshCoordinator {
   /** A one-entry cache of the leeway for the current token set (it is read before every request). */
   #leewayTokens: TokenSet | undefined;
   #leewayMs = 0;
+  /** The access token of the last token set this client's refresh stored (see `#clearIfOurs`). */
+  #lastStored: string | undefined;
 
   constructor(private readonly o: CoordinatorOptions) {
     this.#lockName = `authfetch:${o.storage.name}:refresh`;
@@ -348,6 +350,7 @@ export class RefreshCoordinator {
           if (now?.accessToken !== basis?.accessToken) return { changed: now };
         }
         await storage.set(tokens).catch((error: unknown) => log.warn('authfetch: storing refreshed tokens failed', error));
+        this.#lastStored = tokens.accessToken;
         return { stored: true };
       });
       // Disposed while it ran (over shared storage, see dispose()): stored for the other tabs, nothing more.
@@ -529,6 +532,21 @@ export class RefreshCoordinator {
     this.o.onLogout();
   }
 
+  /**
+   * Another tab signed out, yet the shared storage may still hold tokens this client's refresh wrote: across tabs a
+   * refresh's compare-and-set is two IndexedDB transactions, and the other tab's clear can land between them. Such
+   * tokens are from before that sign-out (this client had not heard of it): clear them, or a reload would restore
+   * the session.
+   */
+  async #clearIfOurs(): Promise<void> {
+    const ours = this.#lastStored;
+    if (ours === undefined) return;
+    await this.#write(async () => {
+      const now = await this.o.storage.get().catch(() => undefined);
+      if (now?.accessToken === ours) await this.o.storage.clear().catch(() => undefined);
+    });
+  }
+
   /** React to another tab's notice. Tokens never travel in notices: shared storage is re-read. */
   async handleNotice(notice: TabNotice): Promise<void> {
     const { storage, bus, log } = this.o;
@@ -565,6 +583,7 @@ export class RefreshCoordinator {
         this.#noticeSeq++;
         this.#signedOut('other-tab');
         if (!storage.shared) await this.#write(() => storage.clear().catch(() => undefined));
+        else await this.#clearIfOurs();
         return;
       }
       case 'session-end': {

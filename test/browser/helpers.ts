@@ -211,7 +211,9 @@ export async function openTab(
   const errors: string[] = [];
   page.on('pageerror', (error) => errors.push(error.message));
   await beforeLoad?.(page);
-  const query = new URLSearchParams(Object.entries(params).map(([k, v]) => [k, String(v)]));
+  // These suites sign in with the password grant (demo.signIn), which the app uses with signin=password; the
+  // identity-provider sign-in of the app has its own test (example-signin.test.ts).
+  const query = new URLSearchParams(Object.entries({ signin: 'password', ...params }).map(([k, v]) => [k, String(v)]));
   await page.goto(`${server.url}/?${query}`, { timeout: 30_000 });
   await page.waitForFunction(() => window.demo !== undefined, undefined, { timeout: 30_000 });
   return { page, errors };

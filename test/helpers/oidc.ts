@@ -44,11 +44,27 @@ export interface OidcHarnessOptions {
   dpop?: boolean;
   /** Default false: with `dpop`, the token endpoint demands a server nonce (answers `use_dpop_nonce`). */
   requireDpopNonce?: boolean;
+  /** More client registrations (oidc-provider client metadata), e.g. an SPA with its own redirect URIs. */
+  clients?: Record<string, unknown>[];
+  /** oidc-provider's `acrValues`: the authentication context classes the provider offers (RFC 9470 step-up). */
+  acrValues?: string[];
+  /**
+   * What the login form's account answers at sign-in: oidc-provider's interaction result `login` (e.g. an `acr`
+   * reached for a step-up). Called with the submitted account id. Default `{ accountId }`.
+   */
+  loginResult?: (accountId: string, params: Record<string, unknown>) => Record<string, unknown>;
   /**
    * Default 'none' (a public client). Otherwise the client is confidential, with `clientSecret`, and the provider
    * accepts only this method at the token endpoint (RFC 6749 section 2.3.1).
    */
   clientAuth?: 'none' | 'client_secret_basic' | 'client_secret_post';
+}
+
+export interface AuthorizeOptions {
+  /** The account that signs in at the login form, default 'alice'. */
+  accountId?: string;
+  /** Where the flow ends: the first redirect to a URL starting with this (default: any URL off the provider's origin). */
+  until?: string;
 }
 
 export interface ObtainTokensOptions {
@@ -69,6 +85,11 @@ export interface ObtainTokensOptions {
 export interface ResourceServerOptions {
   /** Default false: with DPoP requests, demand a resource-server nonce (401 `use_dpop_nonce` + DPoP-Nonce). */
   requireDpopNonce?: boolean;
+  /**
+   * RFC 9470: paths starting with `/mfa` demand this acr (read from introspection, see `loginResult`); a token
+   * without it gets 401 `error="insufficient_user_authentication"` with `acr_values` and `max_age="0"`.
+   */
+  stepUpAcr?: string;
 }
 
 export interface ResourceServer {
@@ -94,6 +115,9 @@ export interface OidcHarnessStats {
   dpopNonceChallenges: number;
   /** Grants revoked by the provider (e.g. on reuse of a rotated refresh token). */
   grantsRevoked: number;
+  /** authorization_code grants answered with tokens, and refused (a code used twice, a wrong verifier...). */
+  codeGrants: number;
+  codeRejected: number;
 }
 
 export interface OidcHarness {
@@ -109,6 +133,11 @@ export interface OidcHarness {
   redirectUri: string;
   /** The first tokens of a session, as the raw OAuth token response. Rejects with OidcHarnessError. */
   obtainTokens(options?: ObtainTokensOptions): Promise<Record<string, unknown>>;
+  /**
+   * Drive an authorization URL (made by the client under test) through the login and consent forms like a browser,
+   * and resolve the URL the provider finally redirects to (the redirect URI with `code` or `error`).
+   */
+  authorize(url: string, options?: AuthorizeOptions): Promise<string>;
   /** A protected resource on another port; see startResourceServer below for exactly what it checks. */
   startResourceServer(options?: ResourceServerOptions): Promise<ResourceServer>;
   /** The provider's introspection answer for a token (as the resource server sees it). */
@@ -142,6 +171,30 @@ interface ProviderInstance {
   removeAllListeners(event?: string): unknown;
 }
 type ProviderConstructor = new (issuer: string, configuration: Record<string, unknown>) => ProviderInstance;
+
+interface InteractionApi {
+  interactionDetails(req: IncomingMessage, res: ServerResponse): Promise<{ prompt: { name: string }; params: Record<string, unknown> }>;
+  interactionFinished(req: IncomingMessage, res: ServerResponse, result: Record<string, unknown>, options?: Record<string, unknown>): Promise<void>;
+}
+
+/** Finish a login form submission with the test's own login result; `false` for other prompts (consent). */
+async function finishLogin(
+  provider: InteractionApi,
+  req: IncomingMessage,
+  res: ServerResponse,
+  loginResult: (accountId: string, params: Record<string, unknown>) => Record<string, unknown>,
+): Promise<boolean> {
+  const details = await provider.interactionDetails(req, res);
+  if (details.prompt.name !== 'login') return false;
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  const form = new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
+  const accountId = form.get('login') || 'alice';
+  // The login 'server-error' fails on the provider's side: it answers the client with error=server_error.
+  const result = accountId === 'server-error' ? { error: 'server_error', error_description: 'the login failed' } : { login: loginResult(accountId, details.params) };
+  await provider.interactionFinished(req, res, result, { mergeWithLastSubmission: false });
+  return true;
+}
 
 interface OidcContextLike {
   oidc?: { params?: Record<string, unknown> };
@@ -263,6 +316,9 @@ const DPOP_IAT_WINDOW_SECONDS = 60;
 
 export async function startOidcProvider(options: OidcHarnessOptions = {}): Promise<OidcHarness> {
   const {
+    clients: extraClients = [],
+    acrValues,
+    loginResult,
     rotateRefreshTokens = true,
     accessTokenTtl = 300,
     refreshTokenTtl = 14 * 24 * 3600,
@@ -316,10 +372,23 @@ export async function startOidcProvider(options: OidcHarnessOptions = {}): Promi
           redirect_uris: [],
           id_token_signed_response_alg: 'ES256',
         },
+        ...extraClients,
       ],
+      ...(acrValues ? { acrValues } : {}),
+      // The acr the login reached, copied into the access token (and so into introspection) from the code or the
+      // refresh token it comes from: a resource server demanding a step-up (RFC 9470) reads it there.
+      extraTokenClaims: async (ctx: { oidc?: { entities?: Record<string, { acr?: string } | undefined> } }) => {
+        const entities = ctx.oidc?.entities;
+        const acr = entities?.AuthorizationCode?.acr ?? entities?.RefreshToken?.acr;
+        return acr ? { acr } : undefined;
+      },
       jwks: { keys: [signingJwk] },
       cookies: { keys: [randomBytes(32).toString('base64url')] },
-      findAccount: async (_ctx: unknown, sub: string) => ({ accountId: sub, claims: async () => ({ sub }) }),
+      // The account 'broken-account' cannot be loaded: the provider shows its own error page (no answer to the client).
+      findAccount: async (_ctx: unknown, sub: string) => {
+        if (sub === 'broken-account') throw new Error('the account store is down');
+        return { accountId: sub, claims: async () => ({ sub, name: `${sub[0]?.toUpperCase() ?? ''}${sub.slice(1)}` }) };
+      },
       ttl: {
         AccessToken: accessTokenTtl,
         AuthorizationCode: 60,
@@ -363,9 +432,12 @@ export async function startOidcProvider(options: OidcHarnessOptions = {}): Promi
       refreshRejected: 0,
       dpopNonceChallenges: 0,
       grantsRevoked: 0,
+      codeGrants: 0,
+      codeRejected: 0,
     };
     const grantType = (ctx: OidcContextLike) => ctx?.oidc?.params?.grant_type;
     provider.on('grant.success', (ctx: OidcContextLike) => {
+      if (grantType(ctx) === 'authorization_code') stats.codeGrants++;
       if (grantType(ctx) !== 'refresh_token') return;
       stats.refreshGrants++;
       stats.refreshSucceeded++;
@@ -375,6 +447,7 @@ export async function startOidcProvider(options: OidcHarnessOptions = {}): Promi
         stats.dpopNonceChallenges++;
         return;
       }
+      if (grantType(ctx) === 'authorization_code') stats.codeRejected++;
       if (grantType(ctx) !== 'refresh_token') return;
       stats.refreshGrants++;
       stats.refreshRejected++;
@@ -382,7 +455,19 @@ export async function startOidcProvider(options: OidcHarnessOptions = {}): Promi
     provider.on('grant.revoked', () => {
       stats.grantsRevoked++;
     });
-    providerServer.on('request', provider.callback());
+    const callback = provider.callback();
+    const instance = provider as ProviderInstance & InteractionApi;
+    providerServer.on('request', (req: IncomingMessage, res: ServerResponse) => {
+      // With `loginResult`, the login form's submission is finished here (a custom interaction) so the test decides
+      // what the login reached (an `acr` for a step-up); everything else is oidc-provider's own devInteractions.
+      if (loginResult && req.method === 'POST' && /^\/interaction\/[^/]+$/.test(req.url ?? '')) {
+        void finishLogin(instance, req, res, loginResult).then((handled) => {
+          if (!handled) callback(req, res);
+        });
+        return;
+      }
+      callback(req, res);
+    });
 
     const tokenEndpoint = `${issuer}/token`;
     const introspectionEndpoint = `${issuer}/token/introspection`;
@@ -413,6 +498,50 @@ export async function startOidcProvider(options: OidcHarnessOptions = {}): Promi
     }
 
     /**
+     * Follows an authorization URL like a browser with a cookie jar: each devInteractions page (login, then consent)
+     * is fetched and submitted, redirects are followed, until a redirect leaves the provider (or matches `until`).
+     */
+    async function authorize(url: string, opts: AuthorizeOptions = {}): Promise<string> {
+      const { accountId = 'alice', until } = opts;
+      const jar = new CookieJar();
+      const send = async (target: string, init: RequestInit = {}) => {
+        const headers = new Headers(init.headers);
+        const cookie = jar.header();
+        if (cookie) headers.set('cookie', cookie);
+        const res = await realFetch(target, { ...init, headers, redirect: 'manual' });
+        jar.store(res);
+        return res;
+      };
+      let current = url;
+      for (let step = 0; step < 12; step++) {
+        let res = await send(current);
+        if (res.status === 200 && new URL(current).pathname.startsWith('/interaction/')) {
+          const html = await res.text();
+          const prompt = /name="prompt" value="(\w+)"/.exec(html)?.[1];
+          if (prompt !== 'login' && prompt !== 'consent') throw new Error(`unexpected interaction page at ${current}`);
+          const form: Record<string, string> =
+            prompt === 'login' ? { prompt, login: accountId, password: 'secret' } : { prompt };
+          // devInteractions serve the form at GET /interaction/:uid and take it at POST /interaction/:uid.
+          res = await send(current, {
+            method: 'POST',
+            headers: { 'content-type': 'application/x-www-form-urlencoded' },
+            body: new URLSearchParams(form).toString(),
+          });
+        }
+        const location = res.headers.get('location');
+        if (res.status < 300 || res.status >= 400 || !location) {
+          const body = await readJson(res);
+          throw new OidcHarnessError(`authorization flow: HTTP ${res.status}`, res.status, body, res.headers);
+        }
+        await res.body?.cancel();
+        const next = new URL(location, current);
+        if (until ? next.href.startsWith(until) : next.origin !== issuer) return next.href;
+        current = next.href;
+      }
+      throw new Error('authorization flow did not finish');
+    }
+
+    /**
      * Drives the authorization-code flow with PKCE (S256) over HTTP like a browser would: GET /auth with
      * prompt=consent (oidc-provider drops offline_access otherwise), then each devInteractions page (login,
      * then consent) is fetched and submitted, following the redirects with a cookie jar, until the
@@ -420,30 +549,11 @@ export async function startOidcProvider(options: OidcHarnessOptions = {}): Promi
      */
     async function obtainTokens(opts: ObtainTokensOptions = {}): Promise<Record<string, unknown>> {
       const { scope = 'openid offline_access', accountId = 'alice', dpopProof, dpopJkt } = opts;
-      const jar = new CookieJar();
       const verifier = randomBytes(32).toString('base64url');
       const state = randomBytes(12).toString('base64url');
 
-      const send = async (url: string, init: RequestInit = {}) => {
-        const headers = new Headers(init.headers);
-        const cookie = jar.header();
-        if (cookie) headers.set('cookie', cookie);
-        const res = await realFetch(url, { ...init, headers, redirect: 'manual' });
-        jar.store(res);
-        return res;
-      };
-      const fail = async (what: string, res: Response): Promise<never> => {
-        const body = await readJson(res);
-        throw new OidcHarnessError(
-          `${what}: HTTP ${res.status} ${typeof body === 'string' ? body.slice(0, 300) : JSON.stringify(body)}`,
-          res.status,
-          body,
-          res.headers,
-        );
-      };
-
-      const authorize = new URL(`${issuer}/auth`);
-      authorize.search = new URLSearchParams({
+      const authorizeUrl = new URL(`${issuer}/auth`);
+      authorizeUrl.search = new URLSearchParams({
         client_id: clientId,
         response_type: 'code',
         redirect_uri: redirectUri,
@@ -455,45 +565,19 @@ export async function startOidcProvider(options: OidcHarnessOptions = {}): Promi
         ...(dpopJkt ? { dpop_jkt: dpopJkt } : {}),
       }).toString();
 
-      let url = authorize.href;
-      let code: string | undefined;
-      for (let step = 0; step < 12 && code === undefined; step++) {
-        let res = await send(url);
-        if (res.status === 200 && new URL(url).pathname.startsWith('/interaction/')) {
-          const html = await res.text();
-          const prompt = /name="prompt" value="(\w+)"/.exec(html)?.[1];
-          if (prompt !== 'login' && prompt !== 'consent') throw new Error(`unexpected interaction page at ${url}`);
-          const form: Record<string, string> =
-            prompt === 'login' ? { prompt, login: accountId, password: 'secret' } : { prompt };
-          // devInteractions serve the form at GET /interaction/:uid and take it at POST /interaction/:uid.
-          res = await send(url, {
-            method: 'POST',
-            headers: { 'content-type': 'application/x-www-form-urlencoded' },
-            body: new URLSearchParams(form).toString(),
-          });
-        }
-        const location = res.headers.get('location');
-        if (res.status < 300 || res.status >= 400 || !location) return fail('authorization flow', res);
-        await res.body?.cancel();
-        const next = new URL(location, url);
-        if (next.href.startsWith(`${redirectUri}?`)) {
-          const params = next.searchParams;
-          if (params.get('error')) {
-            throw new OidcHarnessError(
-              `authorization failed: ${params.get('error')} ${params.get('error_description') ?? ''}`,
-              res.status,
-              Object.fromEntries(params),
-              res.headers,
-            );
-          }
-          if (params.get('state') !== state) throw new Error('authorization response state mismatch');
-          code = params.get('code') ?? undefined;
-          if (!code) throw new Error('authorization response without a code');
-        } else {
-          url = next.href;
-        }
+      const final = new URL(await authorize(authorizeUrl.href, { accountId, until: `${redirectUri}?` }));
+      const params = final.searchParams;
+      if (params.get('error')) {
+        throw new OidcHarnessError(
+          `authorization failed: ${params.get('error')} ${params.get('error_description') ?? ''}`,
+          302,
+          Object.fromEntries(params),
+          new Headers(),
+        );
       }
-      if (code === undefined) throw new Error('authorization flow did not finish');
+      if (params.get('state') !== state) throw new Error('authorization response state mismatch');
+      const code = params.get('code') ?? undefined;
+      if (!code) throw new Error('authorization response without a code');
 
       const form: Record<string, string> = {
         grant_type: 'authorization_code',
@@ -701,6 +785,10 @@ export async function startOidcProvider(options: OidcHarnessOptions = {}): Promi
 
         // 5. accepted
         const url = new URL(req.url ?? '/', 'http://localhost');
+        // RFC 9470 section 3: a stronger authentication is needed for this resource.
+        if (rsOptions.stepUpAcr !== undefined && url.pathname.startsWith('/mfa') && info.acr !== rsOptions.stepUpAcr) {
+          return unauthorized(res, [challenge('insufficient_user_authentication', 'a stronger authentication is required') + `, acr_values="${rsOptions.stepUpAcr}", max_age="0"`]);
+        }
         res.writeHead(200, {
           'content-type': 'application/json',
           ...(dpopNonce !== undefined ? { 'dpop-nonce': dpopNonce } : {}),
@@ -714,6 +802,7 @@ export async function startOidcProvider(options: OidcHarnessOptions = {}): Promi
             clientId: info.client_id,
             scope: info.scope,
             tokenType: isDpop ? 'DPoP' : 'Bearer',
+            acr: info.acr,
             body,
           }),
         );
@@ -749,6 +838,7 @@ export async function startOidcProvider(options: OidcHarnessOptions = {}): Promi
       clientSecret,
       redirectUri,
       obtainTokens,
+      authorize,
       startResourceServer,
       introspect,
       stats,

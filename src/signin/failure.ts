@@ -1,0 +1,50 @@
+/**
+ * What a failed sign-in becomes: a `SignInError` with the reason a UI can act on. The provider's `error` code is kept
+ * (sanitised) in `oauthError`; its `error_description` and any other server text never reach a message.
+ */
+import * as oauth from 'oauth4webapi';
+import { isAuthFetchError, SignInError, type SignInErrorReason } from '../errors/index.js';
+
+/** RFC 6749 section 4.1.2.1 and OIDC Core 3.1.2.6 error codes, by what the person can do about them. */
+const REASON_BY_OAUTH_ERROR: Record<string, SignInErrorReason> = {
+  access_denied: 'access-denied',
+  login_required: 'login-required',
+  interaction_required: 'login-required',
+  consent_required: 'login-required',
+  account_selection_required: 'login-required',
+  server_error: 'server-error',
+  temporarily_unavailable: 'server-error',
+};
+
+/** An OAuth error code as a safe field value: the RFC 6749 charset, bounded; anything else reads as `unknown`. */
+export function safeOAuthError(value: unknown): string | undefined {
+  if (typeof value !== 'string') return undefined;
+  return /^[\w.:-]{1,64}$/.test(value) ? value : 'unknown';
+}
+
+/** The provider answered the authorization request with an error (RFC 6749 section 4.1.2.1). */
+export function authorizationError(code: unknown, cause?: unknown): SignInError {
+  const oauthError = safeOAuthError(code) ?? 'unknown';
+  // invalid_request, unauthorized_client, invalid_scope, ...: the app's configuration, not the person, is at fault.
+  const reason = REASON_BY_OAUTH_ERROR[oauthError] ?? 'invalid-response';
+  return new SignInError(`The provider refused the sign-in (${oauthError})`, { reason, oauthError, cause });
+}
+
+/**
+ * Any failure while finishing a sign-in, as the error the app gets. Network failures and timeouts keep their own
+ * types (`NetworkError`, `TimeoutError`: the person checks the connection), as does the app's own abort.
+ */
+export function signInFailure(error: unknown): unknown {
+  if (isAuthFetchError(error)) return error;
+  if (error instanceof oauth.AuthorizationResponseError) return authorizationError(error.error, error);
+  // An ID token whose claims fail (OIDC Core 3.1.3.7), a malformed token response, a wrong or missing RFC 9207 `iss`.
+  if (error instanceof oauth.OperationProcessingError) {
+    return new SignInError(`The sign-in response is invalid (${error.code ?? 'unknown'})`, { reason: 'invalid-response', cause: error });
+  }
+  return error;
+}
+
+/** No sign-in started here has this `state` (RFC 6749 section 10.12): forged, expired, or from another browser. */
+export function unknownState(): SignInError {
+  return new SignInError('No sign-in started here has this state', { reason: 'invalid-state' });
+}

@@ -1,0 +1,87 @@
+/**
+ * The provider's metadata: discovered (OpenID Connect Discovery 1.0, then RFC 8414) or given as `endpoints` for
+ * servers without discovery. Fetched once per strategy and shared by every sign-in, refresh and logout; a failed
+ * discovery is not kept, so the next call tries again.
+ */
+import * as oauth from 'oauth4webapi';
+import { errorFromFailure, errorFromResponse, TokenResponseError } from '../errors/index.js';
+
+/** Endpoints for a provider without discovery (each an absolute https URL). */
+export interface OidcEndpoints {
+  /** The authorization endpoint (RFC 6749 section 3.1). */
+  authorization: string;
+  /** The token endpoint (RFC 6749 section 3.2). */
+  token: string;
+  /** The revocation endpoint (RFC 7009); without it `logout()` revokes nothing. */
+  revocation?: string;
+  /** The end-session endpoint (OpenID Connect RP-Initiated Logout 1.0); without it `logout({ endSession: true })` signs out here only. */
+  endSession?: string;
+  /** Whether the provider sends RFC 9207 `iss` in every authorization response (then a response without it is refused). @default false */
+  issParameterSupported?: boolean;
+}
+
+/** Whether an URL is plain `http:` on this machine: allowed for a development provider (RFC 8252 section 8.3). */
+export function isLoopbackHttp(url: URL): boolean {
+  return url.protocol === 'http:' && /^(localhost|127\.\d+\.\d+\.\d+|\[::1\])$/.test(url.hostname);
+}
+
+/** Loads and keeps the provider's metadata. */
+export class ProviderMetadata {
+  readonly issuer: URL;
+  /** Lets oauth4webapi call a loopback `http:` provider (RFC 8252 section 8.3); never set for other hosts. */
+  readonly insecure: boolean;
+  #pending: Promise<oauth.AuthorizationServer> | undefined;
+
+  constructor(issuer: string, endpoints: OidcEndpoints | undefined) {
+    this.issuer = new URL(issuer);
+    this.insecure = isLoopbackHttp(this.issuer);
+    if (this.issuer.protocol !== 'https:' && !this.insecure) throw new TypeError('authfetch: oidc() issuer must be https');
+    if (endpoints) {
+      // oauth4webapi refuses non-https endpoints itself (unless the issuer is a loopback http one).
+      this.#pending = Promise.resolve({
+        // As given: the ID token's `iss` must equal it exactly (OIDC Core 3.1.3.7 step 2).
+        issuer,
+        authorization_endpoint: endpoints.authorization,
+        token_endpoint: endpoints.token,
+        revocation_endpoint: endpoints.revocation,
+        end_session_endpoint: endpoints.endSession,
+        authorization_response_iss_parameter_supported: endpoints.issParameterSupported,
+        // Without metadata oauth4webapi accepts RS256 ID tokens only. They come straight from the token endpoint over
+        // TLS, so their claims, not their signature, are what is checked (OIDC Core 3.1.3.7 step 6).
+        id_token_signing_alg_values_supported: ['RS256', 'PS256', 'ES256', 'EdDSA', 'Ed25519', 'RS384', 'PS384', 'ES384', 'RS512', 'PS512', 'ES512'],
+      });
+    }
+  }
+
+  /** The metadata, discovering it on first use. Rejects with `NetworkError`, `HttpError`s, `TimeoutError` or `TokenResponseError`. */
+  get(fetchFn: typeof fetch, signal: AbortSignal): Promise<oauth.AuthorizationServer> {
+    const pending = (this.#pending ??= this.#discover(fetchFn, signal));
+    pending.catch(() => {
+      if (this.#pending === pending) this.#pending = undefined;
+    });
+    return pending;
+  }
+
+  async #discover(fetchFn: typeof fetch, signal: AbortSignal): Promise<oauth.AuthorizationServer> {
+    const request = async (algorithm: 'oidc' | 'oauth2') => {
+      try {
+        return await oauth.discoveryRequest(this.issuer, { algorithm, signal, [oauth.customFetch]: fetchFn, [oauth.allowInsecureRequests]: this.insecure });
+      } catch (error) {
+        throw errorFromFailure(error, { method: 'GET', url: this.issuer.href });
+      }
+    };
+    // OpenID Connect Discovery first; a plain OAuth 2 server answers 404 there and publishes RFC 8414 metadata.
+    let response = await request('oidc');
+    if (response.status === 404) {
+      await response.body?.cancel();
+      response = await request('oauth2');
+    }
+    if (!response.ok) throw await errorFromResponse(response, { method: 'GET', url: response.url || this.issuer.href });
+    try {
+      return await oauth.processDiscoveryResponse(this.issuer, response);
+    } catch (cause) {
+      // Another issuer in the document, not JSON, missing fields: a retry does not cure it.
+      throw new TokenResponseError(`The metadata of ${this.issuer.origin} is unusable`, { cause, status: response.status });
+    }
+  }
+}
