@@ -17,7 +17,7 @@
 //
 // The breakdown: it also bundles the core app from src/ (same esbuild options) and lists the minified bytes each
 // source module and each dependency puts in it, and what each dependency adds min+gzip, so the next person sees
-// where the bytes are (`-- --no-breakdown` leaves it out).
+// where the bytes are, and which modules dpop() and indexedDbStorage() add (`-- --no-breakdown` leaves it out).
 //
 // Exits 1 when the proof fails or an app is above its checked ceiling.
 import { build } from 'esbuild';
@@ -173,10 +173,10 @@ async function measure(key) {
   };
 }
 
-// The core app bundled from the TypeScript sources: esbuild's metafile then has one input per source module.
-async function measureSources() {
-  const entry = join(dir, 'core-src.js');
-  const source = apps.core.source.replace("from 'authfetch'", `from ${JSON.stringify(join(root, 'src', 'index.ts'))}`);
+// An app bundled from the TypeScript sources: esbuild's metafile then has one input per source module.
+async function measureSources(key = 'core') {
+  const entry = join(dir, `${key}-src.js`);
+  const source = apps[key].source.replace("from 'authfetch'", `from ${JSON.stringify(join(root, 'src', 'index.ts'))}`);
   await writeFile(entry, source);
   const options = (external) => ({
     entryPoints: [entry],
@@ -187,14 +187,14 @@ async function measureSources() {
     target: 'es2022', // as tsup builds dist/
     metafile: true,
     write: false,
-    outfile: join(dir, 'core-src.out.js'),
+    outfile: join(dir, `${key}-src.out.js`),
     external,
     logLevel: 'silent',
   });
   const result = await build(options([]));
   const meta = Object.values(result.metafile.outputs).find((o) => o.entryPoint !== undefined);
   const modules = Object.entries(meta.inputs)
-    .filter(([path, info]) => info.bytesInOutput > 0 && !path.endsWith('core-src.js'))
+    .filter(([path, info]) => info.bytesInOutput > 0 && !path.endsWith(`${key}-src.js`))
     .map(([path, info]) => ({ path: relative(root, resolve(path)).replaceAll('\\', '/'), bytes: info.bytesInOutput }));
   const gzip = (r) => gzipSync(r.outputFiles.find((f) => f.path.endsWith('.out.js')).contents, { level: 9 }).byteLength;
   const total = gzip(result);
@@ -228,6 +228,19 @@ function printBreakdown({ modules, total, dependencies }) {
   for (const m of own) row(`  ${m.path}`, m.bytes);
 }
 
+// What dpop() and indexedDbStorage() add: the modules the full app ships beyond the core app's (or larger there).
+function printAdded(core, full) {
+  const before = new Map(core.modules.map((m) => [m.path, m.bytes]));
+  const added = full.modules
+    .map((m) => ({ path: m.path, bytes: m.bytes - (before.get(m.path) ?? 0) }))
+    // A few bytes more in a shared module are minified names running longer, not code.
+    .filter((m) => m.bytes >= 32)
+    .sort((a, b) => b.bytes - a.bytes);
+  console.log('');
+  console.log(`what dpop() + indexedDbStorage() add to it (minified bytes; ${kb(full.total - core.total)} min+gzip in all):`);
+  for (const m of added) console.log(`    ${m.path.padEnd(58)} ${String(m.bytes).padStart(6)} B min`);
+}
+
 const kb = (bytes) => `${(bytes / KIB).toFixed(1)} KiB`;
 let failed = false;
 const check = (ok, message) => {
@@ -248,7 +261,11 @@ try {
   for (const [key, app] of [['react', entries['authfetch/react']], ['testing', entries['authfetch/testing']]]) {
     console.log(`  ${apps[key].label.padEnd(52)} ${kb(app.min).padStart(9)} min  ${kb(app.gzip).padStart(8)} min+gzip`);
   }
-  if (breakdown) printBreakdown(await measureSources());
+  if (breakdown) {
+    const coreSources = await measureSources('core');
+    printBreakdown(coreSources);
+    printAdded(coreSources, await measureSources('full'));
+  }
   console.log('');
   console.log('budgets (min+gzip):');
   for (const [key, { contract, ceiling }] of Object.entries(BUDGETS)) {
