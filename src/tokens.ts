@@ -163,17 +163,24 @@ export function normalizeTokens(input: unknown, context: NormalizeContext = {}, 
     tokens.refreshToken = previous.refreshToken;
   }
   if (tokens.idToken === undefined && previous?.idToken !== undefined) tokens.idToken = previous.idToken;
-  return dropUndefined(tokens);
+  return copyTokenSet(tokens);
 }
 
-function dropUndefined(tokens: TokenSet): TokenSet {
-  const out: TokenSet = { accessToken: tokens.accessToken };
-  if (tokens.refreshToken !== undefined) out.refreshToken = tokens.refreshToken;
-  if (tokens.idToken !== undefined) out.idToken = tokens.idToken;
-  if (tokens.expiresAt !== undefined) out.expiresAt = tokens.expiresAt;
-  if (tokens.scope !== undefined) out.scope = tokens.scope;
-  if (tokens.tokenType !== undefined) out.tokenType = tokens.tokenType;
-  return out;
+/**
+ * A copy of a token set holding only the `TokenSet` fields that are set, so that the caller mutating its object (or
+ * the one it got back) never changes what is stored, and so that IndexedDB is only ever asked to clone plain data.
+ * Anything that is not an object is returned as is: reads validate with `isTokenSet` and treat it as signed out.
+ * @internal
+ */
+export function copyTokenSet(tokens: TokenSet): TokenSet {
+  if (typeof tokens !== 'object' || tokens === null) return tokens;
+  const copy: TokenSet = { accessToken: tokens.accessToken };
+  if (tokens.refreshToken !== undefined) copy.refreshToken = tokens.refreshToken;
+  if (tokens.idToken !== undefined) copy.idToken = tokens.idToken;
+  if (tokens.expiresAt !== undefined) copy.expiresAt = tokens.expiresAt;
+  if (tokens.scope !== undefined) copy.scope = tokens.scope;
+  if (tokens.tokenType !== undefined) copy.tokenType = tokens.tokenType;
+  return copy;
 }
 
 /**

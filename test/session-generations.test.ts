@@ -16,6 +16,8 @@ import {
   type AuthClientOptions,
   type AuthEvents,
   type RefreshContext,
+  type TokenSet,
+  type TokenStorage,
 } from '../src/index.js';
 import { useClients, useExampleServer } from './helpers/example.js';
 import { useFreshIndexedDb } from './helpers/fake-idb.js';
@@ -258,6 +260,54 @@ describe('dispose() during a refresh over shared storage', () => {
     expect((await other.fetch('me')).status).toBe(200);
     expect(server.stats.reuseDetected).toBe(0);
     expect(server.stats.refreshCalls).toBe(1);
+  });
+});
+
+describe('another tab signs out while this one stores a refresh', () => {
+  it("its clear landing between this tab's compare and set does not leave the refreshed tokens in storage", async () => {
+    // Shared storage as two tabs see it: the other tab's clear is its own transaction, outside this page's queue.
+    let stored: TokenSet | undefined;
+    let clearAfterNextRead = false;
+    const storage: TokenStorage = {
+      name: 'cross-tab-clear',
+      shared: true,
+      async get() {
+        const value = stored;
+        if (clearAfterNextRead) {
+          clearAfterNextRead = false;
+          stored = undefined; // the other tab's logout() lands right after this read
+        }
+        return value;
+      },
+      async set(tokens) {
+        stored = tokens;
+      },
+      async clear() {
+        stored = undefined;
+      },
+    };
+    const grant = oauth2Refresh({ tokenEndpoint: `${server.url}/oauth/token`, clientId: 'demo-spa' });
+    const auth = createClient({
+      baseUrl: `${server.url}/api`,
+      storage,
+      crossTab: true,
+      refresh: customRefresh(async (context: RefreshContext) => {
+        const tokens = await grant.refresh(context);
+        clearAfterNextRead = true; // the next read is the compare of compare-and-set
+        return tokens;
+      }),
+    });
+    await auth.login(await server.issueTokens());
+    server.expireAll();
+    expect((await auth.fetch('me')).status).toBe(200);
+    expect(stored).toBeDefined(); // the refreshed tokens landed after the other tab's clear
+
+    // The other tab's logout notice arrives.
+    const otherTab = new BroadcastChannel('authfetch:cross-tab-clear');
+    otherTab.postMessage({ type: 'logout', version: 1, from: 'other-tab' });
+    otherTab.close();
+    await until(() => auth.session.status === 'signed-out');
+    await until(() => stored === undefined);
   });
 });
 

@@ -10,11 +10,11 @@
  * BroadcastChannel `authfetch:<name>:dpop` (posted by every key store of the name, in any tab, after it stores or
  * deletes a key; never key material), and when the client hears another tab's login or logout (`forget()`).
  */
-import { createStore, del, get, set, type UseStore } from 'idb-keyval';
+import { del, get, set, type UseStore } from 'idb-keyval';
 import type { TabLock } from '../lib/lock.js';
 import { FallbackSignal } from '../storage/fallback.js';
-import { withTimeout } from '../storage/indexeddb.js';
-import { randomId } from './proof.js';
+import { idbStore } from '../lib/idb-store.js';
+import { randomId } from '../lib/random-id.js';
 
 /**
  * A key pair as it is stored. `id` changes whenever the key does, so a tab can tell cheaply that another tab rotated
@@ -134,7 +134,8 @@ export function indexedDbKeyStore(name: string, timeoutMs: number, lock: TabLock
   // The Web Lock that serializes making (and deleting) the key across tabs; the coordinator's is `...:refresh`.
   const lockName = `authfetch:${name}:dpop-key`;
   const memory = memoryKeyStore();
-  let store: UseStore | undefined;
+  // Bounded like the token storage's: an open can stay pending forever (a blocked upgrade, some private modes).
+  const useIndexedDb = idbStore(name + DATABASE_SUFFIX, STORE_NAME, timeoutMs);
   // Set once, when IndexedDB is given up; from then on the key lives in `memory`. Its first subscriber starts a
   // probe: an app that only listens must learn before its first request that the key will not survive a reload.
   const fallback = new FallbackSignal(() => void keyStore.get().catch(() => undefined));
@@ -164,14 +165,7 @@ export function indexedDbKeyStore(name: string, timeoutMs: number, lock: TabLock
 
   const idb = async <T>(operation: (store: UseStore) => Promise<T>): Promise<T> => {
     try {
-      if (typeof globalThis.indexedDB === 'undefined') {
-        throw new DOMException('IndexedDB is not available here', 'NotSupportedError');
-      }
-      // Created on first use: idb-keyval reads the global `indexedDB` when it opens, and a synchronous throw from
-      // `indexedDB.open` (private mode, a blocked context) escapes get/set; inside this async function it becomes a rejection.
-      store ??= createStore(name + DATABASE_SUFFIX, STORE_NAME);
-      // Bounded: an open can stay pending forever (a blocked upgrade, some private modes).
-      return await withTimeout(operation(store), timeoutMs);
+      return await useIndexedDb(operation);
     } catch (error) {
       throw new IdbFailure(error);
     }

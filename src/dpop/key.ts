@@ -4,13 +4,12 @@
  * defines functions, so bundlers drop it, jose's signing code and idb-keyval when `dpop()` is not called.
  */
 import type { JWK } from 'jose';
-import { calculateJwkThumbprint } from 'jose';
 import { tabLock, type TabLock } from '../lib/lock.js';
 import { originOf } from '../origins.js';
-import { openTimeoutFrom } from '../storage/indexeddb.js';
+import { openTimeoutFrom } from '../lib/idb-store.js';
 import { DEFAULT_STORAGE_NAME } from '../storage/memory.js';
 import { indexedDbKeyStore, memoryKeyStore, type KeyStore } from './key-store.js';
-import { publicJwk, signProof, type KeyMaterial } from './proof.js';
+import { jwkThumbprint, publicJwk, signProof, type KeyMaterial } from './proof.js';
 import type { Dpop, DpopProofOptions } from './types.js';
 
 /** The same bound the token storage puts on IndexedDB: an open that has not answered by then counts as unusable. */
@@ -117,7 +116,7 @@ export function dpop(options: DpopOptions = {}): Dpop {
     async thumbprint(): Promise<string> {
       const key = await current();
       // RFC 7638 over the required EC members, SHA-256, base64url: the `jkt` of `cnf` and of `dpop_jkt`.
-      key.thumbprint ??= await calculateJwkThumbprint(key.jwk, 'sha256');
+      key.thumbprint ??= await jwkThumbprint(key.jwk);
       return key.thumbprint;
     },
     async keyPair(): Promise<CryptoKeyPair> {

@@ -117,6 +117,8 @@ export class RefreshCoordinator {
   /** A one-entry cache of the leeway for the current token set (it is read before every request). */
   #leewayTokens: TokenSet | undefined;
   #leewayMs = 0;
+  /** The access token of the last token set this client's refresh stored (see `#clearIfOurs`). */
+  #lastStored: string | undefined;
 
   constructor(private readonly o: CoordinatorOptions) {
     this.#lockName = `authfetch:${o.storage.name}:refresh`;
@@ -203,12 +205,15 @@ export class RefreshCoordinator {
   reconfirm(picked: TokenSet): TokenSet {
     const current = this.tokens;
     if (current === picked) return picked;
-    if (current === undefined) {
-      const reason = this.endReason ?? 'logout';
-      throw new SessionExpiredError(this.endReason ? sessionEndMessage(this.endReason) : 'Signed out', { reason });
-    }
+    if (current === undefined) throw this.#goneError();
     if (!maySameUser(picked, current)) throw userChangedError();
     return current;
+  }
+
+  /** Why there are no tokens now: the session ended (its reason), or the user signed out. */
+  #goneError(): SessionExpiredError {
+    const reason = this.endReason;
+    return reason ? new SessionExpiredError(sessionEndMessage(reason), { reason }) : signedOutError('Signed out');
   }
 
   /** The refresh in flight, if any: requests starting now wait for it instead of going out with a stale token. */
@@ -230,8 +235,7 @@ export class RefreshCoordinator {
       if (current === undefined && flight === undefined) {
         // The session ended (or the user signed out) after this token was sent: its late 401 must not end the
         // session a second time (a second sessionExpired, with a wrong reason).
-        const reason = this.endReason ?? 'logout';
-        return Promise.reject(new SessionExpiredError(this.endReason ? sessionEndMessage(this.endReason) : 'Signed out', { reason }));
+        return Promise.reject(this.#goneError());
       }
       // Another user signed in since this token was sent: their tokens never carry this request.
       if (!maySameUser(rejected, flight ? flight.basis : current)) return Promise.reject(userChangedError());
@@ -312,11 +316,8 @@ export class RefreshCoordinator {
         // Another user signed in in another tab: its notice brings the sign-in; these requests are not theirs.
         if (!maySameUser(rejected, basis)) throw userChangedError();
         if (basis.accessToken !== this.tokens?.accessToken) {
-          this.tokens = basis;
-          this.endReason = undefined;
           log.debug('authfetch: another tab already refreshed; using its tokens');
-          bus.emit('refresh', { expiresAt: this.expiresAt(basis), trigger, source: 'other-tab' });
-          this.o.onTokens(basis);
+          this.#adopt(basis, 'refresh', trigger);
         }
         return basis;
       }
@@ -349,6 +350,7 @@ export class RefreshCoordinator {
           if (now?.accessToken !== basis?.accessToken) return { changed: now };
         }
         await storage.set(tokens).catch((error: unknown) => log.warn('authfetch: storing refreshed tokens failed', error));
+        this.#lastStored = tokens.accessToken;
         return { stored: true };
       });
       // Disposed while it ran (over shared storage, see dispose()): stored for the other tabs, nothing more.
@@ -374,11 +376,18 @@ export class RefreshCoordinator {
     this.o.log.debug('authfetch: the session changed in another tab during the refresh; its result is dropped');
     if (stored === undefined) throw await this.endSession('other-tab', undefined, true);
     if (!maySameUser(owner, stored)) throw userChangedError();
+    this.#adopt(stored, 'refresh', trigger);
+    return stored;
+  }
+
+  /** Take the tokens another tab (or client over this storage) stored as ours, and say so with `event`. */
+  #adopt(stored: TokenSet, event: 'login' | 'refresh', trigger: RefreshTrigger): void {
     this.tokens = stored;
     this.endReason = undefined;
-    this.o.bus.emit('refresh', { expiresAt: this.expiresAt(stored), trigger, source: 'other-tab' });
+    const expiresAt = this.expiresAt(stored);
+    if (event === 'login') this.o.bus.emit('login', { expiresAt, source: 'other-tab' });
+    else this.o.bus.emit('refresh', { expiresAt, trigger, source: 'other-tab' });
     this.o.onTokens(stored);
-    return stored;
   }
 
   /** One refresh with up to `retry.limit` retries of transient failures, exponential backoff and jitter. */
@@ -505,16 +514,37 @@ export class RefreshCoordinator {
 
   /** Clear tokens here and in other tabs; a refresh in flight is aborted and its requests reject (`'logout'`). */
   async logout(): Promise<void> {
+    this.#signedOut('local');
+    await this.#write(() => this.o.storage.clear().catch((e: unknown) => this.o.log.warn('authfetch: clearing tokens failed', e)));
+    this.#channel?.post({ type: 'logout' });
+  }
+
+  /** The sign-out itself: a new generation, no tokens, the `logout` event, then its refresh's requests rejected. */
+  #signedOut(source: 'local' | 'other-tab'): void {
     const flight = this.#advance();
     this.tokens = undefined;
     this.endReason = undefined;
     this.endedTokens = undefined;
-    this.o.log.debug('authfetch: signed out');
-    this.o.bus.emit('logout', { source: 'local' });
-    flight?.reject(new SessionExpiredError('Signed out', { reason: 'logout' }));
+    const message = source === 'local' ? 'Signed out' : 'Signed out in another tab';
+    this.o.log.debug(`authfetch: ${message.toLowerCase()}`);
+    this.o.bus.emit('logout', { source });
+    flight?.reject(signedOutError(message));
     this.o.onLogout();
-    await this.#write(() => this.o.storage.clear().catch((e: unknown) => this.o.log.warn('authfetch: clearing tokens failed', e)));
-    this.#channel?.post({ type: 'logout' });
+  }
+
+  /**
+   * Another tab signed out, yet the shared storage may still hold tokens this client's refresh wrote: across tabs a
+   * refresh's compare-and-set is two IndexedDB transactions, and the other tab's clear can land between them. Such
+   * tokens are from before that sign-out (this client had not heard of it): clear them, or a reload would restore
+   * the session.
+   */
+  async #clearIfOurs(): Promise<void> {
+    const ours = this.#lastStored;
+    if (ours === undefined) return;
+    await this.#write(async () => {
+      const now = await this.o.storage.get().catch(() => undefined);
+      if (now?.accessToken === ours) await this.o.storage.clear().catch(() => undefined);
+    });
   }
 
   /** React to another tab's notice. Tokens never travel in notices: shared storage is re-read. */
@@ -537,33 +567,23 @@ export class RefreshCoordinator {
         if (flight) {
           if (stored && maySameUser(flight.basis, stored)) flight.resolve(stored);
           // Empty: a sign-out there followed the sign-in (its notice is on the way).
-          else flight.reject(stored ? userChangedError() : new SessionExpiredError('Signed out in another tab', { reason: 'logout' }));
+          else flight.reject(stored ? userChangedError() : signedOutError('Signed out in another tab'));
         }
         // While we read, a later notice (a logout) or a local sign-in, refresh or sign-out may have changed the
         // session: that one is newer, and this read must not bring back the tokens it replaced.
         if (seq !== this.#noticeSeq || this.#generation !== generation || this.tokens !== before) return;
         if (!stored || stored.accessToken === this.tokens?.accessToken) return;
-        this.tokens = stored;
-        this.endReason = undefined;
         log.debug(`authfetch: ${notice.type} in another tab`);
         // A tab that had no session and now has one was signed in, whichever notice it heard last.
-        if (notice.type === 'login' || before === undefined) bus.emit('login', { expiresAt: this.expiresAt(stored), source: 'other-tab' });
-        else bus.emit('refresh', { expiresAt: this.expiresAt(stored), trigger: notice.trigger ?? 'unauthorized', source: 'other-tab' });
-        this.o.onTokens(stored);
+        this.#adopt(stored, notice.type === 'login' || before === undefined ? 'login' : 'refresh', notice.trigger ?? 'unauthorized');
         return;
       }
       case 'logout': {
         this.o.dpop?.forgetCachedKey?.(); // a logout there may have rotated the key (rotateOnLogout)
         this.#noticeSeq++;
-        const flight = this.#advance();
-        this.tokens = undefined;
-        this.endReason = undefined;
-        this.endedTokens = undefined;
-        log.debug('authfetch: signed out in another tab');
-        bus.emit('logout', { source: 'other-tab' });
-        flight?.reject(new SessionExpiredError('Signed out in another tab', { reason: 'logout' }));
-        this.o.onLogout();
+        this.#signedOut('other-tab');
         if (!storage.shared) await this.#write(() => storage.clear().catch(() => undefined));
+        else await this.#clearIfOurs();
         return;
       }
       case 'session-end': {
@@ -614,7 +634,12 @@ function userChangedError(): SessionExpiredError {
 }
 
 function disposedError(): SessionExpiredError {
-  return new SessionExpiredError('The client was disposed', { reason: 'logout' });
+  return signedOutError('The client was disposed');
+}
+
+/** The error of requests whose session was signed out (reason `'logout'`). */
+function signedOutError(message: string): SessionExpiredError {
+  return new SessionExpiredError(message, { reason: 'logout' });
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {

@@ -4,11 +4,12 @@
  * databases, opens that never answer); the storage then keeps tokens in memory and says so once through
  * `onFallback`, and never throws at the app.
  */
-import { createStore, del, get, set, type UseStore } from 'idb-keyval';
+import { del, get, set, type UseStore } from 'idb-keyval';
+import { idbStore, openTimeoutFrom } from '../lib/idb-store.js';
 import type { TabLock } from '../lib/lock.js';
-import { isTokenSet } from '../tokens.js';
+import { copyTokenSet, isTokenSet } from '../tokens.js';
 import { FallbackSignal } from './fallback.js';
-import { copyTokenSet, DEFAULT_STORAGE_NAME, memoryStorage } from './memory.js';
+import { DEFAULT_STORAGE_NAME, memoryStorage } from './memory.js';
 import type { TokenSet, TokenStorage } from './types.js';
 
 /**
@@ -20,16 +21,6 @@ import type { TokenSet, TokenStorage } from './types.js';
 const DATABASE_SUFFIX = '-tokens';
 const STORE_NAME = 'tokens';
 const KEY = 'tokenSet';
-
-const DEFAULT_OPEN_TIMEOUT_MS = 3000;
-
-/**
- * The `openTimeoutMs` option of the IndexedDB stores (tokens and the DPoP key): a positive finite number, else the
- * default of 3 s after which a pending IndexedDB call counts as unusable. @internal
- */
-export function openTimeoutFrom(value: number | undefined): number {
-  return typeof value === 'number' && Number.isFinite(value) && value > 0 ? value : DEFAULT_OPEN_TIMEOUT_MS;
-}
 
 /** Options of {@link indexedDbStorage}. */
 export interface IndexedDbStorageOptions {
@@ -86,7 +77,6 @@ export function indexedDbStorage(options: IndexedDbStorageOptions = {}): TokenSt
   const timeoutMs = openTimeoutFrom(options.openTimeoutMs);
   const memory = memoryStorage({ name });
 
-  let store: UseStore | undefined;
   // Set once, when IndexedDB is given up; from then on every operation goes to `memory`.
   const fallback = new FallbackSignal(() => void storage.get().catch(() => undefined));
   // The last value this instance read from or wrote to IndexedDB: what the fallback starts from, so that
@@ -103,16 +93,7 @@ export function indexedDbStorage(options: IndexedDbStorageOptions = {}): TokenSt
     fallback.fail(error);
   };
 
-  const useIndexedDb = async <T>(operation: (store: UseStore) => Promise<T>): Promise<T> => {
-    if (typeof globalThis.indexedDB === 'undefined') {
-      throw new DOMException('IndexedDB is not available here', 'NotSupportedError');
-    }
-    // Created on first use, not at construction: idb-keyval reads the global `indexedDB` when it opens.
-    store ??= createStore(name + DATABASE_SUFFIX, STORE_NAME);
-    // Inside an async function, so a synchronous throw from `indexedDB.open` (idb-keyval lets it escape from
-    // get/set) becomes a rejection like any other failure.
-    return withTimeout(operation(store), timeoutMs);
-  };
+  const useIndexedDb = idbStore(name + DATABASE_SUFFIX, STORE_NAME, timeoutMs);
 
   const run = <T>(operation: (store: UseStore) => Promise<T>, inMemory: () => Promise<T>): Promise<T> => {
     const result = queue.then(async () => {
@@ -170,27 +151,4 @@ export function indexedDbStorage(options: IndexedDbStorageOptions = {}): TokenSt
     },
   };
   return storage;
-}
-
-/**
- * Reject when `promise` has not settled within `ms`; the timer is cleared so it never keeps Node alive.
- * Shared with the DPoP key store (`src/dpop/key-store.ts`), which bounds its IndexedDB calls the same way.
- * @internal
- */
-export function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      reject(new DOMException(`IndexedDB did not answer within ${ms} ms`, 'TimeoutError'));
-    }, ms);
-    promise.then(
-      (value) => {
-        clearTimeout(timer);
-        resolve(value);
-      },
-      (error: unknown) => {
-        clearTimeout(timer);
-        reject(error);
-      },
-    );
-  });
 }

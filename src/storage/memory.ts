@@ -2,7 +2,7 @@
  * In-memory token storage: the default. Each tab (and each client) keeps its own session; the `name` still
  * names the BroadcastChannel and the Web Lock, so logout and session end reach every tab.
  */
-import { isTokenSet } from '../tokens.js';
+import { copyTokenSet, isTokenSet } from '../tokens.js';
 import type { TokenSet, TokenStorage } from './types.js';
 
 /**
@@ -20,23 +20,6 @@ export interface MemoryStorageOptions {
    * @default 'authfetch'
    */
   name?: string;
-}
-
-/**
- * A copy of a token set holding only the `TokenSet` fields, so that the caller mutating its object (or the one it
- * got back) never changes what is stored, and so that IndexedDB is only ever asked to clone plain data.
- * Anything that is not an object is returned as is: reads validate with `isTokenSet` and treat it as signed out.
- * @internal
- */
-export function copyTokenSet(tokens: TokenSet): TokenSet {
-  if (typeof tokens !== 'object' || tokens === null) return tokens;
-  const copy = { accessToken: tokens.accessToken } as TokenSet;
-  if (tokens.refreshToken !== undefined) copy.refreshToken = tokens.refreshToken;
-  if (tokens.idToken !== undefined) copy.idToken = tokens.idToken;
-  if (tokens.expiresAt !== undefined) copy.expiresAt = tokens.expiresAt;
-  if (tokens.scope !== undefined) copy.scope = tokens.scope;
-  if (tokens.tokenType !== undefined) copy.tokenType = tokens.tokenType;
-  return copy;
 }
 
 /**
