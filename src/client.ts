@@ -244,15 +244,11 @@ type ClientSignals = {
 };
 
 /** The parts {@link wireSession} connects. */
-interface SessionParts {
+type SessionParts = Pick<ClientSession, 'coordinator' | 'gate' | 'stepUpGate' | 'idle'> & {
   signals: Emitter<ClientSignals>;
-  coordinator: RefreshCoordinator;
-  gate: LoginGate;
-  stepUpGate: LoginGate;
-  idle: IdleTimer | undefined;
   channel: TabChannel | undefined;
   bus: EventBus;
-}
+};
 
 /** Connect the session's parts: who reacts to a session end, to new tokens, to a sign-out, to idleness. */
 function wireSession({ signals, coordinator, gate, stepUpGate, idle, channel, bus }: SessionParts): void {
