@@ -5,8 +5,9 @@
  * own fetch and Response the refresh works and a rejection ends the session.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createAuthClient, oauth2Refresh, type AuthEvents } from '../src/index.js';
+import { createAuthClient, oauth2Refresh } from '../src/index.js';
 import { startTokenEndpoint, tokens, type TokenEndpoint } from './helpers/token-endpoint.js';
+import { recordEvents } from './helpers/events.js';
 
 let endpoint: TokenEndpoint;
 beforeAll(async () => {
@@ -40,8 +41,7 @@ describe('under happy-dom', () => {
 
   it('invalid_grant ends the session', async () => {
     const auth = createAuthClient({ crossTab: false, refresh: oauth2Refresh({ tokenEndpoint: endpoint.url, clientId: 'spa' }) });
-    const expired: AuthEvents['sessionExpired'][] = [];
-    auth.on('sessionExpired', (event) => expired.push(event));
+    const { sessionExpired: expired } = recordEvents(auth, ['sessionExpired']);
     try {
       await auth.login({ access_token: 'at-1', refresh_token: 'rt-spent', expires_in: 300 });
       await expect(auth.refresh()).rejects.toMatchObject({ code: 'ERR_SESSION_EXPIRED', reason: 'refresh-rejected' });

@@ -12,6 +12,7 @@ import {
   type AuthEvents,
 } from '../src/index.js';
 import { exampleClientOptions, useClients, useExampleServer } from './helpers/example.js';
+import { recordEvents } from './helpers/events.js';
 
 // The refresh answers after 300 ms, so that every request of a burst is waiting on it when it is rejected.
 const server = useExampleServer({ opaqueTokens: true, refreshDelayMs: 300 });
@@ -25,10 +26,7 @@ interface Watched {
 
 function makeClient(options: AuthClientOptions = {}): Watched {
   const auth = createClient({ ...exampleClientOptions(server), ...options });
-  const loginRequired: AuthEvents['loginRequired'][] = [];
-  const expired: AuthEvents['sessionExpired'][] = [];
-  auth.on('loginRequired', (e) => loginRequired.push(e));
-  auth.on('sessionExpired', (e) => expired.push(e));
+  const { loginRequired, sessionExpired: expired } = recordEvents(auth, ['loginRequired', 'sessionExpired']);
   return { auth, loginRequired, expired };
 }
 
@@ -254,8 +252,7 @@ describe('a 401 that nothing can renew ends the session (reason no-refresh-token
 describe('a late 401 for a token sent before logout()', () => {
   it.each(['reject', 'wait'] as const)("%s: rejects with SessionExpiredError (logout) and ends no session", async (mode) => {
     const { auth, loginRequired, expired } = makeClient({ loginRequired: mode });
-    const logouts: AuthEvents['logout'][] = [];
-    auth.on('logout', (e) => logouts.push(e));
+    const { logout: logouts } = recordEvents(auth, ['logout']);
     await auth.login(await server.issueTokens());
     // Judged after the delay, by then with a stale token and a signed-out client.
     const slow = auth.fetch('slow-check?ms=500');

@@ -16,6 +16,7 @@ import {
 } from '../src/index.js';
 import { useClients } from './helpers/example.js';
 import { startOidcProvider, type OidcHarness, type ResourceServer } from './helpers/oidc.js';
+import { recordEvents } from './helpers/events.js';
 
 /** The part of oidc-provider's model API used to make one access token stale without touching its grant. */
 interface ProviderModels {
@@ -47,10 +48,7 @@ function clientFor(op: OidcHarness, api: ResourceServer, options: AuthClientOpti
     storage,
     ...options,
   });
-  const refreshes: AuthEvents['refresh'][] = [];
-  const expired: AuthEvents['sessionExpired'][] = [];
-  auth.on('refresh', (e) => refreshes.push(e));
-  auth.on('sessionExpired', (e) => expired.push(e));
+  const { refresh: refreshes, sessionExpired: expired } = recordEvents(auth, ['refresh', 'sessionExpired']);
   return { auth, storage, refreshes, expired };
 }
 

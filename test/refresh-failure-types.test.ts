@@ -14,12 +14,12 @@ import {
   isAuthFetchError,
   memoryStorage,
   oauth2Refresh,
-  type AuthEvents,
 } from '../src/index.js';
 import { useClients } from './helpers/example.js';
 import { startTokenEndpoint, tokens, type TokenEndpoint } from './helpers/token-endpoint.js';
 import { caught } from './helpers/caught.js';
 import { closedPort } from './helpers/ports.js';
+import { recordEvents } from './helpers/events.js';
 
 const createClient = useClients();
 const endpoints: TokenEndpoint[] = [];
@@ -36,10 +36,7 @@ async function endpoint(...args: Parameters<typeof startTokenEndpoint>): Promise
 function signedIn(options: Parameters<typeof createClient>[0]) {
   const storage = memoryStorage();
   const auth = createClient({ storage, retry: { limit: 2, backoffLimit: 20 }, ...options });
-  const refreshErrors: AuthEvents['refreshError'][] = [];
-  const expired: AuthEvents['sessionExpired'][] = [];
-  auth.on('refreshError', (event) => refreshErrors.push(event));
-  auth.on('sessionExpired', (event) => expired.push(event));
+  const { refreshError: refreshErrors, sessionExpired: expired } = recordEvents(auth, ['refreshError', 'sessionExpired']);
   return { auth, storage, refreshErrors, expired };
 }
 

@@ -23,6 +23,7 @@ import {
   type TokenStorage,
 } from '../src/index.js';
 import { exampleClientOptions, useClients, useExampleServer } from './helpers/example.js';
+import { recordEvents } from './helpers/events.js';
 
 const server = useExampleServer({ opaqueTokens: true });
 const createClient = useClients();
@@ -41,10 +42,7 @@ async function staleSession(options: AuthClientOptions = {}): Promise<Setup> {
   const auth = createClient({ ...exampleClientOptions(server), storage, ...options });
   const issued = await server.issueTokens();
   await auth.login(issued);
-  const refreshErrors: AuthEvents['refreshError'][] = [];
-  const expired: AuthEvents['sessionExpired'][] = [];
-  auth.on('refreshError', (e) => refreshErrors.push(e));
-  auth.on('sessionExpired', (e) => expired.push(e));
+  const { refreshError: refreshErrors, sessionExpired: expired } = recordEvents(auth, ['refreshError', 'sessionExpired']);
   server.expireAll();
   server.resetStats();
   return { auth, storage, refreshToken: issued.refresh_token, refreshErrors, expired };
@@ -122,8 +120,7 @@ describe('transient failures: retried with backoff, reported, the session kept',
 
   it.each(['status-503', 'status-500', 'reset'] as const)('%s once: healed by the retry, the app sees nothing', async (fault) => {
     const { auth, refreshErrors, expired } = await staleSession();
-    const refreshes: AuthEvents['refresh'][] = [];
-    auth.on('refresh', (e) => refreshes.push(e));
+    const { refresh: refreshes } = recordEvents(auth, ['refresh']);
     server.setFault(fault, { times: 1 });
 
     await expect(auth.http.get('me').json()).resolves.toMatchObject({ sub: 'alice' });

@@ -6,7 +6,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { OAuthTokenResponse } from '../examples/server/index.mjs';
 import { exampleClientOptions, useClients, useExampleServer } from './helpers/example.js';
-import type { AuthEvents } from '../src/index.js';
+import { recordEvents } from './helpers/events.js';
 
 const server = useExampleServer({ opaqueTokens: false });
 const createClient = useClients();
@@ -22,8 +22,7 @@ function withoutExpiresIn(response: OAuthTokenResponse): { access_token: string 
 
 function client() {
   const auth = createClient({ ...exampleClientOptions(server), refreshLeeway: 30 });
-  const refreshes: AuthEvents['refresh'][] = [];
-  auth.on('refresh', (payload) => refreshes.push(payload));
+  const { refresh: refreshes } = recordEvents(auth, ['refresh']);
   return { auth, refreshes };
 }
 
