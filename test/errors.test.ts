@@ -1,213 +1,32 @@
 /**
- * Mapping to the typed errors (issue 10 item 3): a response -> its class and fields (errorFromResponse, with the
- * bounded body reader), a failure without a response -> NetworkError / TimeoutError or passed through
- * (errorFromFailure). The classes themselves and the guards: error-classes.test.ts.
+ * Mapping a response to its typed error (issue 10 item 3): errorFromResponse with the bounded body reader, against
+ * the route server of test/helpers/error-routes.ts. Failures without a response: errors-from-failure.test.ts; the
+ * classes themselves and the guards: error-classes.test.ts.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import ky from 'ky';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   AuthFetchError,
   ForbiddenError,
   HttpError,
   MAX_ERROR_BODY_BYTES,
-  NetworkError,
   NotFoundError,
   RateLimitError,
   ServerError,
-  SessionExpiredError,
-  TimeoutError,
   UnauthorizedError,
-  errorFromFailure,
   errorFromResponse,
   isAuthFetchError,
   isForbiddenError,
   isHttpError,
-  isNetworkError,
   isNotFoundError,
   isRateLimitError,
   isServerError,
-  isTimeoutError,
   isUnauthorizedError,
   type ErrorCode,
   type UserAction,
 } from '../src/errors/index.js';
+import { ONE_MB, SECRET, useErrorRoutes } from './helpers/error-routes.js';
 
-// A token-like secret sent both in the query and in the Authorization header: it must never reach a message,
-// a userMessage or JSON.stringify(error).
-const SECRET = 'eyJhbGciOiJIUzI1NiJ9.c2VjcmV0LXRva2Vu.SECRET-sig-9f8e7d';
-const FIXED_DATE = new Date(Date.UTC(2001, 0, 1, 12, 0, 0));
-const ONE_MB = 1024 * 1024;
-
-let server: Server;
-let base: string;
-const pendingTimers = new Set<ReturnType<typeof setTimeout>>();
-
-type Handler = (req: IncomingMessage, res: ServerResponse) => void;
-
-const routes: Record<string, Handler> = {
-  '/bad-request': (_req, res) => {
-    res.writeHead(400, { 'content-type': 'application/json' });
-    res.end(JSON.stringify({ error: 'invalid_field', field: 'email' }));
-  },
-  '/unauthorized': (_req, res) => {
-    res.writeHead(401, { 'content-type': 'text/plain' });
-    res.end('Unauthorized');
-  },
-  '/unauthorized-bare': (_req, res) => {
-    res.writeHead(401, { 'www-authenticate': 'Bearer realm="api"' });
-    res.end();
-  },
-  '/expired': (_req, res) => {
-    res.writeHead(401, {
-      'www-authenticate': 'Bearer realm="api", error="invalid_token", error_description="The access token expired"',
-    });
-    res.end();
-  },
-  '/invalid': (_req, res) => {
-    res.writeHead(401, {
-      'www-authenticate': 'Bearer error="invalid_token", error_description="Signature verification failed"',
-    });
-    res.end();
-  },
-  '/step-up': (_req, res) => {
-    res.writeHead(401, {
-      'www-authenticate':
-        'Bearer error="insufficient_user_authentication", error_description="A different authentication level is required", acr_values="phr phrh", max_age=300',
-    });
-    res.end();
-  },
-  '/forbidden': (_req, res) => {
-    res.writeHead(403, {
-      'www-authenticate': 'Bearer error="insufficient_scope", scope="read:admin write:admin"',
-      'content-type': 'application/json',
-    });
-    res.end(JSON.stringify({ message: 'nope' }));
-  },
-  '/forbidden-plain': (_req, res) => {
-    res.writeHead(403);
-    res.end();
-  },
-  '/missing': (_req, res) => {
-    res.writeHead(404, { 'content-type': 'application/problem+json; charset=utf-8' });
-    res.end(
-      JSON.stringify({
-        type: 'https://api.example/problems/not-found',
-        title: 'Not Found',
-        status: 404,
-        detail: 'Order 42 does not exist',
-      }),
-    );
-  },
-  '/request-timeout': (_req, res) => {
-    res.writeHead(408, { 'content-type': 'text/plain' });
-    res.end('Request Timeout');
-  },
-  '/conflict': (_req, res) => {
-    res.writeHead(409, { 'content-type': 'text/plain' });
-    res.end('Conflict');
-  },
-  '/rate-seconds': (_req, res) => {
-    res.writeHead(429, { 'retry-after': '120' });
-    res.end();
-  },
-  '/rate-date': (_req, res) => {
-    // The server's clock is far from ours: the wait must be measured against its Date header.
-    res.sendDate = false;
-    res.writeHead(429, {
-      date: FIXED_DATE.toUTCString(),
-      'retry-after': new Date(FIXED_DATE.getTime() + 30_000).toUTCString(),
-    });
-    res.end();
-  },
-  '/rate-date-no-date': (_req, res) => {
-    res.sendDate = false;
-    res.writeHead(429, { 'retry-after': new Date(Date.now() + 60_000).toUTCString() });
-    res.end();
-  },
-  '/rate-date-past': (_req, res) => {
-    res.writeHead(429, { 'retry-after': new Date(Date.now() - 60_000).toUTCString() });
-    res.end();
-  },
-  '/rate-garbage': (_req, res) => {
-    res.writeHead(429, { 'retry-after': 'soon' });
-    res.end();
-  },
-  '/server': (_req, res) => {
-    res.writeHead(500, { 'content-type': 'text/html' });
-    res.end('<h1>Internal Server Error</h1>');
-  },
-  '/unavailable': (_req, res) => {
-    res.writeHead(503, { 'content-type': 'text/plain' });
-    res.end('Service Unavailable');
-  },
-  '/huge': (_req, res) => {
-    res.writeHead(500, { 'content-type': 'text/plain' });
-    // Several writes so the body arrives in many chunks.
-    const piece = 'x'.repeat(64 * 1024);
-    for (let i = 0; i < ONE_MB / piece.length; i++) res.write(piece);
-    res.end();
-  },
-  '/huge-multibyte': (_req, res) => {
-    // '€' is 3 bytes: 64 KiB is not a multiple of 3, so the limit cuts a character in half.
-    res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' });
-    res.end('€'.repeat(100_000));
-  },
-  '/bad-json': (_req, res) => {
-    res.writeHead(400, { 'content-type': 'application/json' });
-    res.end('{"error": "unterminated');
-  },
-  '/empty': (_req, res) => {
-    res.writeHead(400, { 'content-type': 'application/json' });
-    res.end();
-  },
-  '/invalid-utf8': (_req, res) => {
-    res.writeHead(400, { 'content-type': 'text/plain; charset=utf-8' });
-    res.end(Buffer.from([0x61, 0xff, 0xfe, 0xfd, 0x62]));
-  },
-  '/aborted-body': (req, res) => {
-    res.writeHead(500, { 'content-type': 'text/plain', 'content-length': '100000' });
-    res.write('partial');
-    const timer = setTimeout(() => {
-      pendingTimers.delete(timer);
-      req.socket.destroy();
-    }, 30);
-    pendingTimers.add(timer);
-  },
-  '/stalled-body': (_req, res) => {
-    res.writeHead(500, { 'content-type': 'text/plain' });
-    res.write('the rest never comes');
-  },
-  '/slow': (_req, res) => {
-    const timer = setTimeout(() => {
-      pendingTimers.delete(timer);
-      res.writeHead(200);
-      res.end('late');
-    }, 2_000);
-    pendingTimers.add(timer);
-  },
-};
-
-beforeAll(async () => {
-  server = createServer((req, res) => {
-    const path = new URL(req.url ?? '/', 'http://127.0.0.1').pathname;
-    const handler = routes[path];
-    if (handler) handler(req, res);
-    else {
-      res.writeHead(404);
-      res.end();
-    }
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-});
-
-afterAll(async () => {
-  for (const timer of pendingTimers) clearTimeout(timer);
-  server.closeAllConnections();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-});
+const routes = useErrorRoutes();
 
 /** Fetches a route with the secret in the query, the fragment and the Authorization header, and maps it. */
 async function mapRoute(
@@ -215,7 +34,7 @@ async function mapRoute(
   options?: Parameters<typeof errorFromResponse>[2],
   init: RequestInit = { headers: { authorization: `Bearer ${SECRET}` } },
 ): Promise<{ error: HttpError; url: string }> {
-  const url = `${base}${path}?access_token=${SECRET}&page=2#token=${SECRET}`;
+  const url = `${routes.base}${path}?access_token=${SECRET}&page=2#token=${SECRET}`;
   const response = await fetch(url, init);
   const error = await errorFromResponse(response, { method: 'GET', url }, options);
   return { error, url };
@@ -281,7 +100,7 @@ describe('errorFromResponse', () => {
     expect(error.constructor).toBe(HttpError);
     expect(error.statusText).toBe('Bad Request');
     // The status text is the server's words (issue 9 item 7): it stays in `statusText`, out of `message`.
-    expect(error.message).toBe(`Request failed with status 400: GET ${base}/bad-request`);
+    expect(error.message).toBe(`Request failed with status 400: GET ${routes.base}/bad-request`);
     expect(error.body).toEqual({ error: 'invalid_field', field: 'email' });
     expect(isUnauthorizedError(error)).toBe(false);
   });
@@ -376,7 +195,7 @@ describe('errorFromResponse', () => {
     expect(forbidden.userMessage).toMatch(/owner or an administrator/i);
     expect(forbidden.body).toEqual({ message: 'nope' });
     // Neither the status text nor the scope (both the server's words) in the message.
-    expect(forbidden.message).toBe(`Request failed with status 403: GET ${base}/forbidden`);
+    expect(forbidden.message).toBe(`Request failed with status 403: GET ${routes.base}/forbidden`);
     expect(isForbiddenError(error)).toBe(true);
     expect(isNotFoundError(error)).toBe(false);
   });
@@ -519,121 +338,11 @@ describe('errorFromResponse', () => {
   });
 
   it('gives undefined when the body was already read', async () => {
-    const url = `${base}/bad-request`;
+    const url = `${routes.base}/bad-request`;
     const response = await fetch(url);
     await response.text();
     const error = await errorFromResponse(response, { method: 'POST', url });
     expect(error.body).toBeUndefined();
     expect(error.message).toBe(`Request failed with status 400: POST ${url}`);
-  });
-});
-
-describe('errorFromFailure', () => {
-  it('maps a refused connection to NetworkError with the original as cause', async () => {
-    const closed = createServer();
-    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
-    const port = (closed.address() as AddressInfo).port;
-    await new Promise<void>((resolve) => closed.close(() => resolve()));
-
-    const url = `http://127.0.0.1:${port}/x?access_token=${SECRET}`;
-    const failure = await fetch(url, { headers: { authorization: `Bearer ${SECRET}` } }).then(
-      () => expect.unreachable('the connection should be refused'),
-      (error: unknown) => error,
-    );
-    expect(failure).toBeInstanceOf(TypeError);
-
-    const error = errorFromFailure(failure, { method: 'GET', url });
-    expect(error).toBeInstanceOf(NetworkError);
-    expect(error).toBeInstanceOf(AuthFetchError);
-    const network = error as NetworkError;
-    expect(network.code).toBe('ERR_NETWORK');
-    expect(network.name).toBe('NetworkError');
-    expect(network.cause).toBe(failure);
-    expect(network.action).toBe('check-connection');
-    expect(network.userMessage).toMatch(/internet connection/);
-    expect(network.message).toBe(`Network request failed (ECONNREFUSED): GET http://127.0.0.1:${port}/x`);
-    expect(network.url).toBe(url);
-    expect(JSON.stringify(network)).not.toContain(SECRET);
-    expect(isNetworkError(network)).toBe(true);
-    expect(isHttpError(network)).toBe(false);
-  });
-
-  it('passes the platform AbortError of a user abort through unchanged', async () => {
-    const controller = new AbortController();
-    const pending = fetch(`${base}/slow`, { signal: controller.signal });
-    setTimeout(() => controller.abort(), 20);
-    const failure = await pending.then(
-      () => expect.unreachable('aborted'),
-      (error: unknown) => error,
-    );
-    expect((failure as Error).name).toBe('AbortError');
-    expect(errorFromFailure(failure, { method: 'GET', url: `${base}/slow` })).toBe(failure);
-  });
-
-  it("passes the app's own abort reason through unchanged", async () => {
-    const reason = new Error('navigated away');
-    const controller = new AbortController();
-    const pending = fetch(`${base}/slow`, { signal: controller.signal });
-    controller.abort(reason);
-    const failure = await pending.catch((error: unknown) => error);
-    expect(failure).toBe(reason);
-    expect(errorFromFailure(failure, { method: 'GET', url: `${base}/slow` })).toBe(reason);
-  });
-
-  it('maps the TimeoutError DOMException of AbortSignal.timeout() to TimeoutError', async () => {
-    const url = `${base}/slow?access_token=${SECRET}`;
-    const failure = await fetch(url, { signal: AbortSignal.timeout(1) }).catch((error: unknown) => error);
-    expect((failure as DOMException).name).toBe('TimeoutError');
-    const error = errorFromFailure(failure, { method: 'GET', url });
-    expect(error).toBeInstanceOf(TimeoutError);
-    const timeout = error as TimeoutError;
-    expect(timeout.code).toBe('ERR_TIMEOUT');
-    expect(timeout.cause).toBe(failure);
-    expect(timeout.action).toBe('retry');
-    expect(timeout.message).toBe(`Request timed out: GET ${base}/slow`);
-    expect(JSON.stringify(timeout)).not.toContain(SECRET);
-    expect(isTimeoutError(timeout)).toBe(true);
-  });
-
-  it("maps ky's TimeoutError to TimeoutError", async () => {
-    const url = `${base}/slow`;
-    const failure = await ky.get(url, { timeout: 50, retry: 0 }).catch((error: unknown) => error);
-    expect((failure as Error).name).toBe('TimeoutError');
-    expect(isTimeoutError(failure)).toBe(false);
-    const error = errorFromFailure(failure, { method: 'GET', url });
-    expect(error).toBeInstanceOf(TimeoutError);
-    expect((error as TimeoutError).cause).toBe(failure);
-  });
-
-  it('passes authfetch errors through, our TimeoutError included despite its name', () => {
-    const ours = new TimeoutError(undefined, { method: 'GET', url: 'https://api.example/x', timeout: 30_000 });
-    expect(ours.message).toBe('Request timed out after 30000 ms: GET https://api.example/x');
-    expect(errorFromFailure(ours, { method: 'GET', url: 'https://api.example/x' })).toBe(ours);
-    const expired = new SessionExpiredError(undefined, { reason: 'idle' });
-    expect(errorFromFailure(expired, { method: 'GET', url: 'https://api.example/x' })).toBe(expired);
-  });
-
-  it.each(['Failed to fetch', 'Failed to fetch (api.example)', 'NetworkError when attempting to fetch resource.', 'Load failed'])(
-    'maps the browser TypeError "%s" to NetworkError',
-    (message) => {
-      const failure = new TypeError(message);
-      const error = errorFromFailure(failure, { method: 'POST', url: 'https://api.example/orders?x=1' });
-      expect(error).toBeInstanceOf(NetworkError);
-      expect((error as NetworkError).cause).toBe(failure);
-      expect((error as NetworkError).message).toBe('Network request failed: POST https://api.example/orders');
-    },
-  );
-
-  it('passes other failures through unchanged', () => {
-    const request = { method: 'GET', url: 'https://api.example/x' };
-    const bug = new TypeError('hooks[0] is not a function');
-    expect(errorFromFailure(bug, request)).toBe(bug);
-    const invalidUrl = new TypeError('Failed to parse URL from /x');
-    expect(errorFromFailure(invalidUrl, request)).toBe(invalidUrl);
-    const plain = new Error('fetch failed');
-    expect(errorFromFailure(plain, request)).toBe(plain);
-    expect(errorFromFailure('a string', request)).toBe('a string');
-    expect(errorFromFailure(undefined, request)).toBeUndefined();
-    expect(errorFromFailure(null, request)).toBeNull();
   });
 });
