@@ -18,20 +18,20 @@ export function isNodeRuntime(): boolean {
 }
 
 /**
- * Call `onWake` when the page may have slept: a tab coming back to the foreground (`visibilitychange` to visible)
+ * Call `callback` when the page may have slept: a tab coming back to the foreground (`visibilitychange` to visible)
  * or the network coming back (`online`, which also follows a machine waking up). Timers do not fire on time in
  * either case. Returns the function that stops listening; nothing is listened to outside a page or worker.
  */
-export function onWake(onWake: () => void): () => void {
+export function onWake(callback: () => void): () => void {
   const doc = (globalThis as { document?: Document }).document;
   const onVisibility = () => {
-    if (doc?.visibilityState === 'visible') onWake();
+    if (doc?.visibilityState === 'visible') callback();
   };
   const scope = globalThis as unknown as Partial<Pick<Window, 'addEventListener' | 'removeEventListener'>>;
   doc?.addEventListener('visibilitychange', onVisibility);
-  scope.addEventListener?.('online', onWake);
+  scope.addEventListener?.('online', callback);
   return () => {
     doc?.removeEventListener('visibilitychange', onVisibility);
-    scope.removeEventListener?.('online', onWake);
+    scope.removeEventListener?.('online', callback);
   };
 }
