@@ -6,6 +6,7 @@
 import * as oauth from 'oauth4webapi';
 import { SignInError } from '../errors/index.js';
 import type { Dpop } from '../dpop/types.js';
+import { discardBody } from '../lib/discard-body.js';
 import { readBounded } from '../lib/read-body.js';
 import { MAX_TOKEN_RESPONSE_BYTES } from '../refresh/http.js';
 import { normalizeTokens } from '../tokens.js';
@@ -44,7 +45,7 @@ export async function exchangeCode(params: URLSearchParams, transaction: SignInT
       ),
     );
     if (!response.ok) {
-      await response.body?.cancel();
+      discardBody(response);
       const reason = response.status >= 500 ? 'server-error' : 'invalid-response';
       throw new SignInError(`The token endpoint refused the code (${error ?? response.status})`, { reason, oauthError: error });
     }

@@ -3,6 +3,7 @@
  * servers without discovery. Fetched once per strategy and shared by every sign-in, refresh and logout; a failed
  * discovery is not kept, so the next call tries again.
  */
+import { discardBody } from '../lib/discard-body.js';
 import * as oauth from 'oauth4webapi';
 import { errorFromFailure, errorFromResponse, TokenResponseError } from '../errors/index.js';
 
@@ -73,7 +74,7 @@ export class ProviderMetadata {
     // OpenID Connect Discovery first; a plain OAuth 2 server answers 404 there and publishes RFC 8414 metadata.
     let response = await request('oidc');
     if (response.status === 404) {
-      await response.body?.cancel();
+      discardBody(response);
       response = await request('oauth2');
     }
     if (!response.ok) throw await errorFromResponse(response, { method: 'GET', url: response.url || this.issuer.href });

@@ -5,21 +5,26 @@
  * the same for the refresh_token grant.)
  */
 import type { Dpop } from '../dpop/types.js';
+import { readErrorBody } from '../errors/body.js';
+import { discardBody } from '../lib/discard-body.js';
 import { safeOAuthError } from './failure.js';
 
-/** The final response, and the OAuth `error` code of a non-2xx one (sanitised). */
+/** How long the error answer of the token endpoint may take to arrive, in ms (it is read bounded, once). */
+const ERROR_BODY_TIMEOUT_MS = 5_000;
+
+/** The final response, and the OAuth `error` code of a non-2xx one (sanitised; its body has been read). */
 export interface TokenAnswer {
   response: Response;
   error?: string;
 }
 
+/**
+ * The OAuth `error` of an error answer (RFC 6749 section 5.2). The body is read once and bounded, not through a
+ * clone: nobody reads it after this (happy-dom's `clone()` empties both copies; an unread tee can hang under msw).
+ */
 async function oauthErrorOf(response: Response): Promise<string | undefined> {
-  try {
-    const body: unknown = await response.clone().json();
-    return safeOAuthError((body as { error?: unknown } | null)?.error);
-  } catch {
-    return undefined;
-  }
+  const body = await readErrorBody(response, ERROR_BODY_TIMEOUT_MS, false);
+  return safeOAuthError(typeof body === 'object' && body !== null ? (body as { error?: unknown }).error : undefined);
 }
 
 /** Send with `send(headers)`, retrying once on `use_dpop_nonce`. */
@@ -31,6 +36,6 @@ export async function tokenRequest(url: string, dpop: Dpop | undefined, send: (h
     if (response.ok) return { response };
     const error = await oauthErrorOf(response);
     if (!dpop || error !== 'use_dpop_nonce' || !nonce || attempt > 0) return { response, error };
-    await response.body?.cancel();
+    discardBody(response);
   }
 }
