@@ -18,6 +18,7 @@ import {
   type OAuthTokenResponse,
 } from '../src/index.js';
 import { startOidcProvider, type OidcHarness } from './helpers/oidc.js';
+import { caught } from './helpers/caught.js';
 
 /** One request as it left the client (the client's underlying fetch), with the headers that matter here. */
 interface Sent {
@@ -422,7 +423,7 @@ describe('dpop() key and proofs', () => {
     expect(readProof(await key.proof('GET', 'https://api.example.com/y', { nonce: 'explicit' })).claims.nonce).toBe('explicit');
     expect(readProof(await key.proof('GET', 'https://auth.example.com/y')).claims.nonce).toBeUndefined();
 
-    const error = await key.proof('GET', '/relative?secret=1').catch((e: unknown) => e);
+    const error = await caught(key.proof('GET', '/relative?secret=1'));
     expect(error).toBeInstanceOf(TypeError);
     expect((error as Error).message).toMatch(/absolute URL/);
     expect((error as Error).message).not.toContain('secret');

@@ -16,6 +16,7 @@ import {
 } from '../src/errors/index.js';
 import { SECRET, useErrorRoutes } from './helpers/error-routes.js';
 import { closedPort } from './helpers/ports.js';
+import { caught } from './helpers/caught.js';
 
 const routes = useErrorRoutes();
 
@@ -63,14 +64,14 @@ describe('errorFromFailure', () => {
     const controller = new AbortController();
     const pending = fetch(`${routes.base}/slow`, { signal: controller.signal });
     controller.abort(reason);
-    const failure = await pending.catch((error: unknown) => error);
+    const failure = await caught(pending);
     expect(failure).toBe(reason);
     expect(errorFromFailure(failure, { method: 'GET', url: `${routes.base}/slow` })).toBe(reason);
   });
 
   it('maps the TimeoutError DOMException of AbortSignal.timeout() to TimeoutError', async () => {
     const url = `${routes.base}/slow?access_token=${SECRET}`;
-    const failure = await fetch(url, { signal: AbortSignal.timeout(1) }).catch((error: unknown) => error);
+    const failure = await caught(fetch(url, { signal: AbortSignal.timeout(1) }));
     expect((failure as DOMException).name).toBe('TimeoutError');
     const error = errorFromFailure(failure, { method: 'GET', url });
     expect(error).toBeInstanceOf(TimeoutError);
@@ -85,7 +86,7 @@ describe('errorFromFailure', () => {
 
   it("maps ky's TimeoutError to TimeoutError", async () => {
     const url = `${routes.base}/slow`;
-    const failure = await ky.get(url, { timeout: 50, retry: 0 }).catch((error: unknown) => error);
+    const failure = await caught(ky.get(url, { timeout: 50, retry: 0 }));
     expect((failure as Error).name).toBe('TimeoutError');
     expect(isTimeoutError(failure)).toBe(false);
     const error = errorFromFailure(failure, { method: 'GET', url });

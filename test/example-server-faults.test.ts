@@ -10,6 +10,7 @@ import path from 'node:path';
 import { decodeJwt } from 'jose';
 import { startExampleServer, type ExampleServer, type OAuthTokenResponse } from '../examples/server/index.mjs';
 import { passwordGrant, refreshGrant, me, rawGet } from './helpers/example-requests.js';
+import { caught } from './helpers/caught.js';
 
 let server: ExampleServer;
 
@@ -88,7 +89,7 @@ describe('faults', () => {
   it('hangs until the client gives up', async () => {
     server.setFault('hang', { times: 1 });
     const started = Date.now();
-    const error = await passwordGrant(server.url, {}, { signal: AbortSignal.timeout(200) }).catch((e: unknown) => e);
+    const error = await caught(passwordGrant(server.url, {}, { signal: AbortSignal.timeout(200) }));
     expect((error as Error).name).toBe('TimeoutError');
     expect(Date.now() - started).toBeLessThan(2000);
     expect(server.stats.tokenCalls).toBe(1);

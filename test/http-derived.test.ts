@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import type { Options } from 'ky';
 import { NotFoundError, TimeoutError, isAuthFetchError } from '../src/index.js';
 import { exampleClientOptions, useClients, useExampleServer } from './helpers/example.js';
+import { caught } from './helpers/caught.js';
 
 const api = useExampleServer();
 const client = useClients();
@@ -57,12 +58,12 @@ describe.each(['create', 'extend'] as const)('auth.http.%s()', (how) => {
     const { auth } = await signedIn({ timeout: 200, retry: 0 });
     const derived = auth.http[how]({ hooks: recordingHooks(how).hooks });
     const started = Date.now();
-    const error = await derived.get('slow?ms=5000').json().catch((e: unknown) => e);
+    const error = await caught(derived.get('slow?ms=5000').json());
     expect(error).toBeInstanceOf(TimeoutError);
     expect(Date.now() - started).toBeLessThan(3000);
     expect((error as TimeoutError).message).toContain(`${api.url}/api/slow`);
 
-    const missing = await derived.get('no-such-route').json().catch((e: unknown) => e);
+    const missing = await caught(derived.get('no-such-route').json());
     expect(missing).toBeInstanceOf(NotFoundError);
     expect((missing as NotFoundError).message).toContain(`GET ${api.url}/api/no-such-route`);
   });
@@ -93,7 +94,7 @@ describe('derived instances of derived instances', () => {
     const { auth } = await signedIn({ retry: 0 });
     const derived = auth.http.extend({ prefixUrl: `${api.url}/api/status` }).create();
     // The client's baseUrl again, the retry policy again (a 404 is never retried), the typed errors again.
-    const error = await derived.get('status/404').json().catch((e: unknown) => e);
+    const error = await caught(derived.get('status/404').json());
     expect(isAuthFetchError(error) && error.code).toBe('ERR_NOT_FOUND');
     expect(api.stats.requestsByPath['/api/status/404']).toBe(1);
   });
@@ -101,7 +102,7 @@ describe('derived instances of derived instances', () => {
   it('a per-call retry given as a number keeps the guard: an ended session is not retried', async () => {
     const { auth } = await signedIn({ refresh: undefined });
     api.expireAll();
-    const error = await auth.http.extend({ retry: 3 }).get('me', { retry: 2 }).json().catch((e: unknown) => e);
+    const error = await caught(auth.http.extend({ retry: 3 }).get('me', { retry: 2 }).json());
     expect(isAuthFetchError(error) && error.code).toBe('ERR_SESSION_EXPIRED');
     expect(api.stats.requestsByPath['/api/me']).toBe(1);
   });

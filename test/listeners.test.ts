@@ -7,6 +7,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SessionExpiredError } from '../src/index.js';
 import { exampleClientOptions, useClients, useExampleServer } from './helpers/example.js';
+import { caught } from './helpers/caught.js';
 
 const server = useExampleServer({ opaqueTokens: true });
 const createClient = useClients();
@@ -73,7 +74,7 @@ describe('listeners that fail', () => {
       throw new Error('could not open the sign-in dialog');
     });
     auth.on('sessionExpired', () => Promise.reject(new Error('analytics down')));
-    const error = await auth.fetch('me').catch((e: unknown) => e);
+    const error = await caught(auth.fetch('me'));
     expect(error).toBeInstanceOf(SessionExpiredError);
     await settle();
     expect(escaped).toEqual([]);

@@ -7,6 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { RateLimitError, ServerError, createAuthClient, type AuthClientOptions } from '../src/index.js';
 import { exampleClientOptions, useClients, useExampleServer } from './helpers/example.js';
+import { caught } from './helpers/caught.js';
 
 const server = useExampleServer({ opaqueTokens: true });
 const createClient = useClients();
@@ -80,7 +81,7 @@ describe('Retry-After and retry.maxRetryAfter', () => {
   it('a 503 asking for an hour reaches the app at once (default maxRetryAfter 60 s)', async () => {
     const auth = await signedIn();
     const started = Date.now();
-    const error = await auth.http.get('status/503?retryAfter=3600').catch((e: unknown) => e);
+    const error = await caught(auth.http.get('status/503?retryAfter=3600'));
     expect(error).toBeInstanceOf(ServerError);
     expect(Date.now() - started).toBeLessThan(2000);
     expect(server.stats.requestsByPath['/api/status/503']).toBe(1);
@@ -89,7 +90,7 @@ describe('Retry-After and retry.maxRetryAfter', () => {
   it('a Retry-After within maxRetryAfter is honoured', async () => {
     const auth = await signedIn({ retry: { limit: 1, maxRetryAfter: 2000 } });
     const started = Date.now();
-    const error = await auth.http.get('status/429?retryAfter=1').catch((e: unknown) => e);
+    const error = await caught(auth.http.get('status/429?retryAfter=1'));
     expect(error).toBeInstanceOf(RateLimitError);
     expect(Date.now() - started).toBeGreaterThanOrEqual(900);
     expect(server.stats.requestsByPath['/api/status/429']).toBe(2);
@@ -97,7 +98,7 @@ describe('Retry-After and retry.maxRetryAfter', () => {
 
   it('a smaller maxRetryAfter gives up on a Retry-After of 1 s', async () => {
     const auth = await signedIn({ retry: { limit: 2, maxRetryAfter: 500 } });
-    const error = await auth.http.get('status/429?retryAfter=1').catch((e: unknown) => e);
+    const error = await caught(auth.http.get('status/429?retryAfter=1'));
     expect(error).toBeInstanceOf(RateLimitError);
     expect(server.stats.requestsByPath['/api/status/429']).toBe(1);
   });
@@ -110,7 +111,7 @@ describe('Retry-After and retry.maxRetryAfter', () => {
     server.resetStats();
     server.setFault({ status: 503, headers: { 'retry-after': '3600' } });
     const started = Date.now();
-    const error = await auth.fetch('me').catch((e: unknown) => e);
+    const error = await caught(auth.fetch('me'));
     expect(Date.now() - started).toBeLessThan(2000);
     expect(error).toBeInstanceOf(ServerError);
     expect(server.stats.refreshCalls).toBe(1);

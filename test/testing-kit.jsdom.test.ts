@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { ForbiddenError, SessionExpiredError, UnauthorizedError } from '../src/index.js';
 import { API, useTestAuth } from './helpers/test-auth.js';
+import { caught } from './helpers/caught.js';
 
 const { kit, client } = useTestAuth();
 
@@ -39,7 +40,7 @@ describe('the testing kit in jsdom', () => {
     await auth.login(kit.signIn());
     kit.expireAccessTokens();
     kit.failRefresh('network', 3);
-    const error = await auth.http.get('me').catch((e: unknown) => e);
+    const error = await caught(auth.http.get('me'));
     expect(error).toMatchObject({ code: 'ERR_NETWORK', action: 'check-connection' });
     expect(auth.session.status).toBe('active');
     expect(await auth.http.get('me').json()).toMatchObject({ ok: true });
@@ -51,7 +52,7 @@ describe('the testing kit in jsdom', () => {
     kit.forbid('/reports', 'reports:read');
     kit.requireStepUp('/transfer', ['mfa', 'hwk']);
     await expect(auth.http.get('reports/2026')).rejects.toBeInstanceOf(ForbiddenError);
-    const stepUp = await auth.http.get('transfer').catch((e: unknown) => e);
+    const stepUp = await caught(auth.http.get('transfer'));
     expect(stepUp).toBeInstanceOf(UnauthorizedError);
     expect((stepUp as UnauthorizedError).reason).toBe('step-up-required');
   });

@@ -16,6 +16,7 @@ import {
 import { createTestAuth } from '../src/testing/index.js';
 import { API, useTestAuth } from './helpers/test-auth.js';
 import { recordEvents } from './helpers/events.js';
+import { caught } from './helpers/caught.js';
 
 const { kit, client } = useTestAuth({
   routes: [http.get(`${API}/todos`, () => HttpResponse.json([{ id: 1, title: 'Milk' }]))],
@@ -113,7 +114,7 @@ describe('refresh-token rotation and reuse detection', () => {
     expect(reuse).toEqual({ status: 400, body: { error: 'invalid_grant', error_description: 'The refresh token was already used' } });
 
     // The family ended: the client's current access token is refused, and so is its current refresh token.
-    const error = await auth.http.get('me').json().catch((e: unknown) => e);
+    const error = await caught(auth.http.get('me').json());
     expect(error).toBeInstanceOf(SessionExpiredError);
     expect(expired).toEqual([expect.objectContaining({ reason: 'refresh-rejected' })]);
     expect(auth.session.status).toBe('expired');
@@ -152,7 +153,7 @@ describe('revokeSession', () => {
     const expired = recordEvents(auth, ['sessionExpired']).sessionExpired;
     const loginRequired = recordEvents(auth, ['loginRequired']).loginRequired;
     kit.revokeSession();
-    const error = await auth.http.get('me').json().catch((e: unknown) => e);
+    const error = await caught(auth.http.get('me').json());
     expect(error).toBeInstanceOf(SessionExpiredError);
     expect(expired.map((e) => e.reason)).toEqual(['refresh-rejected']);
     await vi.waitFor(() => expect(loginRequired).toHaveLength(1));
@@ -176,7 +177,7 @@ describe('failRefresh', () => {
     const refreshErrors = recordEvents(auth, ['refreshError']).refreshError;
     kit.failRefresh(503, 3);
     kit.expireAccessTokens();
-    const error = await auth.http.get('me').json().catch((e: unknown) => e);
+    const error = await caught(auth.http.get('me').json());
     expect(error).toBeInstanceOf(ServerError);
     expect(refreshErrors).toHaveLength(1);
     expect(auth.session.status).toBe('active');
@@ -186,7 +187,7 @@ describe('failRefresh', () => {
 
   it("'network' fails without an answer", async () => {
     kit.failRefresh('network');
-    const error = await fetch(kit.tokenEndpoint, { method: 'POST' }).catch((e: unknown) => e);
+    const error = await caught(fetch(kit.tokenEndpoint, { method: 'POST' }));
     expect(error).toBeInstanceOf(TypeError);
   });
 
@@ -204,7 +205,7 @@ describe('forbid', () => {
     await auth.login(kit.signIn());
     const forbidden = recordEvents(auth, ['forbidden']).forbidden;
     kit.forbid('/admin', 'admin');
-    const error = await auth.http.get('admin/users').json().catch((e: unknown) => e);
+    const error = await caught(auth.http.get('admin/users').json());
     expect(error).toBeInstanceOf(ForbiddenError);
     expect((error as ForbiddenError).requiredScope).toEqual(['admin']);
     expect((error as ForbiddenError).action).toBe('request-access');
@@ -230,7 +231,7 @@ describe('requireStepUp', () => {
     await auth.login(kit.signIn());
     const stepUps = recordEvents(auth, ['stepUp']).stepUp;
     kit.requireStepUp('/payments', 'mfa');
-    const error = await auth.http.post('payments', { json: { amount: 5 } }).json().catch((e: unknown) => e);
+    const error = await caught(auth.http.post('payments', { json: { amount: 5 } }).json());
     expect(error).toBeInstanceOf(UnauthorizedError);
     expect((error as UnauthorizedError).reason).toBe('step-up-required');
     expect(stepUps).toEqual([expect.objectContaining({ acrValues: ['mfa'] })]);
