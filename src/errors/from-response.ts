@@ -13,6 +13,7 @@ import {
   RateLimitError,
   ServerError,
   UnauthorizedError,
+  safeStatusText,
   type HttpErrorOptions,
   type UnauthorizedReason,
 } from './http.js';
@@ -71,7 +72,8 @@ export async function errorFromResponse(
   options: ErrorFromResponseOptions = {},
 ): Promise<HttpError> {
   const body = 'body' in options ? options.body : await readErrorBody(response, options.bodyTimeout ?? 5_000);
-  const base: HttpErrorOptions = { response, method: request.method, url: request.url, body };
+  const statusText = safeStatusText(response.statusText, options.secrets);
+  const base: HttpErrorOptions = { response, method: request.method, url: request.url, body, statusText };
   const { status, headers } = response;
   if (status === 401) {
     const challenges = parseChallenges(headers.get('www-authenticate'));
