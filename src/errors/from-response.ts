@@ -71,7 +71,7 @@ export async function errorFromResponse(
   request: RequestInfoLike,
   options: ErrorFromResponseOptions = {},
 ): Promise<HttpError> {
-  const body = 'body' in options ? options.body : await readErrorBody(response, options.bodyTimeout ?? 5_000);
+  const body = redactSecrets('body' in options ? options.body : await readErrorBody(response, options.bodyTimeout ?? 5_000), options.secrets);
   const statusText = safeStatusText(response.statusText, options.secrets);
   const base: HttpErrorOptions = { response, method: request.method, url: request.url, body, statusText };
   const { status, headers } = response;
@@ -117,4 +117,23 @@ function requiredScope(headers: Headers, secrets: readonly (string | undefined)[
     .filter((scope): scope is string => scope !== undefined)
     .slice(0, 32);
   return scopes.length > 0 ? scopes : undefined;
+}
+
+/**
+ * The error body with every secret the request carried replaced by `[redacted]`, in every string of it. The body is
+ * the app's own data (validation details, problem details) and is kept, but a server that echoes the request hands
+ * back the `Authorization` header in it, and the body travels on in the error and the `forbidden` event.
+ */
+function redactSecrets(body: unknown, secrets: readonly (string | undefined)[] = []): unknown {
+  const present = secrets.filter((secret): secret is string => typeof secret === 'string' && secret !== '');
+  if (present.length === 0 || body === undefined || body === null) return body;
+  const redact = (value: unknown): unknown => {
+    if (typeof value === 'string') return present.reduce((text, secret) => text.split(secret).join('[redacted]'), value);
+    if (Array.isArray(value)) return value.map(redact);
+    if (typeof value === 'object' && value !== null) {
+      return Object.fromEntries(Object.entries(value as Record<string, unknown>).map(([key, item]) => [redact(key) as string, redact(item)]));
+    }
+    return value;
+  };
+  return redact(body);
 }

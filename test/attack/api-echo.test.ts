@@ -5,6 +5,10 @@
  * as they came. DESIGN "Errors": server text kept in a field has control characters stripped and its length capped;
  * no event payload or logged form carries a token.
  *
+ * The same holds for the error body (`HttpError.body`, parsed JSON or text), which the `forbidden` event carries: a
+ * body that echoes the request kept the token there. The token is now replaced by `[redacted]` wherever it appears in
+ * the body, which is otherwise kept as the server sent it (apps read validation details from it).
+ *
  * Node's own HTTP server refuses such phrases, so the API here is a raw TCP server writing its status line by hand.
  */
 import { createServer, type Server, type Socket } from 'node:net';
@@ -27,6 +31,15 @@ function reasonFor(path: string, authorization: string): string {
   return 'Forbidden';
 }
 
+/** The body a path asks for: `/body-json` and `/body-text` echo the Authorization header, anything else is `{}`. */
+function bodyFor(path: string, authorization: string): { type: string; body: string } {
+  if (path.startsWith('/body-json')) {
+    return { type: 'application/problem+json', body: JSON.stringify({ title: 'Denied', detail: `you sent ${authorization}`, errors: [{ field: 'name', got: authorization }] }) };
+  }
+  if (path.startsWith('/body-text')) return { type: 'text/plain', body: `Denied. You sent ${authorization}.` };
+  return { type: 'application/json', body: '{}' };
+}
+
 beforeAll(async () => {
   server = createServer((socket: Socket) => {
     let head = '';
@@ -35,10 +48,11 @@ beforeAll(async () => {
       if (!head.includes('\r\n\r\n')) return;
       const path = head.split(' ', 2)[1] ?? '/';
       const authorization = /\r\nauthorization: ([^\r\n]*)/i.exec(head)?.[1] ?? '';
-      const status = path.includes('status=500') ? 500 : 403;
+      const status = path.includes('status=500') ? 500 : path.includes('status=422') ? 422 : 403;
+      const { type, body } = bodyFor(path, authorization);
       socket.end(
-        `HTTP/1.1 ${status} ${reasonFor(path, authorization)}\r\ncontent-type: application/json\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{}`,
-        'latin1',
+        `HTTP/1.1 ${status} ${reasonFor(path, authorization)}\r\ncontent-type: ${type}\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+        'utf8',
       );
     });
     socket.on('error', () => undefined);
@@ -91,5 +105,31 @@ describe('the status text of an API answer is server text', () => {
     const error = (await auth.http.get('plain').catch((e: unknown) => e)) as ForbiddenError;
     expect(error.statusText).toBe('Forbidden');
     expect(error.toJSON().statusText).toBe('Forbidden');
+  });
+});
+
+describe('the body of an API error that echoes the token', () => {
+  it('JSON: the token is redacted in error.body and in the forbidden event, the rest kept', async () => {
+    const auth = await signedIn();
+    const heard: ForbiddenError[] = [];
+    auth.on('forbidden', (error) => heard.push(error));
+    const error = (await auth.http.get('body-json').catch((e: unknown) => e)) as ForbiddenError;
+    expect(JSON.stringify(error.body)).not.toContain(TOKEN);
+    expect(error.body).toEqual({
+      title: 'Denied',
+      detail: 'you sent Bearer [redacted]',
+      errors: [{ field: 'name', got: 'Bearer [redacted]' }],
+    });
+    await expect.poll(() => heard.length).toBe(1);
+    expect(JSON.stringify(heard[0]?.body)).not.toContain(TOKEN);
+    // The Response the app may read itself is untouched: only what authfetch hands out is redacted.
+    expect(await error.response.text()).toContain(TOKEN);
+  });
+
+  it('text: the token is redacted', async () => {
+    const auth = await signedIn();
+    const error = (await auth.http.get('body-text', { searchParams: { status: 422 } }).catch((e: unknown) => e)) as ForbiddenError;
+    expect(error.status).toBe(422);
+    expect(error.body).toBe('Denied. You sent Bearer [redacted].');
   });
 });
