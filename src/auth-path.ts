@@ -97,6 +97,21 @@ const ONE_SHOT_MESSAGE =
 /** Thrown (as a TypeError) when a DPoP-bound request with a one-shot stream body is redirected with its body. */
 const ONE_SHOT_REDIRECT_MESSAGE = 'authfetch: the request was redirected, but its body is a one-shot ReadableStream that cannot be sent again';
 
+/**
+ * How long a final 401 waits for its event's error to be built (its body read) before it is handed back anyway: long
+ * enough for a body that came with the headers, short enough that a slow one (up to 5 s) does not hold the caller.
+ */
+const EVENT_WAIT_MS = 200;
+
+/** Wait for `promise` to settle, but no longer than `ms`. */
+function settledWithin(promise: Promise<unknown>, ms: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const elapsed = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, ms);
+  });
+  return Promise.race([promise.then(() => undefined, () => undefined), elapsed]).finally(() => clearTimeout(timer));
+}
+
 /** The auth path's two entries: the same behaviour, for the app's own calls and for ky's. */
 export interface AuthPath {
   /** `auth.fetch`: the app's input and init are never modified. */
@@ -397,8 +412,19 @@ export function createAuthPath(o: AuthPathOptions): AuthPath {
     if (bus.has('forbidden')) void errors.forResponse(response, out).then((error) => bus.emit('forbidden', error as ForbiddenError));
   }
 
+  /**
+   * A 401 nothing could cure goes back to the caller. Its `unauthorized` event is emitted when the typed error is
+   * built, which reads a copy of the body (bounded, but a slow body takes seconds): the response waits for that only
+   * {@link EVENT_WAIT_MS}, so the event comes first whenever the body is there (the usual case), and a slow body does
+   * not hold `auth.fetch`. `auth.http` rejects with the same memoized error, so its listeners always hear it first.
+   */
   async function finalUnauthorized(response: Response, out: Outgoing): Promise<Response> {
-    if (bus.has('unauthorized')) bus.emit('unauthorized', (await errors.forResponse(response, out)) as UnauthorizedError);
+    if (bus.has('unauthorized')) {
+      await settledWithin(
+        errors.forResponse(response, out).then((error) => bus.emit('unauthorized', error as UnauthorizedError)),
+        EVENT_WAIT_MS,
+      );
+    }
     o.log.debug('authfetch: 401 could not be cured by a refresh');
     return response;
   }
@@ -440,9 +466,14 @@ export function createAuthPath(o: AuthPathOptions): AuthPath {
     }
     // RFC 9470: a stronger sign-in is needed; a refresh cannot give one.
     if (summary.error === 'insufficient_user_authentication') {
-      const error = (await errors.forResponse(response, out)) as UnauthorizedError;
       o.log.debug('authfetch: step-up authentication required');
-      bus.emit('stepUp', { acrValues: summary.acrValues, maxAge: summary.maxAge, error });
+      // Emitted once the error is built (it reads a copy of the body); the response waits for that only briefly.
+      await settledWithin(
+        errors.forResponse(response, out).then((error) =>
+          bus.emit('stepUp', { acrValues: summary.acrValues, maxAge: summary.maxAge, error: error as UnauthorizedError }),
+        ),
+        EVENT_WAIT_MS,
+      );
       return response;
     }
     // A 401 on the replay is final: no refresh loop, ever.
