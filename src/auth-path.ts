@@ -64,7 +64,7 @@ interface Outgoing {
    */
   privateTemplate: boolean;
   signal: AbortSignal | null | undefined;
-  /** The body is a one-shot ReadableStream given in init: it cannot be sent twice. */
+  /** The body given in init is one-shot (a ReadableStream, an async iterable): it cannot be sent twice. */
   oneShotBody: boolean;
   /** The token may be attached (an authorized origin, and no Authorization of the app's own). */
   authorized: boolean;
@@ -82,6 +82,16 @@ interface Outgoing {
   leftOrigin: boolean;
 }
 
+/**
+ * Whether a body can be sent only once: a `ReadableStream`, or an async iterable (an async generator, a Node
+ * `Readable`), which Node's fetch, Deno and Bun accept with `duplex: 'half'` and which a replay would find drained.
+ */
+function isOneShotBody(body: unknown): boolean {
+  if (typeof body !== 'object' || body === null) return false;
+  if (typeof ReadableStream !== 'undefined' && body instanceof ReadableStream) return true;
+  return typeof (body as { [Symbol.asyncIterator]?: unknown })[Symbol.asyncIterator] === 'function';
+}
+
 /** Whether an init carries no option (ky passes `{}`), without allocating the array `Object.keys` would. */
 function isEmptyInit(init: RequestInit): boolean {
   for (const key in init) if (Object.hasOwn(init, key)) return false;
@@ -90,12 +100,12 @@ function isEmptyInit(init: RequestInit): boolean {
 
 /** Thrown (as a TypeError) when a 401 must be replayed but the body was a one-shot stream. */
 const ONE_SHOT_MESSAGE =
-  'authfetch: the request got 401 and the token was renewed, but its body is a one-shot ReadableStream that ' +
+  'authfetch: the request got 401 and the token was renewed, but its body is a one-shot ReadableStream (or async iterable) that ' +
   'cannot be sent again. Pass the body as a string, Blob, ArrayBuffer, FormData or URLSearchParams (or a Request) ' +
   'so it can be replayed.';
 
 /** Thrown (as a TypeError) when a DPoP-bound request with a one-shot stream body is redirected with its body. */
-const ONE_SHOT_REDIRECT_MESSAGE = 'authfetch: the request was redirected, but its body is a one-shot ReadableStream that cannot be sent again';
+const ONE_SHOT_REDIRECT_MESSAGE = 'authfetch: the request was redirected, but its body is a one-shot ReadableStream (or async iterable) that cannot be sent again';
 
 /**
  * How long a final 401 waits for its event's error to be built (its body read) before it is handed back anyway: long
@@ -128,7 +138,7 @@ export function createAuthPath(o: AuthPathOptions): AuthPath {
     if (typeof input === 'string' || input instanceof URL) {
       const url = typeof input === 'string' ? o.resolveUrl(input) : input.href;
       const body = init?.body;
-      const oneShotBody = typeof ReadableStream !== 'undefined' && body instanceof ReadableStream;
+      const oneShotBody = isOneShotBody(body);
       return {
         url,
         method: (init?.method ?? 'GET').toUpperCase(),
