@@ -92,6 +92,13 @@ function isOneShotBody(body: unknown): boolean {
   return typeof (body as { [Symbol.asyncIterator]?: unknown })[Symbol.asyncIterator] === 'function';
 }
 
+/** Whether an input is a Request (of this realm or another: an iframe's, a test environment's), not a URL-like. */
+function isRequestLike(input: unknown): input is Request {
+  if (input instanceof Request) return true;
+  const candidate = input as Partial<Request> | null;
+  return typeof candidate === 'object' && candidate !== null && typeof candidate.url === 'string' && typeof candidate.clone === 'function';
+}
+
 /** Whether an init carries no option (ky passes `{}`), without allocating the array `Object.keys` would. */
 function isEmptyInit(init: RequestInit): boolean {
   for (const key in init) if (Object.hasOwn(init, key)) return false;
@@ -135,8 +142,10 @@ export function createAuthPath(o: AuthPathOptions): AuthPath {
   const { coordinator: co, gate, bus, errors } = o;
 
   function prepare(input: RequestInfo | URL, init: RequestInit | undefined, privateRequest: boolean): Outgoing {
-    if (typeof input === 'string' || input instanceof URL) {
-      const url = typeof input === 'string' ? o.resolveUrl(input) : input.href;
+    if (typeof input === 'string' || input instanceof URL || !isRequestLike(input)) {
+      // fetch takes any object with a stringifier (a `Location`, a URL of another realm or a router's URL-like): it
+      // is the string it turns into, resolved as fetch resolves it.
+      const url = typeof input === 'string' ? o.resolveUrl(input) : input instanceof URL ? input.href : o.resolveUrl(String(input));
       const body = init?.body;
       const oneShotBody = isOneShotBody(body);
       return {
