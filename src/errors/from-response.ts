@@ -2,7 +2,7 @@
  * Response -> typed error: the one place that reads a response (status, `WWW-Authenticate`, `Retry-After`, the
  * body) into the fields of the error classes, whose constructors only assign.
  */
-import { parseChallenges, summarizeChallenges, type ChallengeSummary } from '../challenge.js';
+import { parseChallenges, summarizeChallenges, type Challenge, type ChallengeSummary } from '../challenge.js';
 import { retryAfterMs } from '../lib/retry-after.js';
 import { serverText } from '../lib/server-text.js';
 import { readErrorBody } from './body.js';
@@ -76,7 +76,8 @@ export async function errorFromResponse(
   const base: HttpErrorOptions = { response, method: request.method, url: request.url, body, statusText };
   const { status, headers } = response;
   if (status === 401) {
-    const challenges = parseChallenges(headers.get('www-authenticate'));
+    // Server text: an `error_description` or a token68 may echo the token the request carried.
+    const challenges = redactSecrets(parseChallenges(headers.get('www-authenticate')), options.secrets) as Challenge[];
     const reason = unauthorizedReason(summarizeChallenges(challenges), options.credentialsSent);
     const userMessage =
       reason === 'step-up-required' || reason === 'missing-credentials' || options.sessionActive === undefined
@@ -120,9 +121,9 @@ function requiredScope(headers: Headers, secrets: readonly (string | undefined)[
 }
 
 /**
- * The error body with every secret the request carried replaced by `[redacted]`, in every string of it. The body is
- * the app's own data (validation details, problem details) and is kept, but a server that echoes the request hands
- * back the `Authorization` header in it, and the body travels on in the error and the `forbidden` event.
+ * Server data (the error body, parsed challenges) with every secret the request carried replaced by `[redacted]`, in
+ * every string of it. The body is the app's own data (validation details, problem details) and is kept, but a server
+ * that echoes the request hands back the `Authorization` header in it, and it travels on in the error and the events.
  */
 function redactSecrets(body: unknown, secrets: readonly (string | undefined)[] = []): unknown {
   const present = secrets.filter((secret): secret is string => typeof secret === 'string' && secret !== '');

@@ -5,7 +5,8 @@
  * as they came. DESIGN "Errors": server text kept in a field has control characters stripped and its length capped;
  * no event payload or logged form carries a token.
  *
- * The same holds for the error body (`HttpError.body`, parsed JSON or text), which the `forbidden` event carries: a
+ * The same holds for the challenges of a 401 (`UnauthorizedError.challenges`, in the `unauthorized` and `stepUp`
+ * events), whose `error_description` or token68 may echo the token, and for the error body (`HttpError.body`, parsed JSON or text), which the `forbidden` event carries: a
  * body that echoes the request kept the token there. The token is now replaced by `[redacted]` wherever it appears in
  * the body, which is otherwise kept as the server sent it (apps read validation details from it).
  *
@@ -14,7 +15,7 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ForbiddenError } from '../../src/index.js';
+import { customRefresh, type ForbiddenError, type UnauthorizedError } from '../../src/index.js';
 import { useClients } from '../helpers/example.js';
 
 const TOKEN = 'at-ECHO-5c1e9a7b3d2f4e6a8b0c';
@@ -48,10 +49,14 @@ beforeAll(async () => {
       if (!head.includes('\r\n\r\n')) return;
       const path = head.split(' ', 2)[1] ?? '/';
       const authorization = /\r\nauthorization: ([^\r\n]*)/i.exec(head)?.[1] ?? '';
-      const status = path.includes('status=500') ? 500 : path.includes('status=422') ? 422 : 403;
+      const status = path.includes('status=500') ? 500 : path.includes('status=422') ? 422 : path.startsWith('/www-echo') ? 401 : 403;
       const { type, body } = bodyFor(path, authorization);
+      // `/www-echo`: a 401 whose challenge echoes the Authorization header, in error_description and as a token68.
+      const challenge = path.startsWith('/www-echo')
+        ? `www-authenticate: Bearer error="invalid_token", error_description="bad token ${authorization}"\r\nwww-authenticate: ${authorization}\r\n`
+        : '';
       socket.end(
-        `HTTP/1.1 ${status} ${reasonFor(path, authorization)}\r\ncontent-type: ${type}\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+        `HTTP/1.1 ${status} ${reasonFor(path, authorization)}\r\ncontent-type: ${type}\r\n${challenge}content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
         'utf8',
       );
     });
@@ -131,5 +136,23 @@ describe('the body of an API error that echoes the token', () => {
     const error = (await auth.http.get('body-text', { searchParams: { status: 422 } }).catch((e: unknown) => e)) as ForbiddenError;
     expect(error.status).toBe(422);
     expect(error.body).toBe('Denied. You sent Bearer [redacted].');
+  });
+});
+
+describe('the challenges of a 401 that echo the token', () => {
+  it('are redacted in UnauthorizedError.challenges and the unauthorized event', async () => {
+    const renewed = 'at-ECHO-renewed-7e2c4b9a';
+    const auth = createClient({ baseUrl: origin, retry: 0, refresh: customRefresh(async () => ({ accessToken: renewed, refreshToken: 'rt' })) });
+    await auth.login({ accessToken: TOKEN, refreshToken: 'rt' });
+    const heard: UnauthorizedError[] = [];
+    auth.on('unauthorized', (error) => heard.push(error));
+    const error = (await auth.http.get('www-echo').catch((e: unknown) => e)) as UnauthorizedError;
+    expect(error.code).toBe('ERR_UNAUTHORIZED');
+    expect(error.reason).toBe('invalid-token');
+    const shown = JSON.stringify(error.challenges);
+    expect(shown).not.toContain(renewed);
+    expect(shown).toContain('bad token Bearer [redacted]');
+    expect(heard).toHaveLength(1);
+    expect(JSON.stringify(heard[0]?.challenges)).not.toContain(renewed);
   });
 });
