@@ -66,7 +66,7 @@ interface Outgoing {
    */
   privateTemplate: boolean;
   signal: AbortSignal | null | undefined;
-  /** The body is a one-shot ReadableStream given in init: it cannot be sent twice. */
+  /** The body given in init is one-shot (a ReadableStream, an async iterable): it cannot be sent twice. */
   oneShotBody: boolean;
   /** The token may be attached (an authorized origin, and no Authorization of the app's own). */
   authorized: boolean;
@@ -86,6 +86,23 @@ interface Outgoing {
   leftOrigin: boolean;
 }
 
+/**
+ * Whether a body can be sent only once: a `ReadableStream`, or an async iterable (an async generator, a Node
+ * `Readable`), which Node's fetch, Deno and Bun accept with `duplex: 'half'` and which a replay would find drained.
+ */
+function isOneShotBody(body: unknown): boolean {
+  if (typeof body !== 'object' || body === null) return false;
+  if (typeof ReadableStream !== 'undefined' && body instanceof ReadableStream) return true;
+  return typeof (body as { [Symbol.asyncIterator]?: unknown })[Symbol.asyncIterator] === 'function';
+}
+
+/** Whether an input is a Request (of this realm or another: an iframe's, a test environment's), not a URL-like. */
+function isRequestLike(input: unknown): input is Request {
+  if (input instanceof Request) return true;
+  const candidate = input as Partial<Request> | null;
+  return typeof candidate === 'object' && candidate !== null && typeof candidate.url === 'string' && typeof candidate.clone === 'function';
+}
+
 /** Whether an init carries no option (ky passes `{}`), without allocating the array `Object.keys` would. */
 function isEmptyInit(init: RequestInit): boolean {
   for (const key in init) if (Object.hasOwn(init, key)) return false;
@@ -94,12 +111,27 @@ function isEmptyInit(init: RequestInit): boolean {
 
 /** Thrown (as a TypeError) when a 401 must be replayed but the body was a one-shot stream. */
 const ONE_SHOT_MESSAGE =
-  'authfetch: the request got 401 and the token was renewed, but its body is a one-shot ReadableStream that ' +
+  'authfetch: the request got 401 and the token was renewed, but its body is a one-shot ReadableStream (or async iterable) that ' +
   'cannot be sent again. Pass the body as a string, Blob, ArrayBuffer, FormData or URLSearchParams (or a Request) ' +
   'so it can be replayed.';
 
 /** Thrown (as a TypeError) when a DPoP-bound request with a one-shot stream body is redirected with its body. */
-const ONE_SHOT_REDIRECT_MESSAGE = 'authfetch: the request was redirected, but its body is a one-shot ReadableStream that cannot be sent again';
+const ONE_SHOT_REDIRECT_MESSAGE = 'authfetch: the request was redirected, but its body is a one-shot ReadableStream (or async iterable) that cannot be sent again';
+
+/**
+ * How long a final 401 waits for its event's error to be built (its body read) before it is handed back anyway: long
+ * enough for a body that came with the headers, short enough that a slow one (up to 5 s) does not hold the caller.
+ */
+const EVENT_WAIT_MS = 200;
+
+/** Wait for `promise` to settle, but no longer than `ms`. */
+function settledWithin(promise: Promise<unknown>, ms: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const elapsed = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, ms);
+  });
+  return Promise.race([promise.then(() => undefined, () => undefined), elapsed]).finally(() => clearTimeout(timer));
+}
 
 /** The auth path's two entries: the same behaviour, for the app's own calls and for ky's. */
 export interface AuthPath {
@@ -114,10 +146,12 @@ export function createAuthPath(o: AuthPathOptions): AuthPath {
   const { coordinator: co, gate, bus, errors } = o;
 
   function prepare(input: RequestInfo | URL, init: RequestInit | undefined, privateRequest: boolean): Outgoing {
-    if (typeof input === 'string' || input instanceof URL) {
-      const url = typeof input === 'string' ? o.resolveUrl(input) : input.href;
+    if (typeof input === 'string' || input instanceof URL || !isRequestLike(input)) {
+      // fetch takes any object with a stringifier (a `Location`, a URL of another realm or a router's URL-like): it
+      // is the string it turns into, resolved as fetch resolves it.
+      const url = typeof input === 'string' ? o.resolveUrl(input) : input instanceof URL ? input.href : o.resolveUrl(String(input));
       const body = init?.body;
-      const oneShotBody = typeof ReadableStream !== 'undefined' && body instanceof ReadableStream;
+      const oneShotBody = isOneShotBody(body);
       return {
         url,
         method: (init?.method ?? 'GET').toUpperCase(),
@@ -403,8 +437,19 @@ export function createAuthPath(o: AuthPathOptions): AuthPath {
     if (bus.has('forbidden')) void errors.forResponse(response, out).then((error) => bus.emit('forbidden', error as ForbiddenError));
   }
 
+  /**
+   * A 401 nothing could cure goes back to the caller. Its `unauthorized` event is emitted when the typed error is
+   * built, which reads a copy of the body (bounded, but a slow body takes seconds): the response waits for that only
+   * {@link EVENT_WAIT_MS}, so the event comes first whenever the body is there (the usual case), and a slow body does
+   * not hold `auth.fetch`. `auth.http` rejects with the same memoized error, so its listeners always hear it first.
+   */
   async function finalUnauthorized(response: Response, out: Outgoing): Promise<Response> {
-    if (bus.has('unauthorized')) bus.emit('unauthorized', (await errors.forResponse(response, out)) as UnauthorizedError);
+    if (bus.has('unauthorized')) {
+      await settledWithin(
+        errors.forResponse(response, out).then((error) => bus.emit('unauthorized', error as UnauthorizedError)),
+        EVENT_WAIT_MS,
+      );
+    }
     o.log.debug('authfetch: 401 could not be cured by a refresh');
     return response;
   }
@@ -446,9 +491,14 @@ export function createAuthPath(o: AuthPathOptions): AuthPath {
     }
     // RFC 9470: a stronger sign-in is needed; a refresh cannot give one.
     if (summary.error === 'insufficient_user_authentication') {
-      const error = (await errors.forResponse(response, out)) as UnauthorizedError;
       o.log.debug('authfetch: step-up authentication required');
-      bus.emit('stepUp', { acrValues: summary.acrValues, maxAge: summary.maxAge, error });
+      // Emitted once the error is built (it reads a copy of the body); the response waits for that only briefly.
+      await settledWithin(
+        errors.forResponse(response, out).then((error) =>
+          bus.emit('stepUp', { acrValues: summary.acrValues, maxAge: summary.maxAge, error: error as UnauthorizedError }),
+        ),
+        EVENT_WAIT_MS,
+      );
       // 'wait': hold the request until the app obtained the stronger sign-in (signIn({ acrValues, maxAge })), then
       // replay it once with the new token.
       if (o.mode === 'wait' && !out.steppedUp && !out.oneShotBody) {

@@ -272,6 +272,8 @@ export function createAuthClient(options: AuthClientOptions = {}): AuthClient {
   });
   // Assigned below: the coordinator's callbacks and the idle timer refer to each other, so these come later.
   let idle: IdleTimer | undefined;
+  /** Sign-outs so far, here or in another tab: `refresh()` compares it across its wait for the stored session. */
+  let logouts = 0;
   let channel: ReturnType<typeof openTabChannel>;
 
   // Tokens for the token endpoint go through the underlying fetch; its Date header teaches the server clock too.
@@ -302,6 +304,7 @@ export function createAuthClient(options: AuthClientOptions = {}): AuthClient {
       idle?.start();
     },
     onLogout() {
+      logouts += 1;
       idle?.stop();
       gate.rejectAll(new SessionExpiredError('Signed out', { reason: 'logout' }));
       stepUpGate.rejectAll(new SessionExpiredError('Signed out', { reason: 'logout' }));
@@ -446,7 +449,12 @@ export function createAuthClient(options: AuthClientOptions = {}): AuthClient {
       }
     },
     async refresh() {
+      // A sign-out after this call (in the same turn, or while the stored session is still being read) wins: the
+      // refresh was asked for the session as it was, and must not start a new one (a cookie session would mint a
+      // token and sign the user back in).
+      const logoutsBefore = logouts;
       await coordinator.ready;
+      if (logouts !== logoutsBefore) throw new SessionExpiredError('Signed out', { reason: 'logout' });
       if (!options.refresh) throw new TypeError('authfetch: refresh() needs a refresh strategy (the refresh option)');
       if (!coordinator.canRefresh(coordinator.tokens) && !coordinator.inflight) {
         throw new SessionExpiredError('There is no refresh token to renew the session with', { reason: 'no-refresh-token' });
