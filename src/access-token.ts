@@ -38,9 +38,16 @@ export async function getAccessToken(coordinator: RefreshCoordinator): Promise<s
   }
 }
 
-/** `auth.refresh()`: a refresh now (joining one already running); refused without a strategy or a refresh token. */
-export async function refreshNow(coordinator: RefreshCoordinator, hasStrategy: boolean): Promise<void> {
+/**
+ * `auth.refresh()`: a refresh now (joining one already running); refused without a strategy or a refresh token.
+ * A sign-out after the call (in the same turn, or while the stored session is still being read) wins: the refresh
+ * was asked for the session as it was, and must not start a new one (a cookie session would mint a token and sign
+ * the user back in). `signOuts` counts the sign-outs so far.
+ */
+export async function refreshNow(coordinator: RefreshCoordinator, hasStrategy: boolean, signOuts: () => number): Promise<void> {
+  const signOutsBefore = signOuts();
   await coordinator.ready;
+  if (signOuts() !== signOutsBefore) throw new SessionExpiredError('Signed out', { reason: 'logout' });
   if (!hasStrategy) throw new TypeError('authfetch: refresh() needs a refresh strategy (the refresh option)');
   if (!coordinator.canRefresh(coordinator.tokens) && !coordinator.inflight) {
     throw new SessionExpiredError('There is no refresh token to renew the session with', { reason: 'no-refresh-token' });

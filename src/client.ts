@@ -308,6 +308,8 @@ interface ClientSession {
   stepUpGate: LoginGate;
   idle: IdleTimer | undefined;
   signal: SessionSignal;
+  /** Sign-outs so far, here or in another tab: `refresh()` compares it across its wait for the stored session. */
+  signOuts(): number;
   /** Stop the coordinator, gates, idle timer, channel and platform listeners. */
   dispose(): void;
 }
@@ -366,6 +368,10 @@ function createSession(options: AuthClientOptions, settings: ClientSettings, bus
         else void coordinator.handleNotice(notice);
       })
     : undefined;
+  let signOuts = 0;
+  signals.on('logout', () => {
+    signOuts += 1;
+  });
   wireSession({ signals, coordinator, gate, stepUpGate, idle, channel, bus });
   const stopReportingFallbacks = reportFallbacks(storage, options.dpop, bus, log);
   const stopWatchingWake = onWake(() => {
@@ -382,7 +388,7 @@ function createSession(options: AuthClientOptions, settings: ClientSettings, bus
     stopWatchingWake();
     signals.all.clear();
   };
-  return { storage, clock, refreshFetch, coordinator, gate, stepUpGate, idle, signal, dispose };
+  return { storage, clock, refreshFetch, coordinator, gate, stepUpGate, idle, signal, signOuts: () => signOuts, dispose };
 }
 
 /**
@@ -459,7 +465,7 @@ export function createAuthClient(options: AuthClientOptions = {}): AuthClient {
     signIn: (signInOptions) => (signin ? signin.signIn(signInOptions) : noSignIn('signIn')),
     handleRedirect: (url) => (signin ? coordinator.ready.then(() => signin.handleRedirect(url)) : noSignIn('handleRedirect')),
     getAccessToken: () => getAccessToken(coordinator),
-    refresh: () => refreshNow(coordinator, options.refresh !== undefined),
+    refresh: () => refreshNow(coordinator, options.refresh !== undefined, session.signOuts),
     touch: () => idle?.touch(),
     get session(): AuthSession {
       const status = coordinator.status;

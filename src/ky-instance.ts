@@ -7,7 +7,7 @@
  */
 import ky, { isHTTPError, type Input, type KyInstance, type Options, type ResponsePromise, type RetryOptions } from 'ky';
 import { isAuthFetchError, isTransient, type ErrorMapper } from './errors/index.js';
-import { retryAfterMs as retryAfterFrom } from './lib/retry-after.js';
+import { kyRetryDelayMs, retryAfterMs as retryAfterFrom } from './lib/retry-after.js';
 import { isRefusedRedirect } from './auth-path/redirect.js';
 import { resolveDerivedPrefix, resolveRequestUrl } from './auth-path/url.js';
 
@@ -32,8 +32,17 @@ function guardShouldRetry(options: RetryOptions, isRefreshFailure: (error: unkno
     // ky only caps a long Retry-After at maxRetryAfter and waits that long; a server asking for longer than that
     // gets its error handed to the app now (RFC 9110 section 10.2.3).
     if (isHTTPError(error) && options.afterStatusCodes?.includes(error.response.status)) {
+      const max = options.maxRetryAfter ?? DEFAULT_MAX_RETRY_AFTER;
       const after = retryAfterFrom(error.response.headers);
-      if (after !== undefined && after > (options.maxRetryAfter ?? DEFAULT_MAX_RETRY_AFTER)) return false;
+      if (after !== undefined && after > max) return false;
+      // ky reads more headers than Retry-After, and more forms (`1e3`, `Infinity`); and a hint it cannot read
+      // (`abc`) makes it wait the whole maxRetryAfter. Beyond the limit: give up now. Unreadable: ignore the hint
+      // (RFC 9110 section 10.2.3 knows only delta-seconds and an HTTP-date), which `true` does (ky's backoff).
+      const kyAfter = kyRetryDelayMs(error.response.headers);
+      if (kyAfter !== undefined && kyAfter > max) return false;
+      if (kyAfter !== undefined && Number.isNaN(kyAfter) && options.statusCodes?.includes(error.response.status) !== false) {
+        return userShouldRetry ? ((await userShouldRetry(state)) ?? true) : true;
+      }
     }
     // A session that ended, a refused token, a non-replayable body: running the auth path again cannot help.
     // Transient failures keep ky's default treatment (network failures retried for idempotent methods).

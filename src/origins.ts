@@ -3,11 +3,14 @@
  * origin string plus, only when RegExp rules exist, a scan of those.
  */
 
-/** An authorized origin: a URL string (only its origin counts) or a RegExp tested against the origin. */
+/** An authorized origin: a URL string (only its origin counts) or a RegExp anchored `^...$` that must match the whole origin. */
 export type OriginRule = string | RegExp;
 
 /** Decides whether a URL's origin is authorized to receive the token. */
 export type OriginMatcher = (url: string) => boolean;
+
+/** A `$` at the end of a RegExp source that is an anchor, not an escaped `\$` (an even run of backslashes before it). */
+const UNESCAPED_END_ANCHOR = /(?:^|[^\\])(?:\\\\)*\$$/;
 
 /** The origin of an absolute URL string, or `undefined` when it is not one. */
 export function originOf(url: string): string | undefined {
@@ -23,16 +26,28 @@ export function originOf(url: string): string | undefined {
 /**
  * Build the matcher. String rules are reduced to their origin (`https://api.example.com/v1` authorizes
  * `https://api.example.com`); a rule that is not an absolute URL throws a TypeError at creation rather than
- * silently authorizing nothing. RegExp rules are tested against the origin (`https://api.example.com`, no path),
- * so anchor them: `/^https:\/\/[a-z]+\.example\.com$/`.
+ * silently authorizing nothing. A RegExp rule must be anchored (`^...$`, else a TypeError at creation) and must
+ * match the whole origin (`https://api.example.com`: scheme, host and a non-default port, no path), each
+ * alternative too: `/^https:\/\/a\.example$|^https:\/\/b\.example$/`.
  */
 export function createOriginMatcher(rules: readonly OriginRule[]): OriginMatcher {
   const exact = new Set<string>();
   const patterns: RegExp[] = [];
   for (const rule of rules) {
     if (rule instanceof RegExp) {
-      // A global or sticky RegExp keeps lastIndex between test() calls and would alternate true/false.
-      patterns.push(new RegExp(rule.source, rule.flags.replace(/[gy]/g, '')));
+      // An unanchored rule is how a token reaches a look-alike host; refusing it at creation is louder than the
+      // wrapping below silently matching nothing the app meant.
+      if (!rule.source.startsWith('^') || !UNESCAPED_END_ANCHOR.test(rule.source)) {
+        throw new TypeError(
+          `authfetch: authorizedOrigins entry ${String(rule)} must be anchored (^...$): it is matched against the whole origin, as in /^https:\\/\\/api\\.example\\.com$/`,
+        );
+      }
+      // The rule must match the whole origin, as an HTML `pattern` attribute does: `test()` alone finds a match
+      // anywhere, so `/^https:\/\/api\.example\.com/` (no `$`) also authorized `https://api.example.com.evil.net`,
+      // and `/^https:\/\/a$|^https:\/\/b/` anchored only one side of each alternative. The group keeps the
+      // rule's own capture numbering. A global or sticky RegExp keeps lastIndex between test() calls and would
+      // alternate true/false, so those flags are dropped.
+      patterns.push(new RegExp(`^(?:${rule.source})$`, rule.flags.replace(/[gy]/g, '')));
     } else {
       const origin = originOf(rule);
       if (origin === undefined) {

@@ -36,6 +36,8 @@ const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
 const VISIBLE_ASCII = /^[\x20-\x7E]+$/;
 /** The largest time a `Date` can hold (ECMAScript section 21.4.1.22): a later "expiry" is no time at all. */
 const MAX_TIME_MS = 8.64e15;
+/** March 1973 in epoch ms: an `expiresAt` below it is seconds (or nonsense), not a time a token could expire at. */
+const MIN_PLAUSIBLE_EXPIRY_MS = 1e11;
 
 /** An optional member of a token set: absent, empty (as older versions stored it), or visible ASCII. */
 const isOptionalVisible = (value: unknown): boolean =>
@@ -62,6 +64,11 @@ export function tokenSetProblem(value: unknown): string | undefined {
   }
   const expiresAt = own(v, 'expiresAt');
   if (expiresAt !== undefined && !isUsableTime(expiresAt)) return 'expiresAt is not a finite time';
+  // Seconds where milliseconds belong (a JWT `exp`, `Date.now() / 1000`): a time in January 1970 would read as long
+  // expired and make every request refresh first. No real expiry is before 1973 (1e11 ms).
+  if (typeof expiresAt === 'number' && expiresAt < MIN_PLAUSIBLE_EXPIRY_MS) {
+    return 'expiresAt must be epoch milliseconds (this value looks like seconds)';
+  }
   return undefined;
 }
 

@@ -7,6 +7,7 @@ import { parseChallenges, summarizeChallenges } from '../challenge.js';
 import { SessionExpiredError, isSessionExpiredError, type UnauthorizedError } from '../errors/index.js';
 import { discardBody } from '../lib/discard-body.js';
 import { untilAborted } from '../lib/abort.js';
+import { settledWithin } from '../lib/settled-within.js';
 import type { TokenSet } from '../types.js';
 import type { AuthRequest } from './request.js';
 import { send } from './send.js';
@@ -14,9 +15,15 @@ import { expiredError, waitForSignIn } from './tokens-for-request.js';
 
 /** Thrown (as a TypeError) when a 401 must be replayed but the body was a one-shot stream. */
 const ONE_SHOT_MESSAGE =
-  'authfetch: the request got 401 and the token was renewed, but its body is a one-shot ReadableStream that ' +
+  'authfetch: the request got 401 and the token was renewed, but its body is a one-shot ReadableStream (or async iterable) that ' +
   'cannot be sent again. Pass the body as a string, Blob, ArrayBuffer, FormData or URLSearchParams (or a Request) ' +
   'so it can be replayed.';
+
+/**
+ * How long a final 401 waits for its event's error to be built (its body read) before it is handed back anyway: long
+ * enough for a body that came with the headers, short enough that a slow one (up to 5 s) does not hold the caller.
+ */
+const EVENT_WAIT_MS = 200;
 
 /**
  * After a 401: the tokens to replay with, or `undefined` when nothing can cure it (the 401 is final).
@@ -53,10 +60,20 @@ export async function afterUnauthorized(request: AuthRequest, sent: TokenSet | u
   }
 }
 
-/** A 401 nothing could cure reaches the app: tell `unauthorized` listeners (if any) with the typed error. */
+/**
+ * A 401 nothing could cure goes back to the caller. Its `unauthorized` event is emitted when the typed error is
+ * built, which reads a copy of the body (bounded, but a slow body takes seconds): the response waits for that only
+ * {@link EVENT_WAIT_MS}, so the event comes first whenever the body is there (the usual case), and a slow body does
+ * not hold `auth.fetch`. `auth.http` rejects with the same memoized error, so its listeners always hear it first.
+ */
 async function finalUnauthorized(response: Response, request: AuthRequest): Promise<Response> {
   const { bus, errors, log } = request.path;
-  if (bus.has('unauthorized')) bus.emit('unauthorized', (await errors.forResponse(response, request)) as UnauthorizedError);
+  if (bus.has('unauthorized')) {
+    await settledWithin(
+      errors.forResponse(response, request).then((error) => bus.emit('unauthorized', error as UnauthorizedError)),
+      EVENT_WAIT_MS,
+    );
+  }
   log.debug('authfetch: 401 could not be cured by a refresh');
   return response;
 }
@@ -78,9 +95,14 @@ export async function handleUnauthorized(response: Response, request: AuthReques
   }
   // RFC 9470: a stronger sign-in is needed; a refresh cannot give one.
   if (summary.error === 'insufficient_user_authentication') {
-    const error = (await errors.forResponse(response, request)) as UnauthorizedError;
     log.debug('authfetch: step-up authentication required');
-    bus.emit('stepUp', { acrValues: summary.acrValues, maxAge: summary.maxAge, error });
+    // Emitted once the error is built (it reads a copy of the body); the response waits for that only briefly.
+    await settledWithin(
+      errors.forResponse(response, request).then((error) =>
+        bus.emit('stepUp', { acrValues: summary.acrValues, maxAge: summary.maxAge, error: error as UnauthorizedError }),
+      ),
+      EVENT_WAIT_MS,
+    );
     // 'wait': hold the request until the app obtained the stronger sign-in (signIn({ acrValues, maxAge })), then
     // replay it once with the new token.
     if (mode === 'wait' && !request.steppedUp && !request.oneShotBody) {

@@ -17,7 +17,8 @@ import type { AuthRequest } from './request.js';
 import { send } from './send.js';
 
 /** Thrown (as a TypeError) when a DPoP-bound request with a one-shot stream body is redirected with its body. */
-const ONE_SHOT_REDIRECT_MESSAGE = 'authfetch: the request was redirected, but its body is a one-shot ReadableStream that cannot be sent again';
+const ONE_SHOT_REDIRECT_MESSAGE =
+  'authfetch: the request was redirected, but its body is a one-shot ReadableStream (or async iterable) that cannot be sent again';
 
 /** Follow one redirect of a DPoP-bound request: the next hop goes back through {@link send}. */
 export function followRedirect(response: Response, request: AuthRequest): Promise<Response> {

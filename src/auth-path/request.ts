@@ -24,7 +24,7 @@ export interface AuthRequest {
    */
   ownsTemplate: boolean;
   signal: AbortSignal | null | undefined;
-  /** The body is a one-shot ReadableStream given in init: it cannot be sent twice. */
+  /** The body given in init is one-shot (a ReadableStream, an async iterable): it cannot be sent twice. */
   oneShotBody: boolean;
   /** The token may be attached (an authorized origin, and no Authorization of the app's own). */
   authorized: boolean;
@@ -42,6 +42,23 @@ export interface AuthRequest {
   redirects: number;
   /** A redirect took the request to another origin: whatever answers now does not speak for the session. */
   leftOrigin: boolean;
+}
+
+/**
+ * Whether a body can be sent only once: a `ReadableStream`, or an async iterable (an async generator, a Node
+ * `Readable`), which Node's fetch, Deno and Bun accept with `duplex: 'half'` and which a replay would find drained.
+ */
+function isOneShotBody(body: unknown): boolean {
+  if (typeof body !== 'object' || body === null) return false;
+  if (typeof ReadableStream !== 'undefined' && body instanceof ReadableStream) return true;
+  return typeof (body as { [Symbol.asyncIterator]?: unknown })[Symbol.asyncIterator] === 'function';
+}
+
+/** Whether an input is a Request (of this realm or another: an iframe's, a test environment's), not a URL-like. */
+function isRequestLike(input: unknown): input is Request {
+  if (input instanceof Request) return true;
+  const candidate = input as Partial<Request> | null;
+  return typeof candidate === 'object' && candidate !== null && typeof candidate.url === 'string' && typeof candidate.clone === 'function';
 }
 
 /** Whether an init carries no option (ky passes `{}`), without allocating the array `Object.keys` would. */
@@ -68,11 +85,12 @@ export function prepareRequest(
   let template: Request | undefined;
   let ownsTemplate = false;
   let oneShotBody = false;
-  if (typeof input === 'string' || input instanceof URL) {
-    url = typeof input === 'string' ? path.resolveUrl(input) : input.href;
+  if (typeof input === 'string' || input instanceof URL || !isRequestLike(input)) {
+    // fetch takes any object with a stringifier (a `Location`, a URL of another realm or a router's URL-like): it is
+    // the string it turns into, resolved as fetch resolves it.
+    url = typeof input === 'string' ? path.resolveUrl(input) : input instanceof URL ? input.href : path.resolveUrl(String(input));
     method = (init?.method ?? 'GET').toUpperCase();
-    const body = init?.body;
-    oneShotBody = typeof ReadableStream !== 'undefined' && body instanceof ReadableStream;
+    oneShotBody = isOneShotBody(init?.body);
   } else {
     // A Request (ky always passes one). Merge init into a template (our own object then); its body is teed per
     // attempt by clone().

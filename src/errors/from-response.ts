@@ -2,7 +2,7 @@
  * Response -> typed error: the one place that reads a response (status, `WWW-Authenticate`, `Retry-After`, the
  * body) into the fields of the error classes, whose constructors only assign.
  */
-import { parseChallenges, summarizeChallenges, type ChallengeSummary } from '../challenge.js';
+import { parseChallenges, summarizeChallenges, type Challenge, type ChallengeSummary } from '../challenge.js';
 import { retryAfterMs } from '../lib/retry-after.js';
 import { serverText } from '../lib/server-text.js';
 import { readErrorBody } from './body.js';
@@ -13,6 +13,7 @@ import {
   RateLimitError,
   ServerError,
   UnauthorizedError,
+  safeStatusText,
   type HttpErrorOptions,
   type UnauthorizedReason,
 } from './http.js';
@@ -70,11 +71,13 @@ export async function errorFromResponse(
   request: RequestInfoLike,
   options: ErrorFromResponseOptions = {},
 ): Promise<HttpError> {
-  const body = 'body' in options ? options.body : await readErrorBody(response, options.bodyTimeout ?? 5_000);
-  const base: HttpErrorOptions = { response, method: request.method, url: request.url, body };
+  const body = redactSecrets('body' in options ? options.body : await readErrorBody(response, options.bodyTimeout ?? 5_000), options.secrets);
+  const statusText = safeStatusText(response.statusText, options.secrets);
+  const base: HttpErrorOptions = { response, method: request.method, url: request.url, body, statusText };
   const { status, headers } = response;
   if (status === 401) {
-    const challenges = parseChallenges(headers.get('www-authenticate'));
+    // Server text: an `error_description` or a token68 may echo the token the request carried.
+    const challenges = redactSecrets(parseChallenges(headers.get('www-authenticate')), options.secrets) as Challenge[];
     const reason = unauthorizedReason(summarizeChallenges(challenges), options.credentialsSent);
     const userMessage =
       reason === 'step-up-required' || reason === 'missing-credentials' || options.sessionActive === undefined
@@ -115,4 +118,23 @@ function requiredScope(headers: Headers, secrets: readonly (string | undefined)[
     .filter((scope): scope is string => scope !== undefined)
     .slice(0, 32);
   return scopes.length > 0 ? scopes : undefined;
+}
+
+/**
+ * Server data (the error body, parsed challenges) with every secret the request carried replaced by `[redacted]`, in
+ * every string of it. The body is the app's own data (validation details, problem details) and is kept, but a server
+ * that echoes the request hands back the `Authorization` header in it, and it travels on in the error and the events.
+ */
+function redactSecrets(body: unknown, secrets: readonly (string | undefined)[] = []): unknown {
+  const present = secrets.filter((secret): secret is string => typeof secret === 'string' && secret !== '');
+  if (present.length === 0 || body === undefined || body === null) return body;
+  const redact = (value: unknown): unknown => {
+    if (typeof value === 'string') return present.reduce((text, secret) => text.split(secret).join('[redacted]'), value);
+    if (Array.isArray(value)) return value.map(redact);
+    if (typeof value === 'object' && value !== null) {
+      return Object.fromEntries(Object.entries(value as Record<string, unknown>).map(([key, item]) => [redact(key) as string, redact(item)]));
+    }
+    return value;
+  };
+  return redact(body);
 }

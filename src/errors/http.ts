@@ -4,6 +4,7 @@
  * response into their fields.
  */
 import type { Challenge } from '../challenge.js';
+import { serverText } from '../lib/server-text.js';
 import { AuthFetchError, requestNote, withDefaults, type AuthFetchErrorOptions } from './base.js';
 
 /** The codes of the errors that carry an HTTP response (`HttpError` and its subclasses). */
@@ -34,6 +35,11 @@ export interface HttpErrorOptions extends AuthFetchErrorOptions {
   url?: string;
   /** The parsed body (JSON, RFC 9457 problem details, or text); `undefined` when empty or unreadable. */
   body?: unknown;
+  /**
+   * The status text to keep, already made safe (`errorFromResponse` drops one that echoes the request's token).
+   * Default: the response's, without control characters and capped at 64 characters, since the server chose it.
+   */
+  statusText?: string;
 }
 
 /**
@@ -105,12 +111,22 @@ export class HttpError extends AuthFetchError {
       ),
     );
     this.status = response.status;
-    this.statusText = response.statusText;
+    this.statusText = options.statusText ?? safeStatusText(response.statusText);
     this.method = options.method;
     this.url = url;
     this.response = response;
     this.body = options.body;
   }
+}
+
+/**
+ * A reason phrase fit to keep in `statusText` (and so in `toJSON()`, which apps log): RFC 9110 section 15 lets a
+ * server send any text there, and one that echoes the request hands back its `Authorization` header. Control
+ * characters are removed, the length capped, and a phrase carrying one of `secrets` dropped (empty string).
+ * @internal
+ */
+export function safeStatusText(statusText: string, secrets: readonly (string | undefined)[] = []): string {
+  return serverText(statusText, secrets, 64) ?? '';
 }
 
 /** Why a 401 happened, as far as the `WWW-Authenticate` challenge (RFC 6750 section 3.1, RFC 9470) tells. */

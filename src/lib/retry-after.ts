@@ -22,3 +22,32 @@ export function retryAfterMs(headers: Headers): number | undefined {
   const serverNow = Date.parse(headers.get('date') ?? '');
   return Math.max(0, at - (Number.isNaN(serverNow) ? Date.now() : serverNow));
 }
+
+/** The headers ky reads a retry delay from, in its order (ky 1.14 `Ky.#calculateRetryDelay`). */
+const KY_RETRY_HEADERS = ['retry-after', 'ratelimit-reset', 'x-ratelimit-retry-after', 'x-ratelimit-reset', 'x-rate-limit-reset'];
+/** ky reads a number at or past this (in ms) as a point in time rather than a delay. */
+const KY_TIMESTAMP_THRESHOLD = Date.parse('2024-01-01');
+
+/**
+ * The delay ky will wait before retrying a response, read exactly as ky 1.14 reads it: the first of `Retry-After`,
+ * `RateLimit-Reset`, `X-RateLimit-Retry-After`, `X-RateLimit-Reset`, `X-Rate-Limit-Reset`; seconds (`Number()`,
+ * so `1e3` too), a large number as an epoch time, else an HTTP-date. `undefined` when there is no such header, `NaN`
+ * when ky cannot read it: ky then waits its whole `maxRetryAfter`, which is why the caller must know.
+ *
+ * @example
+ * ```ts
+ * kyRetryDelayMs(new Headers({ 'retry-after': 'abc' })); // NaN
+ * ```
+ */
+export function kyRetryDelayMs(headers: Headers): number | undefined {
+  let value: string | null = null;
+  for (const name of KY_RETRY_HEADERS) {
+    value = headers.get(name);
+    if (value !== null) break;
+  }
+  if (!value) return undefined;
+  let after = Number(value) * 1000;
+  if (Number.isNaN(after)) after = Date.parse(value) - Date.now();
+  else if (after >= KY_TIMESTAMP_THRESHOLD) after -= Date.now();
+  return after;
+}

@@ -98,6 +98,10 @@ export function oauth2Refresh(options: OAuth2RefreshOptions): RefreshStrategy {
           body: form,
           signal,
           credentials: 'omit',
+          // Never followed: a 307/308 would re-send the form (refresh token, client secret) to wherever it points,
+          // and that origin's answer would become the session's tokens. A redirect is an unusable answer (as
+          // oauth4webapi treats it); in a browser it is an opaque response with status 0.
+          redirect: 'manual',
         });
         const nonce = response.headers.get('dpop-nonce');
         if (dpop && nonce) dpop.rememberNonce(tokenEndpoint, nonce);

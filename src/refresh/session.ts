@@ -1,9 +1,11 @@
 /** Cookie sessions and backends-for-frontend: an httpOnly cookie renews the access token. */
-import { SessionExpiredError } from '../errors/index.js';
+import { SessionExpiredError, TokenResponseError } from '../errors/index.js';
 import type { TokenSet } from '../types.js';
 import { callEndpoint, readTokenEndpointFailure, readTokenResponse } from './http.js';
 import type { RefreshContext, RefreshStrategy } from './types.js';
 import { discardBody } from '../lib/discard-body.js';
+import { redactUrl } from '../lib/redact-url.js';
+import { originOf } from '../origins.js';
 
 /** Options of `sessionRefresh`. */
 export interface SessionRefreshOptions {
@@ -44,6 +46,14 @@ export function sessionRefresh(options: SessionRefreshOptions): RefreshStrategy 
         headers: { accept: 'application/json' },
       });
       const request = { method, url: target };
+      // A session endpoint may move within its origin (redirects are followed), but an answer from another origin
+      // (an open redirect) is not this session's: its tokens would replace the user's.
+      if (response.redirected && originOf(response.url) !== originOf(target)) {
+        discardBody(response);
+        throw new TokenResponseError(`The session endpoint redirected to another origin; its answer is not used: ${method} ${redactUrl(target)}`, {
+          status: response.status,
+        });
+      }
       if (response.status === 401) {
         discardBody(response);
         throw new SessionExpiredError('The session endpoint answered 401: the session is over', { reason: 'refresh-rejected' });
