@@ -37,7 +37,18 @@ export function errorFromFailure(error: unknown, request: FailedRequest = {}): u
   const where = { method: request.method, url: request.url, cause: error };
   if (name === 'TimeoutError') return new TimeoutError(undefined, where);
   const message = readProperty(error, 'message');
-  if (name === 'TypeError' && isFetchNetworkMessage(message)) return new NetworkError(undefined, where);
+  if (name === 'TypeError' && isFetchNetworkMessage(message)) {
+    // An answer came but could not be parsed (headers too large, a broken message): the connection is fine and a
+    // retry meets the same answer, so the person is not sent to check their connection and nobody retries it.
+    if (isUnreadableAnswer(error)) {
+      return new NetworkError(undefined, {
+        ...where,
+        userMessage: "The server sent an answer that can't be read. Please try again later, or contact support if it keeps happening.",
+        action: 'contact-support',
+      });
+    }
+    return new NetworkError(undefined, where);
+  }
   // RFC 3986 section 3.2.1: user information in a URL is a secret; no message shows it (not even as a cause).
   if (name === 'TypeError' && typeof message === 'string') {
     const redacted = message.replace(USER_INFO, '$1');
@@ -47,6 +58,20 @@ export function errorFromFailure(error: unknown, request: FailedRequest = {}): u
 }
 
 const USER_INFO = /\b([a-z][a-z\d+.-]*:\/\/)[^/?#@\s]*@/gi;
+
+/**
+ * Node's fetch (undici) names a response it could not parse by its cause's code: the llhttp parser's `HPE_*`
+ * (RFC 9112 message syntax), headers beyond its limit, a body shorter or longer than its `Content-Length`.
+ */
+const UNREADABLE_ANSWER = /^(?:HPE_[A-Z_]+|UND_ERR_HEADERS_OVERFLOW|UND_ERR_RES_CONTENT_LENGTH_MISMATCH|UND_ERR_RES_EXCEEDED_MAX_SIZE)$/;
+
+function isUnreadableAnswer(error: unknown): boolean {
+  for (let cause = readProperty(error, 'cause'), depth = 0; cause !== undefined && depth < 3; cause = readProperty(cause, 'cause'), depth++) {
+    const code = readProperty(cause, 'code');
+    if (typeof code === 'string' && UNREADABLE_ANSWER.test(code)) return true;
+  }
+  return false;
+}
 
 /**
  * The typed error a refresh failed with, as the coordinator reports it (`refreshError`) and hands it to the requests

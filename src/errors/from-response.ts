@@ -127,14 +127,26 @@ function requiredScope(headers: Headers, secrets: readonly (string | undefined)[
  */
 function redactSecrets(body: unknown, secrets: readonly (string | undefined)[] = []): unknown {
   const present = secrets.filter((secret): secret is string => typeof secret === 'string' && secret !== '');
-  if (present.length === 0 || body === undefined || body === null) return body;
-  const redact = (value: unknown): unknown => {
-    if (typeof value === 'string') return present.reduce((text, secret) => text.split(secret).join('[redacted]'), value);
-    if (Array.isArray(value)) return value.map(redact);
-    if (typeof value === 'object' && value !== null) {
-      return Object.fromEntries(Object.entries(value as Record<string, unknown>).map(([key, item]) => [redact(key) as string, redact(item)]));
+  if (present.length === 0) return body;
+  const redactText = (text: string): string => present.reduce((out, secret) => out.split(secret).join('[redacted]'), text);
+  if (typeof body === 'string') return redactText(body);
+  if (typeof body !== 'object' || body === null) return body;
+  // A copy built with an explicit stack, not recursion: 64 KiB of `[[[[...]]]]` parses into 32k levels, deeper than
+  // the call stack allows.
+  const root: unknown = Array.isArray(body) ? [] : {};
+  const pending: Array<[object, Record<string, unknown>]> = [[body, root as Record<string, unknown>]];
+  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
+    const [source, target] = next;
+    for (const [key, value] of Object.entries(source)) {
+      let copy: unknown = value;
+      if (typeof value === 'string') copy = redactText(value);
+      else if (typeof value === 'object' && value !== null) {
+        copy = Array.isArray(value) ? [] : {};
+        pending.push([value, copy as Record<string, unknown>]);
+      }
+      // defineProperty: a key named `__proto__` stays a plain own property of the copy.
+      Object.defineProperty(target, Array.isArray(target) ? key : redactText(key), { value: copy, enumerable: true, writable: true, configurable: true });
     }
-    return value;
-  };
-  return redact(body);
+  }
+  return root;
 }

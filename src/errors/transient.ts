@@ -9,7 +9,7 @@ import { readProperty } from '../lib/read-property.js';
 
 /**
  * Whether `error` is a failure that a later attempt of the same call may not meet: no response (`NetworkError`),
- * no response in time (`TimeoutError`), 5xx (`ServerError`), 429 (`RateLimitError`), and 408 / 425 (`HttpError`).
+ * except an answer that could not be parsed (action `contact-support`), no response in time (`TimeoutError`), 5xx (`ServerError`), 429 (`RateLimitError`), and 408 / 425 (`HttpError`).
  * Everything else (a refusal, an unusable answer, a session that ended, anything not authfetch's) is not.
  *
  * @example
@@ -20,6 +20,9 @@ import { readProperty } from '../lib/read-property.js';
 export function isTransient(error: unknown): boolean {
   switch (authFetchCode(error)) {
     case 'ERR_NETWORK':
+      // An answer that could not be parsed is typed NetworkError (there is no Response to give) but is no
+      // connection problem: its action says so, and a retry would meet the same answer.
+      return readProperty(error, 'action') !== 'contact-support';
     case 'ERR_TIMEOUT':
     case 'ERR_SERVER':
     case 'ERR_RATE_LIMITED':

@@ -3,6 +3,7 @@
  * a type, an expiry and a version, never a token. A tab that hears "refresh" or "login" re-reads the shared
  * storage; it never takes tokens from a message.
  */
+import { randomId } from '../lib/random-id.js';
 import type { RefreshTrigger } from '../types.js';
 
 /** What one tab tells the others. */
@@ -30,7 +31,7 @@ export interface TabChannel {
 export function openTabChannel(name: string, onNotice: (notice: TabNotice) => void): TabChannel | undefined {
   if (typeof BroadcastChannel !== 'function') return undefined;
   const channel = new BroadcastChannel(`authfetch:${name}`);
-  const id = Math.random().toString(36).slice(2) + Date.now().toString(36);
+  const id = randomId();
   let version = 0;
   channel.onmessage = (event: MessageEvent<unknown>) => {
     const notice = event.data;

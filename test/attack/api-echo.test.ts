@@ -38,6 +38,8 @@ function bodyFor(path: string, authorization: string): { type: string; body: str
     return { type: 'application/problem+json', body: JSON.stringify({ title: 'Denied', detail: `you sent ${authorization}`, errors: [{ field: 'name', got: authorization }] }) };
   }
   if (path.startsWith('/body-text')) return { type: 'text/plain', body: `Denied. You sent ${authorization}.` };
+  // 60 KB of nesting: under the 64 KiB read limit, 30 000 levels deep once parsed.
+  if (path.startsWith('/body-deep')) return { type: 'application/json', body: `${'['.repeat(30_000)}"${authorization}"${']'.repeat(30_000)}` };
   return { type: 'application/json', body: '{}' };
 }
 
@@ -129,6 +131,23 @@ describe('the body of an API error that echoes the token', () => {
     expect(JSON.stringify(heard[0]?.body)).not.toContain(TOKEN);
     // The Response the app may read itself is untouched: only what authfetch hands out is redacted.
     expect(await error.response.text()).toContain(TOKEN);
+  });
+
+  it('a body nested 30 000 levels deep is still a typed error, redacted, with no stack overflow', async () => {
+    const auth = await signedIn();
+    const heard: ForbiddenError[] = [];
+    auth.on('forbidden', (error) => heard.push(error));
+    const error = (await auth.http.get('body-deep').catch((e: unknown) => e)) as ForbiddenError;
+    expect(error.code).toBe('ERR_FORBIDDEN');
+    let depth = 0;
+    let node: unknown = error.body;
+    while (Array.isArray(node)) {
+      node = node[0];
+      depth += 1;
+    }
+    expect(depth).toBe(30_000);
+    expect(node).toBe('Bearer [redacted]');
+    await expect.poll(() => heard.length).toBe(1);
   });
 
   it('text: the token is redacted', async () => {
