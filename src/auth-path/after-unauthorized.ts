@@ -46,8 +46,9 @@ export async function afterUnauthorized(request: AuthRequest, sent: TokenSet | u
     if (coordinator.inflight) return await untilAborted(coordinator.inflight, request.signal);
     if (coordinator.tokens) return coordinator.tokens; // signed in while this request was out
     if (coordinator.status === 'expired') return waitForSignIn(expiredError(request), request);
-    // A cookie session can mint a token although we hold none (a reload with a live session).
-    if (coordinator.canRefresh(undefined)) return await untilAborted(coordinator.refresh('unauthorized'), request.signal);
+    // A cookie session can mint a token although we hold none (a reload with a live session), but not after the user
+    // signed out: a background request must not sign them back in.
+    if (coordinator.canRefresh(undefined) && !coordinator.signedOutByUser) return await untilAborted(coordinator.refresh('unauthorized'), request.signal);
     if (mode === 'wait') {
       gate.announce('signed-out');
       await gate.hold(request.signal);

@@ -93,6 +93,11 @@ export class RefreshCoordinator {
   endReason: SessionEndReason | undefined;
   /** The tokens of the session that ended last (until the next sign-in or logout): whose held requests wait. */
   endedTokens: TokenSet | undefined;
+  /**
+   * The user signed out (here or in another tab) and has not signed in since: a 401 to a request without a token
+   * then does not mint one from a cookie session (the user asked to be signed out); `refresh()` or `login()` does.
+   */
+  signedOutByUser = false;
   /** Resolves when the stored tokens have been read once. */
   readonly ready: Promise<void>;
   /** True once `ready` resolved: lets the request path skip an await. */
@@ -493,6 +498,9 @@ export class RefreshCoordinator {
    * with these tokens when they are the same user's, and reject with `'user-changed'` when not.
    */
   async login(tokens: TokenSet): Promise<void> {
+    // A disposed client has nobody listening to its events any more: a sign-in there would attach tokens unseen.
+    if (this.#disposed) throw new TypeError('authfetch: login() on a client that was disposed; create a new client');
+    this.signedOutByUser = false;
     const flight = this.#advance();
     const generation = this.#generation;
     this.tokens = tokens;
@@ -525,6 +533,7 @@ export class RefreshCoordinator {
     this.tokens = undefined;
     this.endReason = undefined;
     this.endedTokens = undefined;
+    this.signedOutByUser = true;
     const message = source === 'local' ? 'Signed out' : 'Signed out in another tab';
     this.o.log.debug(`authfetch: ${message.toLowerCase()}`);
     this.o.bus.emit('logout', { source });

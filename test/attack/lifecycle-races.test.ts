@@ -83,13 +83,11 @@ describe('a sign-out in the same turn as refresh()', () => {
 });
 
 describe('a sign-out with a cookie session', () => {
-  // Unfixed, medium (a design question for the lead): with sessionRefresh (no refresh token needed), a 401 to a
-  // request without a token is cured by asking the session endpoint, as after a reload with a live session. After an
-  // explicit logout() that is wrong: the next request (a background poll, a component still mounted) mints a token
-  // and the user is signed in again, announced as a `refresh`, not a `login`, until the app has also ended the server
-  // session. The fix would be a "signed out here" mark set by logout() (and another tab's logout) under which a 401
-  // does not mint; an explicit refresh() or login() (or a reload) clears it.
-  it.fails('a request after logout() does not sign the user back in', async () => {
+  // With sessionRefresh (no refresh token needed), a 401 to a request without a token is cured by asking the session
+  // endpoint, as after a reload with a live session. After an explicit logout() that signed the user back in (the
+  // next background poll minted a token, announced as a `refresh`). A sign-out here or in another tab now marks the
+  // client: a 401 does not mint until login() or an explicit refresh() (or a reload).
+  it('a request after logout() does not sign the user back in', async () => {
     const auth = createClient({ baseUrl: origin, refresh: sessionRefresh({ url: `${origin}/session` }) });
     await auth.login({ accessToken: 'at-first' });
     await auth.logout();
@@ -112,10 +110,9 @@ describe('after dispose()', () => {
     expect(settled[0]).toMatchObject({ status: 'rejected', reason: { name: 'SessionExpiredError' } });
   });
 
-  // Unfixed, low: a disposed client still takes a sign-in and attaches its token to requests, with nobody listening to
-  // its events any more (React code that disposes in an effect's cleanup and keeps the object). The fix would be a
-  // `disposed` check in login() (reject with a TypeError naming dispose) and in the auth path (send without a token).
-  it.fails('login() after dispose() is refused and no token is sent', async () => {
+  // A disposed client took a sign-in and attached its token to requests, with nobody listening to its events any more
+  // (React code that disposes in an effect's cleanup and keeps the object): login() now rejects with a TypeError.
+  it('login() after dispose() is refused and no token is sent', async () => {
     const auth = createClient({ baseUrl: origin });
     auth.dispose();
     const login = await auth.login({ accessToken: 'at-after-dispose' }).then(
