@@ -325,7 +325,8 @@ function createSession(options: AuthClientOptions, settings: ClientSettings, bus
   const signals = mitt<ClientSignals>();
   const refreshFetch: typeof fetch = async (input, init) => {
     const response = await settings.underlyingFetch(input, init);
-    clock.observe(response.headers.get('date'));
+    // The token endpoint's (or sign-in's) clock is the issuer's: it decides what a JWT `exp` means.
+    clock.observe(response.headers.get('date'), true);
     return response;
   };
   const coordinator = new RefreshCoordinator({

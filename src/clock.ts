@@ -1,6 +1,9 @@
 /**
- * The server's clock as seen from here. Every response's `Date` header updates the offset, so expiry (JWT `exp`,
- * in the server's clock) is judged by the server's time, not by a client clock that may be minutes off.
+ * The server's clock as seen from here. Responses' `Date` headers set the offset, so expiry (JWT `exp`, in the
+ * issuer's clock) is judged by the server's time, not by a client clock that may be minutes off. The token
+ * endpoint's `Date` wins: it is the clock of the server that issued the tokens. An API's `Date` counts only until
+ * one of those was seen (tokens from `login()`), so an API whose clock disagrees with the issuer's cannot make every
+ * fresh token look expired (a refresh per second of traffic, each spending a rotated refresh token).
  */
 import { clockOffsetFromDate } from './tokens.js';
 
@@ -11,6 +14,8 @@ export class ServerClock {
   /** Whether any `Date` header has been seen: until then a JWT `exp` cannot be trusted to mean "expired". */
   known = false;
   #lastHeader: string | null = null;
+  /** Whether a `Date` of the token endpoint (the issuer) was seen: from then on APIs' are not read. */
+  #issuerKnown = false;
   /** `Date.now()` of the last {@link wantsDate} that said yes. */
   #lastRead = Number.NEGATIVE_INFINITY;
 
@@ -19,6 +24,7 @@ export class ServerClock {
    * one-second resolution. (Reading a header on every response of a busy client is measurable; see bench/overhead.ts.)
    */
   wantsDate(): boolean {
+    if (this.#issuerKnown) return false;
     const now = Date.now();
     // (A local clock set back makes this negative: read then too.)
     if (now - this.#lastRead < 1000 && now >= this.#lastRead) return false;
@@ -26,16 +32,22 @@ export class ServerClock {
     return true;
   }
 
-  /** Learn from a response's `Date` header. Cheap when the header repeats (the common case within a second). */
-  observe(dateHeader: string | null): void {
-    if (dateHeader === null || dateHeader === this.#lastHeader) return;
+  /**
+   * Learn from a response's `Date` header; `fromIssuer` for the token endpoint's. Cheap when the header repeats (the
+   * common case within a second).
+   */
+  observe(dateHeader: string | null, fromIssuer = false): void {
+    if (dateHeader === null || (this.#issuerKnown && !fromIssuer)) return;
+    const firstFromIssuer = fromIssuer && !this.#issuerKnown;
+    if (dateHeader === this.#lastHeader && !firstFromIssuer) return;
     this.#lastHeader = dateHeader;
     const offset = clockOffsetFromDate(dateHeader);
     if (offset === undefined) return;
     // Date has one-second resolution and responses arrive with latency: move only on a real change (> 2 s),
     // so the offset does not jitter with every second boundary.
-    if (!this.known || Math.abs(offset - this.offsetMs) > 2000) this.offsetMs = offset;
+    if (!this.known || firstFromIssuer || Math.abs(offset - this.offsetMs) > 2000) this.offsetMs = offset;
     this.known = true;
+    if (fromIssuer) this.#issuerKnown = true;
   }
 
   /** Local time expressed in the server's clock. */
