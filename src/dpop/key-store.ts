@@ -148,7 +148,7 @@ export function indexedDbKeyStore(name: string, timeoutMs: number, lock: TabLock
   // A proof made between another tab's rotation and the notice reaching this one still uses the old key; a server
   // that bound the token to the new key answers 401 (`invalid_dpop_proof` / `invalid_token`). That cannot loop: the
   // auth path refreshes and replays once (the notice has usually arrived by then, and the replay's proof is made
-  // afresh), and a replay that is refused again is the final answer (`src/auth-path.ts`, `finalUnauthorized`).
+  // afresh), and a replay that is refused again is the final answer (`src/auth-path/after-unauthorized.ts`, `finalUnauthorized`).
   let cached: StoredKey | undefined;
   // Bumped whenever the cache is dropped: a read that started before is still returned to its callers but not cached,
   // since it may have read the key the notice announced as replaced.

@@ -6,6 +6,7 @@
  */
 import type { TabLock } from '../lib/lock.js';
 import { randomId } from '../lib/random-id.js';
+import { isBrowserOrWorker } from '../lib/runtime.js';
 
 
 /**
@@ -41,8 +42,8 @@ export interface Lease {
 
 /** Only where tabs exist: Node keeps the in-page lock (even when a test installs a fake IndexedDB there). */
 function canUseLease(): boolean {
-  const g = globalThis as { document?: unknown; WorkerGlobalScope?: unknown; indexedDB?: unknown };
-  return (g.document !== undefined || g.WorkerGlobalScope !== undefined) && typeof g.indexedDB === 'object' && g.indexedDB !== null;
+  const idb = (globalThis as { indexedDB?: unknown }).indexedDB;
+  return isBrowserOrWorker() && typeof idb === 'object' && idb !== null;
 }
 
 /**
