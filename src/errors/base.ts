@@ -65,19 +65,10 @@ export interface AuthFetchErrorJSON {
  */
 export const ERROR_BRAND: unique symbol = Symbol.for('authfetch.error');
 
-// The scalar fields toJSON copies when a subclass has them. An allow-list, so a field added later
-// (say, one holding a Response or a token) stays out of logs until someone decides it is safe.
-const JSON_FIELDS = [
-  'status',
-  'statusText',
-  'method',
-  'url',
-  'reason',
-  'retryAfterMs',
-  'requiredScope',
-  'timeout',
-  'oauthError',
-] as const;
+// What toJSON copies, in this order: the base fields, then the scalar fields a subclass has. An allow-list, so a
+// field added later (say, one holding a Response or a token) stays out of logs until someone decides it is safe.
+const JSON_FIELDS =
+  'name code message userMessage action status statusText method url reason retryAfterMs requiredScope timeout oauthError'.split(' ');
 
 /**
  * The base of every authfetch error. It is abstract: every error has one of the codes of {@link ErrorCode}, so
@@ -95,10 +86,8 @@ const JSON_FIELDS = [
  * ```
  */
 export abstract class AuthFetchError extends Error {
-  /** The class name, as a literal so that minifiers cannot mangle it. */
-  override name: string = 'AuthFetchError';
-  /** The stable code; see {@link ErrorCode}. */
-  abstract readonly code: ErrorCode;
+  /** The stable code; see {@link ErrorCode}. Each class has it as a static too (`NetworkError.code`). */
+  declare readonly code: ErrorCode;
   /** A plain-language message for the person using the app (no jargon, no codes); the client's `messages` option replaces it. */
   declare readonly userMessage: string;
   /** What that person can do about it. */
@@ -112,6 +101,8 @@ export abstract class AuthFetchError extends Error {
   constructor(message: string, options: AuthFetchErrorOptions = {}) {
     // Pass `cause` only when given, so that `'cause' in error` stays meaningful.
     super(message, 'cause' in options ? { cause: options.cause } : undefined);
+    // The instance's code is its class's static one, so that each class writes its code once.
+    this.code = (new.target as unknown as { code: ErrorCode }).code;
     this.userMessage = options.userMessage ?? 'Something went wrong. Please try again.';
     this.action = options.action ?? 'retry';
   }
@@ -123,16 +114,9 @@ export abstract class AuthFetchError extends Error {
    * `error.toJSON()` (not the error) to another tab or worker, since structured clone drops custom fields.
    */
   toJSON(): AuthFetchErrorJSON {
-    const json: Record<string, unknown> = {
-      name: this.name,
-      code: this.code,
-      message: this.message,
-      userMessage: this.userMessage,
-      action: this.action,
-    };
-    const fields = this as unknown as Record<string, unknown>;
+    const json: Record<string, unknown> = {};
     for (const key of JSON_FIELDS) {
-      const value = fields[key];
+      const value: unknown = this[key as keyof this];
       if (typeof value === 'string') json[key] = key === 'url' ? redactUrl(value) : value;
       else if (typeof value === 'number') json[key] = value;
       else if (Array.isArray(value)) json[key] = value.filter((item) => typeof item === 'string');
@@ -151,6 +135,6 @@ export function withDefaults<T extends AuthFetchErrorOptions>(options: T, userMe
 
 /** `: GET https://api.example/x` for a message (no query, no user info), or nothing when neither is known. @internal */
 export function requestNote(method: string | undefined, url: string | undefined): string {
-  const parts = [method, url === undefined ? undefined : redactUrl(url)].filter((part) => part !== undefined);
+  const parts = [method, url && redactUrl(url)].filter((part) => part !== undefined);
   return parts.length > 0 ? `: ${parts.join(' ')}` : '';
 }

@@ -71,7 +71,7 @@ export class HttpError extends AuthFetchError {
   /** `'ERR_HTTP'`; typed as the HTTP codes so that subclasses can narrow it. */
   static readonly code: HttpErrorCode = 'ERR_HTTP';
   override name: HttpErrorName = 'HttpError';
-  override readonly code: HttpErrorCode = 'ERR_HTTP';
+  declare readonly code: HttpErrorCode;
   /** The response status. */
   declare readonly status: number;
   /** The response status text (empty over HTTP/2). The server's words: not part of `message`. */
@@ -97,27 +97,22 @@ export class HttpError extends AuthFetchError {
    * @param options The response and request; see {@link HttpErrorOptions}.
    */
   constructor(message: string | undefined, options: HttpErrorOptions) {
-    const { response } = options;
+    const { response, method } = options;
+    const { status } = response;
     const url = options.url ?? response.url;
-    const transient = isTransientStatus(response.status);
+    const transient = isTransientStatus(status);
     super(
-      message ?? `Request failed with status ${response.status}${requestNote(options.method, url)}`,
+      message ?? `Request failed with status ${status}${requestNote(method, url)}`,
       withDefaults(
         options,
-        response.status >= 500
+        status > 499
           ? 'Something went wrong on our side. Please try again shortly.'
           : `We couldn't complete your request. ${transient ? 'Please try again.' : 'If this keeps happening, please contact support.'}`,
         transient ? 'retry' : 'contact-support',
       ),
     );
-    this.status = response.status;
-    this.statusText = options.statusText ?? safeStatusText(response.statusText);
-    this.method = options.method;
-    this.url = url;
-    this.response = response;
-    this.body = options.body;
-  }
-}
+    Object.assign(this, { status, statusText: options.statusText ?? safeStatusText(response.statusText), method, url, response, body: options.body });
+  }}
 
 /**
  * A reason phrase fit to keep in `statusText` (and so in `toJSON()`, which apps log): RFC 9110 section 15 lets a
@@ -161,7 +156,7 @@ export interface UnauthorizedErrorOptions extends HttpErrorOptions {
 export class UnauthorizedError extends HttpError {
   static override readonly code = 'ERR_UNAUTHORIZED' as const;
   override name = 'UnauthorizedError' as const;
-  override readonly code = 'ERR_UNAUTHORIZED' as const;
+  declare readonly code: 'ERR_UNAUTHORIZED';
   /** The parsed `WWW-Authenticate` challenges (empty when there was none or it was unreadable). */
   declare readonly challenges: Challenge[];
   /** Why the request was refused. */
@@ -207,7 +202,7 @@ export interface ForbiddenErrorOptions extends HttpErrorOptions {
 export class ForbiddenError extends HttpError {
   static override readonly code = 'ERR_FORBIDDEN' as const;
   override name = 'ForbiddenError' as const;
-  override readonly code = 'ERR_FORBIDDEN' as const;
+  declare readonly code: 'ERR_FORBIDDEN';
   /** The scopes an `insufficient_scope` challenge asked for. */
   declare readonly requiredScope?: string[];
 
@@ -239,7 +234,7 @@ export class ForbiddenError extends HttpError {
 export class NotFoundError extends HttpError {
   static override readonly code = 'ERR_NOT_FOUND' as const;
   override name = 'NotFoundError' as const;
-  override readonly code = 'ERR_NOT_FOUND' as const;
+  declare readonly code: 'ERR_NOT_FOUND';
 
   /**
    * @param message Default: as `HttpError`'s.
@@ -268,7 +263,7 @@ export interface RateLimitErrorOptions extends HttpErrorOptions {
 export class RateLimitError extends HttpError {
   static override readonly code = 'ERR_RATE_LIMITED' as const;
   override name = 'RateLimitError' as const;
-  override readonly code = 'ERR_RATE_LIMITED' as const;
+  declare readonly code: 'ERR_RATE_LIMITED';
   /** How long the server asked to wait, in ms (never negative); `undefined` when it did not say or was unreadable. */
   declare readonly retryAfterMs?: number;
 
@@ -300,5 +295,5 @@ export class RateLimitError extends HttpError {
 export class ServerError extends HttpError {
   static override readonly code = 'ERR_SERVER' as const;
   override name = 'ServerError' as const;
-  override readonly code = 'ERR_SERVER' as const;
+  declare readonly code: 'ERR_SERVER';
 }

@@ -26,7 +26,7 @@ export interface RequestErrorOptions extends AuthFetchErrorOptions {
 export class NetworkError extends AuthFetchError {
   static readonly code = 'ERR_NETWORK' as const;
   override name = 'NetworkError' as const;
-  override readonly code = 'ERR_NETWORK' as const;
+  declare readonly code: 'ERR_NETWORK';
   /** The request method, when known. */
   declare readonly method?: string;
   /** The full request URL, when known. */
@@ -37,12 +37,12 @@ export class NetworkError extends AuthFetchError {
    * @param options See {@link RequestErrorOptions}.
    */
   constructor(message?: string, options: RequestErrorOptions = {}) {
+    const { method, url } = options;
     super(
-      message ?? `Network request failed${systemCodeNote(options.cause)}${requestNote(options.method, options.url)}`,
+      message ?? `Network request failed${systemCodeNote(options.cause)}${requestNote(method, url)}`,
       withDefaults(options, "We can't reach the server. Please check your internet connection and try again.", 'check-connection'),
     );
-    this.method = options.method;
-    this.url = options.url;
+    Object.assign(this, { method, url });
   }
 }
 
@@ -66,7 +66,7 @@ export interface TimeoutErrorOptions extends RequestErrorOptions {
 export class TimeoutError extends AuthFetchError {
   static readonly code = 'ERR_TIMEOUT' as const;
   override name = 'TimeoutError' as const;
-  override readonly code = 'ERR_TIMEOUT' as const;
+  declare readonly code: 'ERR_TIMEOUT';
   /** The request method, when known. */
   declare readonly method?: string;
   /** The full request URL, when known. */
@@ -79,23 +79,20 @@ export class TimeoutError extends AuthFetchError {
    * @param options See {@link TimeoutErrorOptions}.
    */
   constructor(message?: string, options: TimeoutErrorOptions = {}) {
-    const after = typeof options.timeout === 'number' ? ` after ${options.timeout} ms` : '';
+    const { method, url, timeout } = options;
     super(
-      message ?? `Request timed out${after}${requestNote(options.method, options.url)}`,
+      message ?? `Request timed out${typeof timeout === 'number' ? ` after ${timeout} ms` : ''}${requestNote(method, url)}`,
       withDefaults(options, 'The server took too long to respond. Please try again.', 'retry'),
     );
-    this.method = options.method;
-    this.url = options.url;
-    this.timeout = options.timeout;
+    Object.assign(this, { method, url, timeout });
   }
 }
 
 // Node's fetch (undici) puts the system error (ECONNREFUSED, ENOTFOUND, ...) in `cause.cause`. Only a code that
 // looks like one is shown: messages of causes can quote input, and input can hold a token.
 function systemCodeNote(cause: unknown): string {
-  for (const candidate of [readProperty(cause, 'cause'), cause]) {
-    const code = readProperty(candidate, 'code');
-    if (typeof code === 'string' && /^[A-Z][A-Z0-9_]{1,40}$/.test(code)) return ` (${code})`;
-  }
-  return '';
+  const code = [readProperty(cause, 'cause'), cause].map((candidate) => readProperty(candidate, 'code')).find(isSystemCode);
+  return code ? ` (${code})` : '';
 }
+
+const isSystemCode = (code: unknown): code is string => typeof code === 'string' && /^[A-Z][A-Z0-9_]{1,40}$/.test(code);

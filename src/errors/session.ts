@@ -36,7 +36,7 @@ export interface SessionExpiredErrorOptions extends AuthFetchErrorOptions {
 export class SessionExpiredError extends AuthFetchError {
   static readonly code = 'ERR_SESSION_EXPIRED' as const;
   override name = 'SessionExpiredError' as const;
-  override readonly code = 'ERR_SESSION_EXPIRED' as const;
+  declare readonly code: 'ERR_SESSION_EXPIRED';
   /** Why the session ended. */
   declare readonly reason: SessionExpiredReason;
 
@@ -75,7 +75,7 @@ export interface TokenResponseErrorOptions extends AuthFetchErrorOptions {
 export class TokenResponseError extends AuthFetchError {
   static readonly code = 'ERR_TOKEN_RESPONSE' as const;
   override name = 'TokenResponseError' as const;
-  override readonly code = 'ERR_TOKEN_RESPONSE' as const;
+  declare readonly code: 'ERR_TOKEN_RESPONSE';
   /** The token endpoint's status, when known. */
   declare readonly status?: number;
   /** The OAuth `error` code the token endpoint answered with, when it sent one. */
@@ -92,8 +92,7 @@ export class TokenResponseError extends AuthFetchError {
         ? withDefaults(options, "We couldn't renew your session. Please try again, and contact support if it keeps happening.", 'retry')
         : withDefaults(options, "We couldn't renew your session because of a problem with this app's sign-in setup. Please contact support.", 'contact-support'),
     );
-    this.status = options.status;
-    this.oauthError = options.oauthError;
+    Object.assign(this, { status: options.status, oauthError: options.oauthError });
   }
 }
 
@@ -146,7 +145,7 @@ const SIGN_IN_DEFAULTS: Record<SignInErrorReason, readonly [string, UserAction]>
 export class SignInError extends AuthFetchError {
   static readonly code = 'ERR_SIGN_IN' as const;
   override name = 'SignInError' as const;
-  override readonly code = 'ERR_SIGN_IN' as const;
+  declare readonly code: 'ERR_SIGN_IN';
   /** Why the sign-in failed. */
   declare readonly reason: SignInErrorReason;
   /** The provider's OAuth `error` code, when it answered with one. */
@@ -158,8 +157,7 @@ export class SignInError extends AuthFetchError {
    */
   constructor(message: string | undefined, options: SignInErrorOptions) {
     super(message ?? `Sign-in failed (${options.reason})`, withDefaults(options, ...SIGN_IN_DEFAULTS[options.reason]));
-    this.reason = options.reason;
-    this.oauthError = options.oauthError;
+    Object.assign(this, { reason: options.reason, oauthError: options.oauthError });
   }
 }
 
