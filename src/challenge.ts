@@ -3,8 +3,9 @@
  * of the params that RFC 6750 (Bearer), RFC 9470 (step-up) and RFC 9449 (DPoP) give meaning to.
  *
  * The header is attacker-reachable input (any server, proxy or captive portal can send one), so the parser is
- * a hand-written single-pass scanner: no regular expressions that could backtrack, every character looked at a
- * bounded number of times, and never an exception. Whatever cannot be read is skipped up to the next list
+ * a single-pass scanner: sticky regular expressions whose alternatives start with disjoint characters and whose
+ * matches always succeed (nothing to backtrack into), every character looked at a bounded number of times, and
+ * never an exception. Whatever cannot be read is skipped up to the next list
  * comma, and parsing goes on from there.
  *
  * The grammar (RFC 9110 sections 11.6.1, 11.2, 5.6.2, 5.6.4 and 5.6.1 for the list syntax):
@@ -53,105 +54,29 @@ export interface ChallengeSummary {
   realm?: string;
 }
 
-const SP = 0x20;
-const HTAB = 0x09;
-const COMMA = 0x2c;
-const EQUALS = 0x3d;
-const DQUOTE = 0x22;
-const BACKSLASH = 0x5c;
-
-/** Builds a lookup table over ASCII for a class of characters; anything >= 128 is outside every class here. */
-function asciiTable(extra: string): Uint8Array {
-  const table = new Uint8Array(128);
-  for (let c = 0x30; c <= 0x39; c++) table[c] = 1; // DIGIT
-  for (let c = 0x41; c <= 0x5a; c++) table[c] = 1; // ALPHA upper
-  for (let c = 0x61; c <= 0x7a; c++) table[c] = 1; // ALPHA lower
-  for (let k = 0; k < extra.length; k++) table[extra.charCodeAt(k)] = 1;
-  return table;
-}
-
-/** tchar, RFC 9110 section 5.6.2. */
-const TCHAR = asciiTable("!#$%&'*+-.^_`|~");
-/** The characters of token68 before its trailing "=" padding, RFC 9110 section 11.2. */
-const TOKEN68_CHAR = asciiTable('-._~+/');
-
-// charCodeAt past the end is NaN, which these comparisons treat as "not in the class", so no bounds checks.
-const isTchar = (c: number): boolean => c < 128 && TCHAR[c] === 1;
-const isToken68Char = (c: number): boolean => c < 128 && TOKEN68_CHAR[c] === 1;
-const isOws = (c: number): boolean => c === SP || c === HTAB;
-
-/** OWS / BWS, RFC 9110 section 5.6.3. */
-function skipOws(s: string, i: number): number {
-  while (isOws(s.charCodeAt(i))) i++;
-  return i;
-}
-
-function scanToken(s: string, i: number): number {
-  while (isTchar(s.charCodeAt(i))) i++;
-  return i;
-}
-
-/** The end of a token68 starting at `i`, or `i` itself when there is none. */
-function scanToken68(s: string, i: number): number {
-  let j = i;
-  while (isToken68Char(s.charCodeAt(j))) j++;
-  if (j === i) return i;
-  while (s.charCodeAt(j) === EQUALS) j++;
-  return j;
-}
-
+// Sticky (`y`) scanners, each run at one index by `scan`. Every one matches (possibly empty), so none can fail and
+// backtrack. tchar is RFC 9110 section 5.6.2; token68's characters section 11.2.
+/** token */
+const TOKEN = /[\w!#$%&'*+.^`|~-]*/y;
+/** OWS / BWS (RFC 9110 section 5.6.3) */
+const OWS = /[ \t]*/y;
+/** Empty list elements and the OWS around commas (RFC 9110 section 5.6.1). */
+const SEPARATORS = /[, \t]*/y;
+/** token68, when there is one: its characters, then its "=" padding. */
+const TOKEN68 = /(?:[\w.~+/-]+=*)?/y;
+/** An unquoted value runs to the next comma or whitespace. */
+const VALUE = /[^, \t]*/y;
 /**
- * Reads a quoted-string whose opening quote is just before `i` (RFC 9110 section 5.6.4), removing the
- * backslash of each quoted-pair. Returns the value and the index after the closing quote.
- *
- * An unterminated string takes the rest of the header as its value: there is no closing quote to resync on
- * (a comma may belong to the value), and keeping the text keeps e.g. a truncated `error_description` useful.
- * A lone backslash at the very end escapes nothing and is dropped.
+ * A quoted-string whose opening quote is at the index (RFC 9110 section 5.6.4). An unterminated one takes the rest
+ * of the header: there is no closing quote to resync on (a comma may belong to the value), and keeping the text
+ * keeps e.g. a cut `error_description` useful. Any unit may be escaped (lenient: nothing is gained by rejecting).
  */
-function readQuoted(s: string, i: number): [value: string, end: number] {
-  const n = s.length;
-  let value = '';
-  let segment = i;
-  while (i < n) {
-    const c = s.charCodeAt(i);
-    if (c === DQUOTE) return [value + s.slice(segment, i), i + 1];
-    if (c === BACKSLASH) {
-      // Keep what came before the backslash; the escaped unit starts the next segment, and jumping over it
-      // means an escaped `"` or `\` is never read as a delimiter. Any unit may be escaped (lenient: the RFC
-      // allows HTAB / SP / VCHAR / obs-text only, but nothing is gained by rejecting the rest).
-      value += s.slice(segment, i);
-      segment = i + 1;
-      i += 2;
-    } else {
-      i++;
-    }
-  }
-  // `segment` is at most n: it is set just after a backslash that was inside the string.
-  return [value + s.slice(segment), n];
-}
-
+const QUOTED = /"((?:[^"\\]|\\[\s\S]?)*)"?/y;
 /**
- * Skips a list element that cannot be read, up to (not past) the next comma that is outside a quoted-string,
- * as RFC 9110 section 5.6.1 lists are split: a comma inside quotes does not end an element.
+ * What cannot be read, up to (not past) the next comma outside a quoted-string, as RFC 9110 section 5.6.1 lists are
+ * split: a comma inside quotes does not end an element.
  */
-function skipElement(s: string, i: number): number {
-  const n = s.length;
-  while (i < n) {
-    const c = s.charCodeAt(i);
-    if (c === COMMA) return i;
-    if (c === DQUOTE) {
-      i++;
-      while (i < n) {
-        const q = s.charCodeAt(i);
-        if (q === BACKSLASH) i += 2;
-        else if (q === DQUOTE) break;
-        else i++;
-      }
-    }
-    i++;
-  }
-  return n;
-}
+const ELEMENT = /(?:[^",]|"(?:[^"\\]|\\[\s\S]?)*"?)*/y;
 
 /**
  * Parse a WWW-Authenticate header value (or several joined with ", ", as `Headers.get` joins them) into its
@@ -190,49 +115,36 @@ export function parseChallenges(header: string | null | undefined): Challenge[] 
   if (typeof header !== 'string') return challenges;
   const s = header;
   const n = s.length;
+  const scan = (scanner: RegExp, i: number): number => ((scanner.lastIndex = i), scanner.test(s), scanner.lastIndex);
   let current: Challenge | undefined;
   // False before the first challenge and after a token68: params there belong to no challenge.
   let acceptParams = false;
-  let i = 0;
 
-  while (i < n) {
-    // Empty list elements and the OWS around commas (RFC 9110 section 5.6.1).
-    let c = s.charCodeAt(i);
-    while (c === COMMA || isOws(c)) c = s.charCodeAt(++i);
-    if (i >= n) break;
-
+  for (let i = scan(SEPARATORS, 0); i < n; i = scan(SEPARATORS, i)) {
     const start = i;
-    const tokenEnd = scanToken(s, i);
-    if (tokenEnd === start) {
-      i = skipElement(s, start);
-      continue;
-    }
-    const afterWs = skipOws(s, tokenEnd);
+    const tokenEnd = scan(TOKEN, i);
+    const afterWs = scan(OWS, tokenEnd);
 
-    if (s.charCodeAt(afterWs) === EQUALS) {
+    if (tokenEnd > start && s[afterWs] === '=') {
       // auth-param = token BWS "=" BWS ( token / quoted-string )
-      let v = skipOws(s, afterWs + 1);
-      let value: string;
-      if (s.charCodeAt(v) === DQUOTE) {
-        [value, v] = readQuoted(s, v + 1);
-      } else {
-        const valueStart = v;
-        while (v < n && s.charCodeAt(v) !== COMMA && !isOws(s.charCodeAt(v))) v++;
-        value = s.slice(valueStart, v);
-      }
-      if (current !== undefined && acceptParams) {
+      const valueStart = scan(OWS, afterWs + 1);
+      QUOTED.lastIndex = valueStart;
+      const quoted = s[valueStart] === '"' ? QUOTED.exec(s) : null;
+      const valueEnd = quoted ? QUOTED.lastIndex : scan(VALUE, valueStart);
+      // A quoted-pair loses its backslash; a lone one at the very end escapes nothing and is dropped.
+      const value = quoted ? quoted[1]!.replace(/\\([\s\S]?)/g, '$1') : s.slice(valueStart, valueEnd);
+      if (current && acceptParams) {
         const name = s.slice(start, tokenEnd).toLowerCase();
         if (!Object.hasOwn(current.params, name)) current.params[name] = value;
       }
-      const after = skipOws(s, v);
-      i = after >= n || s.charCodeAt(after) === COMMA ? after : skipElement(s, after);
+      // Text after the value, if any, is skipped.
+      i = scan(ELEMENT, valueEnd);
       continue;
     }
 
-    const next = s.charCodeAt(tokenEnd);
-    if (tokenEnd < n && next !== COMMA && !isOws(next)) {
-      // A token glued to something else (`foo/bar`, `foo"x"`): neither a scheme nor a param.
-      i = skipElement(s, start);
+    if (tokenEnd === start || (afterWs === tokenEnd && tokenEnd < n && s[tokenEnd] !== ',')) {
+      // Not a token, or a token glued to something else (`foo/bar`, `foo"x"`): neither a scheme nor a param.
+      i = scan(ELEMENT, start);
       continue;
     }
 
@@ -241,35 +153,31 @@ export function parseChallenges(header: string | null | undefined): Challenge[] 
     challenges.push(current);
     acceptParams = true;
     i = afterWs;
-    if (i >= n || s.charCodeAt(i) === COMMA) continue;
+    if (i >= n || s[i] === ',') continue;
 
     // token68 only when it fills the whole element: `abc=` followed by a comma is token68, `abc=def` a param.
-    const token68End = scanToken68(s, i);
-    if (token68End > i) {
-      const after = skipOws(s, token68End);
-      if (after >= n || s.charCodeAt(after) === COMMA) {
-        current.token68 = s.slice(i, token68End);
-        acceptParams = false;
-        i = after;
-        continue;
-      }
+    const token68End = scan(TOKEN68, i);
+    const after = scan(OWS, token68End);
+    if (token68End > i && (after >= n || s[after] === ',')) {
+      current.token68 = s.slice(i, token68End);
+      acceptParams = false;
+      i = after;
+      continue;
     }
     // Otherwise the first element must be an auth-param, which the next turn of the loop reads. If it is not
     // (`Bearer foo bar`), skip it rather than take `foo` for a new scheme: it follows SP, not a comma.
-    const nameEnd = scanToken(s, i);
-    if (nameEnd === i || s.charCodeAt(skipOws(s, nameEnd)) !== EQUALS) i = skipElement(s, i);
+    const nameEnd = scan(TOKEN, i);
+    if (nameEnd === i || s[scan(OWS, nameEnd)] !== '=') i = scan(ELEMENT, i);
   }
   return challenges;
 }
 
 const isBearerLike = (challenge: Challenge): boolean => challenge.scheme === 'bearer' || challenge.scheme === 'dpop';
 
-/** Space-delimited lists (RFC 6749 section 3.3 scope, RFC 9470 acr_values, RFC 9449 algs); empty reads as absent. */
-function splitList(value: string | undefined): string[] | undefined {
-  if (value === undefined) return undefined;
-  const items = value.split(/[ \t]+/).filter((item) => item.length > 0);
-  return items.length > 0 ? items : undefined;
-}
+// The params a summary reads, in its order; the space-delimited lists (RFC 6749 section 3.3 scope, RFC 9470
+// acr_values, RFC 9449 algs) are split, and an empty one reads as absent.
+const SUMMARY_PARAMS = ['error', 'error_description', 'scope', 'acr_values', 'max_age', 'algs', 'realm'];
+const LIST_PARAMS = ['scope', 'acr_values', 'algs'];
 
 /**
  * Reads what RFC 6750 (Bearer), RFC 9470 (step-up) and RFC 9449 (DPoP) say the params of a 401 or 403 mean,
@@ -297,32 +205,22 @@ export function summarizeChallenges(challenges: readonly Challenge[]): Challenge
     challenges[0];
   if (chosen === undefined) return {};
 
-  // hasOwn, not plain indexing: a hand-built Challenge may have an ordinary object whose `constructor` or
-  // `toString` would otherwise read as a param.
-  const { params } = chosen;
-  const get = (name: string): string | undefined => {
-    const value = Object.hasOwn(params, name) ? params[name] : undefined;
-    return typeof value === 'string' ? value : undefined;
-  };
-
-  const summary: ChallengeSummary = { scheme: chosen.scheme };
-  const error = get('error');
-  if (error !== undefined) summary.error = error;
-  const errorDescription = get('error_description');
-  if (errorDescription !== undefined) summary.errorDescription = errorDescription;
-  const scope = splitList(get('scope'));
-  if (scope !== undefined) summary.scope = scope;
-  const acrValues = splitList(get('acr_values'));
-  if (acrValues !== undefined) summary.acrValues = acrValues;
-  // RFC 9470 section 3: max_age is seconds since authentication, a non-negative integer (as in OIDC Core).
-  const maxAge = get('max_age');
-  if (maxAge !== undefined && /^[0-9]+$/.test(maxAge)) {
-    const seconds = Number(maxAge);
-    if (Number.isSafeInteger(seconds)) summary.maxAge = seconds;
+  const summary: Record<string, unknown> = { scheme: chosen.scheme };
+  for (const name of SUMMARY_PARAMS) {
+    // hasOwn, not plain indexing: a hand-built Challenge may have an ordinary object whose `constructor` or
+    // `toString` would otherwise read as a param.
+    const raw = Object.hasOwn(chosen.params, name) ? chosen.params[name] : undefined;
+    if (typeof raw !== 'string') continue;
+    let value: unknown = raw;
+    if (LIST_PARAMS.includes(name)) {
+      const items = raw.split(/[ \t]+/).filter(Boolean);
+      value = items.length > 0 ? items : undefined;
+    } else if (name === 'max_age') {
+      // RFC 9470 section 3: max_age is seconds since authentication, a non-negative integer (as in OIDC Core).
+      value = /^\d+$/.test(raw) && Number.isSafeInteger(+raw) ? +raw : undefined;
+    }
+    // error_description -> errorDescription, acr_values -> acrValues, max_age -> maxAge.
+    if (value !== undefined) summary[name.replace(/_(.)/g, (_, letter: string) => letter.toUpperCase())] = value;
   }
-  const algs = splitList(get('algs'));
-  if (algs !== undefined) summary.algs = algs;
-  const realm = get('realm');
-  if (realm !== undefined) summary.realm = realm;
-  return summary;
+  return summary as ChallengeSummary;
 }
