@@ -24,30 +24,27 @@ export async function readErrorBody(response: Response, timeoutMs: number, clone
     return undefined;
   }
   const read = await readBounded(stream, MAX_ERROR_BODY_BYTES, timeoutMs);
-  if (!read || read.bytes.length === 0) return undefined;
+  if (!read?.bytes.length) return undefined;
   const contentType = response.headers.get('content-type') ?? '';
+  const label = /;\s*charset\s*=\s*"?([^";\s]+)"?/i.exec(contentType)?.[1] ?? 'utf-8';
+  let decoder: TextDecoder;
+  try {
+    decoder = new TextDecoder(label, { fatal: true });
+  } catch {
+    // An unknown charset label: UTF-8 is what servers mean in practice.
+    decoder = new TextDecoder('utf-8', { fatal: true });
+  }
   let text: string;
   try {
     // `stream: true` for a cut body: a multi-byte character split at the limit is dropped, not an error.
-    text = decoderFor(contentType).decode(read.bytes, { stream: !read.complete });
+    text = decoder.decode(read.bytes, { stream: !read.complete });
   } catch {
     return undefined;
   }
-  const mediaType = contentType.split(';')[0]?.trim().toLowerCase() ?? '';
-  if (!/^(?:application|text)\/(?:[\w.!#$&^-]+\+)?json$/.test(mediaType)) return text;
+  if (!/^(?:application|text)\/(?:[\w.!#$&^-]+\+)?json$/i.test(contentType.split(';')[0]!.trim())) return text;
   try {
     return JSON.parse(text) as unknown;
   } catch {
     return text;
-  }
-}
-
-function decoderFor(contentType: string): TextDecoder {
-  const charset = /;\s*charset\s*=\s*"?([^";\s]+)"?/i.exec(contentType)?.[1] ?? 'utf-8';
-  try {
-    return new TextDecoder(charset, { fatal: true });
-  } catch {
-    // An unknown charset label: UTF-8 is what servers mean in practice.
-    return new TextDecoder('utf-8', { fatal: true });
   }
 }

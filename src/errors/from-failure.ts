@@ -34,41 +34,39 @@ export interface FailedRequest {
 export function errorFromFailure(error: unknown, request: FailedRequest = {}): unknown {
   if (isAuthFetchError(error)) return error;
   const name = readProperty(error, 'name');
+  const message = readProperty(error, 'message');
   const where = { method: request.method, url: request.url, cause: error };
   if (name === 'TimeoutError') return new TimeoutError(undefined, where);
-  const message = readProperty(error, 'message');
-  if (name === 'TypeError' && isFetchNetworkMessage(message)) {
+  if (name !== 'TypeError' || typeof message !== 'string') return error;
+  if (NETWORK_MESSAGE.test(message.trim())) {
     // An answer came but could not be parsed (headers too large, a broken message): the connection is fine and a
     // retry meets the same answer, so the person is not sent to check their connection and nobody retries it.
-    if (isUnreadableAnswer(error)) {
-      return new NetworkError(undefined, {
-        ...where,
-        userMessage: "The server sent an answer that can't be read. Please try again later, or contact support if it keeps happening.",
-        action: 'contact-support',
-      });
-    }
-    return new NetworkError(undefined, where);
+    return new NetworkError(
+      undefined,
+      isUnreadableAnswer(error)
+        ? {
+            ...where,
+            userMessage: "The server sent an answer that can't be read. Please try again later, or contact support if it keeps happening.",
+            action: 'contact-support',
+          }
+        : where,
+    );
   }
   // RFC 3986 section 3.2.1: user information in a URL is a secret; no message shows it (not even as a cause).
-  if (name === 'TypeError' && typeof message === 'string') {
-    const redacted = message.replace(USER_INFO, '$1');
-    if (redacted !== message) return new TypeError(redacted);
-  }
-  return error;
+  const redacted = message.replace(/\b([a-z][a-z\d+.-]*:\/\/)[^/?#@\s]*@/gi, '$1');
+  return redacted === message ? error : new TypeError(redacted);
 }
-
-const USER_INFO = /\b([a-z][a-z\d+.-]*:\/\/)[^/?#@\s]*@/gi;
 
 /**
  * Node's fetch (undici) names a response it could not parse by its cause's code: the llhttp parser's `HPE_*`
  * (RFC 9112 message syntax), headers beyond its limit, a body shorter or longer than its `Content-Length`.
+ * Looked for in the first three causes.
  */
-const UNREADABLE_ANSWER = /^(?:HPE_[A-Z_]+|UND_ERR_HEADERS_OVERFLOW|UND_ERR_RES_CONTENT_LENGTH_MISMATCH|UND_ERR_RES_EXCEEDED_MAX_SIZE)$/;
-
 function isUnreadableAnswer(error: unknown): boolean {
-  for (let cause = readProperty(error, 'cause'), depth = 0; cause !== undefined && depth < 3; cause = readProperty(cause, 'cause'), depth++) {
+  for (let cause = error, depth = 0; depth++ < 3; ) {
+    cause = readProperty(cause, 'cause');
     const code = readProperty(cause, 'code');
-    if (typeof code === 'string' && UNREADABLE_ANSWER.test(code)) return true;
+    if (typeof code === 'string' && /^(?:HPE_[A-Z_]+|UND_ERR_(?:HEADERS_OVERFLOW|RES_CONTENT_LENGTH_MISMATCH|RES_EXCEEDED_MAX_SIZE))$/.test(code)) return true;
   }
   return false;
 }
@@ -94,26 +92,11 @@ export function refreshFailure(error: unknown): AnyAuthFetchError {
   return new TokenResponseError(`The refresh strategy threw ${label}`, { cause: error });
 }
 
-// The messages fetch implementations give a network failure (whatwg/fetch#526: they are not standardised).
-const NETWORK_MESSAGES = new Set([
-  'fetch failed', // Node (undici)
-  'terminated', // Node (undici), connection closed mid-response
-  'failed to fetch', // Chromium
-  'networkerror when attempting to fetch resource.', // Firefox
-  'load failed', // Safari
-  'the internet connection appears to be offline.', // Safari (older)
-  'network request failed', // whatwg-fetch polyfill, React Native
-  'network error', // Chromium (some paths)
-  'network connection lost', // Cloudflare Workers
-]);
-
-function isFetchNetworkMessage(message: unknown): boolean {
-  if (typeof message !== 'string') return false;
-  const normalized = message.trim().toLowerCase();
-  return (
-    NETWORK_MESSAGES.has(normalized) ||
-    // Chromium 136+ appends the host: "Failed to fetch (api.example)"
-    (normalized.startsWith('failed to fetch (') && normalized.endsWith(')')) ||
-    normalized.startsWith('error sending request for url') // Deno
-  );
-}
+// The messages fetch implementations give a network failure (whatwg/fetch#526: they are not standardised), in any
+// case: Node (undici) `fetch failed`, and `terminated` for a connection closed mid-response; Chromium `Failed to
+// fetch` (136+ appends the host: `Failed to fetch (api.example)`) and on some paths `network error`; Firefox
+// `NetworkError when attempting to fetch resource.`; Safari `Load failed` (older: `The Internet connection appears
+// to be offline.`); the whatwg-fetch polyfill and React Native `Network request failed`; Cloudflare Workers
+// `Network connection lost`; Deno `error sending request for url ...`.
+const NETWORK_MESSAGE =
+  /^(?:fetch failed|terminated|failed to fetch(?: \([^]*\))?|networkerror when attempting to fetch resource\.|load failed|the internet connection appears to be offline\.|network (?:request failed|error|connection lost)|error sending request for url[^]*)$/i;

@@ -6,6 +6,7 @@ import { parseChallenges, summarizeChallenges, type Challenge, type ChallengeSum
 import { retryAfterMs } from '../lib/retry-after.js';
 import { serverText } from '../lib/server-text.js';
 import { readErrorBody } from './body.js';
+import { SESSION_ENDED } from './session.js';
 import {
   ForbiddenError,
   HttpError,
@@ -48,7 +49,6 @@ export interface ErrorFromResponseOptions {
   bodyTimeout?: number;
 }
 
-const SESSION_ENDED = 'Your session has ended. Please sign in again.';
 const ACCESS_NOT_CONFIRMED = "We couldn't confirm your access to this. Please sign in again, and contact support if that doesn't help.";
 
 /**
@@ -71,27 +71,32 @@ export async function errorFromResponse(
   request: RequestInfoLike,
   options: ErrorFromResponseOptions = {},
 ): Promise<HttpError> {
-  const body = redactSecrets('body' in options ? options.body : await readErrorBody(response, options.bodyTimeout ?? 5_000), options.secrets);
-  const statusText = safeStatusText(response.statusText, options.secrets);
-  const base: HttpErrorOptions = { response, method: request.method, url: request.url, body, statusText };
   const { status, headers } = response;
+  const { secrets } = options;
+  const body = redactSecrets('body' in options ? options.body : await readErrorBody(response, options.bodyTimeout ?? 5_000), secrets);
+  const base: HttpErrorOptions = { response, method: request.method, url: request.url, body, statusText: safeStatusText(response.statusText, secrets) };
+  const challenges = parseChallenges(headers.get('www-authenticate'));
   if (status === 401) {
     // Server text: an `error_description` or a token68 may echo the token the request carried.
-    const challenges = redactSecrets(parseChallenges(headers.get('www-authenticate')), options.secrets) as Challenge[];
-    const reason = unauthorizedReason(summarizeChallenges(challenges), options.credentialsSent);
-    const userMessage =
-      reason === 'step-up-required' || reason === 'missing-credentials' || options.sessionActive === undefined
-        ? undefined
-        : options.sessionActive
-          ? ACCESS_NOT_CONFIRMED
-          : SESSION_ENDED;
-    return new UnauthorizedError(undefined, { ...base, challenges, reason, userMessage });
+    const redacted = redactSecrets(challenges, secrets) as Challenge[];
+    const reason = unauthorizedReason(summarizeChallenges(redacted), options.credentialsSent);
+    const active = options.sessionActive;
+    return new UnauthorizedError(undefined, {
+      ...base,
+      challenges: redacted,
+      reason,
+      userMessage:
+        reason === 'step-up-required' || reason === 'missing-credentials' || active === undefined
+          ? undefined
+          : active
+            ? ACCESS_NOT_CONFIRMED
+            : SESSION_ENDED,
+    });
   }
-  if (status === 403) return new ForbiddenError(undefined, { ...base, requiredScope: requiredScope(headers, options.secrets) });
+  if (status === 403) return new ForbiddenError(undefined, { ...base, requiredScope: requiredScope(summarizeChallenges(challenges), secrets) });
   if (status === 404) return new NotFoundError(undefined, base);
   if (status === 429) return new RateLimitError(undefined, { ...base, retryAfterMs: retryAfterMs(headers) });
-  if (status >= 500 && status <= 599) return new ServerError(undefined, base);
-  return new HttpError(undefined, base);
+  return new (status > 499 && status < 600 ? ServerError : HttpError)(undefined, base);
 }
 
 function unauthorizedReason(summary: ChallengeSummary, credentialsSent: boolean | undefined): UnauthorizedReason {
@@ -109,15 +114,13 @@ function unauthorizedReason(summary: ChallengeSummary, credentialsSent: boolean 
 // The `scope` of an `insufficient_scope` challenge (RFC 6750 section 3.1): server text, so each scope-token is
 // kept only as RFC 6749 section 3.3 defines it (NQCHAR, no spaces or quotes), capped, and never one that carries
 // the token the request sent.
-function requiredScope(headers: Headers, secrets: readonly (string | undefined)[] = []): string[] | undefined {
-  const summary = summarizeChallenges(parseChallenges(headers.get('www-authenticate')));
-  if (summary.error !== 'insufficient_scope' || !summary.scope) return undefined;
-  const scopes = summary.scope
-    .filter((scope) => /^[\x21\x23-\x5b\x5d-\x7e]{1,128}$/.test(scope))
-    .map((scope) => serverText(scope, secrets, 128))
-    .filter((scope): scope is string => scope !== undefined)
+function requiredScope(summary: ChallengeSummary, secrets: readonly (string | undefined)[] = []): string[] | undefined {
+  const scopes = (summary.error === 'insufficient_scope' && summary.scope) || [];
+  const kept = scopes
+    .map((scope) => /^[\x21\x23-\x5b\x5d-\x7e]{1,128}$/.test(scope) && serverText(scope, secrets, 128))
+    .filter((scope) => typeof scope === 'string')
     .slice(0, 32);
-  return scopes.length > 0 ? scopes : undefined;
+  return kept[0] ? kept : undefined;
 }
 
 /**
@@ -126,26 +129,26 @@ function requiredScope(headers: Headers, secrets: readonly (string | undefined)[
  * that echoes the request hands back the `Authorization` header in it, and it travels on in the error and the events.
  */
 function redactSecrets(body: unknown, secrets: readonly (string | undefined)[] = []): unknown {
-  const present = secrets.filter((secret): secret is string => typeof secret === 'string' && secret !== '');
-  if (present.length === 0) return body;
-  const redactText = (text: string): string => present.reduce((out, secret) => out.split(secret).join('[redacted]'), text);
-  if (typeof body === 'string') return redactText(body);
-  if (typeof body !== 'object' || body === null) return body;
+  const present = secrets.filter((secret) => typeof secret === 'string' && secret !== '') as string[];
+  if (!present[0]) return body;
+  const redact = (text: string): string => present.reduce((out, secret) => out.replaceAll(secret, '[redacted]'), text);
   // A copy built with an explicit stack, not recursion: 64 KiB of `[[[[...]]]]` parses into 32k levels, deeper than
-  // the call stack allows.
-  const root: unknown = Array.isArray(body) ? [] : {};
-  const pending: Array<[object, Record<string, unknown>]> = [[body, root as Record<string, unknown>]];
-  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
+  // the call stack allows. `copy` gives a string redacted, a primitive as it is, and an object an empty copy that
+  // the loop below fills.
+  const pending: Array<[object, Record<string, unknown>]> = [];
+  const copy = (value: unknown): unknown => {
+    if (typeof value === 'string') return redact(value);
+    if (typeof value !== 'object' || value === null) return value;
+    const target = Array.isArray(value) ? [] : {};
+    pending.push([value, target as Record<string, unknown>]);
+    return target;
+  };
+  const root = copy(body);
+  for (let next = pending.pop(); next; next = pending.pop()) {
     const [source, target] = next;
     for (const [key, value] of Object.entries(source)) {
-      let copy: unknown = value;
-      if (typeof value === 'string') copy = redactText(value);
-      else if (typeof value === 'object' && value !== null) {
-        copy = Array.isArray(value) ? [] : {};
-        pending.push([value, copy as Record<string, unknown>]);
-      }
       // defineProperty: a key named `__proto__` stays a plain own property of the copy.
-      Object.defineProperty(target, Array.isArray(target) ? key : redactText(key), { value: copy, enumerable: true, writable: true, configurable: true });
+      Object.defineProperty(target, Array.isArray(target) ? key : redact(key), { value: copy(value), enumerable: true, writable: true, configurable: true });
     }
   }
   return root;

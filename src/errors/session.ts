@@ -13,6 +13,9 @@ import { AuthFetchError, withDefaults, type AuthFetchErrorOptions, type UserActi
  */
 export type SessionExpiredReason = SessionEndReason | 'logout' | 'login-timeout' | 'user-changed';
 
+/** What the person reads when their session has ended. @internal */
+export const SESSION_ENDED = 'Your session has ended. Please sign in again.';
+
 /** Options of the `SessionExpiredError` constructor. */
 export interface SessionExpiredErrorOptions extends AuthFetchErrorOptions {
   /** Why the session ended. @default 'refresh-rejected' */
@@ -46,7 +49,7 @@ export class SessionExpiredError extends AuthFetchError {
    */
   constructor(message?: string, options: SessionExpiredErrorOptions = {}) {
     const reason = options.reason ?? 'refresh-rejected';
-    super(message ?? `The session has ended (${reason})`, withDefaults(options, 'Your session has ended. Please sign in again.', 'sign-in'));
+    super(message ?? `The session has ended (${reason})`, withDefaults(options, SESSION_ENDED, 'sign-in'));
     this.reason = reason;
   }
 }

@@ -51,11 +51,10 @@ export async function readBounded(
   }
   const bytes = new Uint8Array(Math.min(size, maxBytes));
   let offset = 0;
+  // Only the last chunk can reach past maxBytes (reading stops there), so every chunk starts within `bytes`.
   for (const chunk of chunks) {
-    if (offset >= bytes.length) break;
-    const part = chunk.subarray(0, bytes.length - offset);
-    bytes.set(part, offset);
-    offset += part.byteLength;
+    bytes.set(chunk.subarray(0, bytes.length - offset), offset);
+    offset += chunk.byteLength;
   }
   // A body of exactly maxBytes that then ends is complete; one that went past it is cut.
   return { bytes, complete: complete && size <= maxBytes };
