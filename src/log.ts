@@ -19,15 +19,15 @@ export function createLog(logger: Logger | undefined): Log {
     return { debug: noop, warn: noop, error: (message, ...details) => console.error(message, ...details) };
   }
   // A logger that throws must not break the client either.
-  const safe =
-    (fn: ((message: string, ...details: unknown[]) => void) | undefined) =>
-    (message: string, ...details: unknown[]) => {
-      if (!fn) return;
-      try {
-        fn.call(logger, message, ...details);
-      } catch {
-        // nothing sensible to do with a failing logger
-      }
-    };
+  const safe = (fn: ((message: string, ...details: unknown[]) => void) | undefined) =>
+    fn
+      ? (...args: [string, ...unknown[]]) => {
+          try {
+            fn.apply(logger, args);
+          } catch {
+            // nothing sensible to do with a failing logger
+          }
+        }
+      : noop;
   return { debug: safe(logger.debug), warn: safe(logger.warn), error: safe(logger.error) };
 }

@@ -83,8 +83,7 @@ const HTTP_CODE_COUNT = 6;
 
 /** The code of a branded authfetch error, or `undefined` for anything else (never throws). @internal */
 export function authFetchCode(value: unknown): ErrorCode | undefined {
-  if (readProperty(value, ERROR_BRAND) !== true) return undefined;
-  const code = readProperty(value, 'code');
+  const code = readProperty(value, ERROR_BRAND) === true ? readProperty(value, 'code') : undefined;
   return CODES.includes(code as ErrorCode) ? (code as ErrorCode) : undefined;
 }
 

@@ -12,16 +12,18 @@ import type { HttpError } from './http.js';
 export class ErrorMapper {
   #byResponse = new WeakMap<Response, Promise<HttpError>>();
   #sentWith = new WeakMap<Response, TokenSet | undefined>();
+  #sessionActive: () => boolean;
+  #localize: (error: unknown) => unknown;
 
   /**
    * @param sessionActive whether the client's session is active now: a final 401 says "your session has ended"
    *   only when it has
    * @param localize gives an error the app's `messages`, when it has any
    */
-  constructor(
-    private readonly sessionActive: () => boolean,
-    private readonly localize: (error: unknown) => unknown = (error) => error,
-  ) {}
+  constructor(sessionActive: () => boolean, localize: (error: unknown) => unknown = (error) => error) {
+    this.#sessionActive = sessionActive;
+    this.#localize = localize;
+  }
 
   /**
    * Note the tokens a response answered: whether it carried any decides `missing-credentials`, and the access token
@@ -35,13 +37,13 @@ export class ErrorMapper {
   forResponse(response: Response, request: RequestInfoLike): Promise<HttpError> {
     let error = this.#byResponse.get(response);
     if (!error) {
-      const noted = this.#sentWith.has(response);
-      const tokens = this.#sentWith.get(response);
+      const sentWith = this.#sentWith;
+      const tokens = sentWith.get(response);
       error = errorFromResponse(response, request, {
-        credentialsSent: noted ? tokens !== undefined : undefined,
-        sessionActive: this.sessionActive(),
+        credentialsSent: sentWith.has(response) ? tokens !== undefined : undefined,
+        sessionActive: this.#sessionActive(),
         secrets: [tokens?.accessToken],
-      }).then((mapped) => this.localize(mapped) as HttpError);
+      }).then(this.#localize) as Promise<HttpError>;
       this.#byResponse.set(response, error);
     }
     return error;
@@ -49,6 +51,6 @@ export class ErrorMapper {
 
   /** The typed error for a failure without a response (see `errorFromFailure`). */
   forFailure(error: unknown, request: FailedRequest): unknown {
-    return this.localize(errorFromFailure(error, request));
+    return this.#localize(errorFromFailure(error, request));
   }
 }

@@ -31,17 +31,16 @@ export function messageLocalizer(messages: ErrorMessages | undefined): ((error: 
   if (!messages) return undefined;
   const done = new WeakSet<object>();
   return (error) => {
-    if (!isAuthFetchError(error) || done.has(error)) return error;
-    done.add(error);
-    let text: unknown;
-    try {
-      const entry: unknown = typeof messages === 'function' ? messages : (messages as Record<string, unknown>)[error.code];
-      text = typeof entry === 'function' ? (entry as (error: AnyAuthFetchError) => unknown)(error) : entry;
-    } catch {
-      // The app's function failed: its default words are better than no error at all.
-      return error;
+    if (isAuthFetchError(error) && !done.has(error)) {
+      done.add(error);
+      try {
+        const entry: unknown = typeof messages === 'function' ? messages : (messages as Record<string, unknown>)[error.code];
+        const text: unknown = typeof entry === 'function' ? (entry as (error: AnyAuthFetchError) => unknown)(error) : entry;
+        if (typeof text === 'string' && text) (error as { userMessage: string }).userMessage = text;
+      } catch {
+        // The app's function failed: its default words are better than no error at all.
+      }
     }
-    if (typeof text === 'string' && text !== '') (error as { userMessage: string }).userMessage = text;
     return error;
   };
 }
@@ -65,10 +64,11 @@ export function localizeRejections(client: object, names: readonly string[], loc
   const members = client as Record<string, unknown>;
   for (const name of names) {
     const member = members[name];
-    if (typeof member !== 'function') continue;
-    members[name] = (...args: unknown[]) =>
-      (member as (...args: unknown[]) => Promise<unknown>).apply(client, args).catch((error: unknown) => {
-        throw localize(error);
-      });
+    if (typeof member === 'function') {
+      members[name] = (...args: unknown[]) =>
+        (member as (...args: unknown[]) => Promise<unknown>).apply(client, args).catch((error: unknown) => {
+          throw localize(error);
+        });
+    }
   }
 }

@@ -18,20 +18,11 @@ import { readProperty } from '../lib/read-property.js';
  * ```
  */
 export function isTransient(error: unknown): boolean {
-  switch (authFetchCode(error)) {
-    case 'ERR_NETWORK':
-      // An answer that could not be parsed is typed NetworkError (there is no Response to give) but is no
-      // connection problem: its action says so, and a retry would meet the same answer.
-      return readProperty(error, 'action') !== 'contact-support';
-    case 'ERR_TIMEOUT':
-    case 'ERR_SERVER':
-    case 'ERR_RATE_LIMITED':
-      return true;
-    case 'ERR_HTTP': {
-      const status = readProperty(error, 'status');
-      return typeof status === 'number' && isTransientStatus(status);
-    }
-    default:
-      return false;
-  }
+  const code = authFetchCode(error);
+  // An answer that could not be parsed is typed NetworkError (there is no Response to give) but is no connection
+  // problem: its action says so, and a retry would meet the same answer.
+  if (code === 'ERR_NETWORK') return readProperty(error, 'action') !== 'contact-support';
+  if (code !== 'ERR_HTTP') return code === 'ERR_TIMEOUT' || code === 'ERR_SERVER' || code === 'ERR_RATE_LIMITED';
+  const status = readProperty(error, 'status');
+  return typeof status === 'number' && isTransientStatus(status);
 }

@@ -11,22 +11,21 @@ export function retryAfterMs(headers: Headers): number | undefined {
   const value = headers.get('retry-after')?.trim();
   if (!value) return undefined;
   if (/^\d+$/.test(value)) {
+    // A run of digits long enough is Infinity: no wait to speak of.
     const ms = Number(value) * 1000;
-    return Number.isFinite(ms) ? ms : undefined;
+    return ms < Infinity ? ms : undefined;
   }
   // Only something that starts like an HTTP-date ("Sun, 06 Nov 1994 ...", "Sunday, 06-Nov-94 ...",
   // "Sun Nov  6 ..."): Date.parse alone accepts fragments such as "1 2".
-  if (!/^[A-Za-z]{3}/.test(value)) return undefined;
-  const at = Date.parse(value);
-  if (Number.isNaN(at)) return undefined;
+  const at = /^[A-Za-z]{3}/.test(value) ? Date.parse(value) : NaN;
   const serverNow = Date.parse(headers.get('date') ?? '');
-  return Math.max(0, at - (Number.isNaN(serverNow) ? Date.now() : serverNow));
+  return Number.isNaN(at) ? undefined : Math.max(0, at - (Number.isNaN(serverNow) ? Date.now() : serverNow));
 }
 
 /** The headers ky reads a retry delay from, in its order (ky 1.14 `Ky.#calculateRetryDelay`). */
-const KY_RETRY_HEADERS = ['retry-after', 'ratelimit-reset', 'x-ratelimit-retry-after', 'x-ratelimit-reset', 'x-rate-limit-reset'];
-/** ky reads a number at or past this (in ms) as a point in time rather than a delay. */
-const KY_TIMESTAMP_THRESHOLD = Date.parse('2024-01-01');
+const KY_RETRY_HEADERS = 'retry-after ratelimit-reset x-ratelimit-retry-after x-ratelimit-reset x-rate-limit-reset'.split(' ');
+/** ky reads a number at or past this (in ms) as a point in time rather than a delay: 2024-01-01T00:00:00Z. */
+const KY_TIMESTAMP_THRESHOLD = 1_704_067_200_000;
 
 /**
  * The delay ky will wait before retrying a response, read exactly as ky 1.14 reads it: the first of `Retry-After`,
@@ -40,11 +39,7 @@ const KY_TIMESTAMP_THRESHOLD = Date.parse('2024-01-01');
  * ```
  */
 export function kyRetryDelayMs(headers: Headers): number | undefined {
-  let value: string | null = null;
-  for (const name of KY_RETRY_HEADERS) {
-    value = headers.get(name);
-    if (value !== null) break;
-  }
+  const value = KY_RETRY_HEADERS.map((name) => headers.get(name)).find((found) => found !== null);
   if (!value) return undefined;
   let after = Number(value) * 1000;
   if (Number.isNaN(after)) after = Date.parse(value) - Date.now();
