@@ -15,27 +15,21 @@ export async function readBounded(
   maxBytes: number,
   timeoutMs?: number,
 ): Promise<{ bytes: Uint8Array; complete: boolean } | undefined> {
-  let reader: ReadableStreamDefaultReader<Uint8Array>;
-  try {
-    if (stream === null) return { bytes: new Uint8Array(0), complete: true };
-    reader = stream.getReader();
-  } catch {
-    return undefined;
-  }
+  let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
   const chunks: Uint8Array[] = [];
   let size = 0;
   let complete = false;
   let timer: ReturnType<typeof setTimeout> | undefined;
-  const deadline =
-    timeoutMs === undefined
-      ? undefined
-      : new Promise<undefined>((resolve) => {
-          timer = setTimeout(() => resolve(undefined), timeoutMs);
-        });
+  // Without timeoutMs, a deadline that never comes.
+  const deadline = new Promise<undefined>((resolve) => {
+    if (timeoutMs !== undefined) timer = setTimeout(resolve, timeoutMs);
+  });
   try {
+    if (stream === null) return { bytes: new Uint8Array(0), complete: true };
+    reader = stream.getReader();
     while (size <= maxBytes) {
-      const result = await (deadline ? Promise.race([reader.read(), deadline]) : reader.read());
-      if (result === undefined) return undefined; // stalled past the deadline
+      const result = await Promise.race([reader.read(), deadline]);
+      if (!result) return undefined; // stalled past the deadline
       if (result.done) {
         complete = true;
         break;
@@ -44,10 +38,11 @@ export async function readBounded(
       size += result.value.byteLength;
     }
   } catch {
+    // A used or locked stream, or one that broke mid-body.
     return undefined;
   } finally {
     clearTimeout(timer);
-    if (!complete) reader.cancel().catch(() => undefined);
+    if (!complete) reader?.cancel().catch(() => undefined);
   }
   const bytes = new Uint8Array(Math.min(size, maxBytes));
   let offset = 0;
