@@ -20,44 +20,7 @@ export type { IndexedDbStorageOptions } from './storage/indexeddb.js';
 export { indexedDbLease } from './storage/lease.js';
 export type { TabLock } from './lib/lock.js';
 
-export {
-  AuthFetchError,
-  HttpError,
-  UnauthorizedError,
-  ForbiddenError,
-  NotFoundError,
-  RateLimitError,
-  ServerError,
-  NetworkError,
-  TimeoutError,
-  SessionExpiredError,
-  TokenResponseError,
-  SignInError,
-  isAuthFetchError,
-  isHttpError,
-  isUnauthorizedError,
-  isForbiddenError,
-  isNotFoundError,
-  isRateLimitError,
-  isServerError,
-  isNetworkError,
-  isTimeoutError,
-  isSessionExpiredError,
-  isTokenResponseError,
-  isSignInError,
-} from './errors/index.js';
-export type {
-  ErrorCode,
-  HttpErrorCode,
-  UserAction,
-  UnauthorizedReason,
-  SessionExpiredReason,
-  AuthFetchErrorJSON,
-  AnyAuthFetchError,
-  ErrorByCode,
-  ErrorMessages,
-  SignInErrorReason,
-} from './errors/index.js';
+export * from './errors/public.js';
 
 export { parseChallenges } from './challenge.js';
 export type { Challenge } from './challenge.js';

@@ -14,6 +14,23 @@ export interface RequestErrorOptions extends AuthFetchErrorOptions {
 }
 
 /**
+ * What `NetworkError` and `TimeoutError` share: a request that got no response, and the fields that say which.
+ * Not exported by the package (its declaration ships, since the two classes extend it).
+ */
+export abstract class RequestError extends AuthFetchError {
+  /** The request method, when known. */
+  declare readonly method?: string;
+  /** The full request URL, when known. */
+  declare readonly url?: string;
+
+  constructor(message: string, options: RequestErrorOptions) {
+    super(message, options);
+    this.method = options.method;
+    this.url = options.url;
+  }
+}
+
+/**
  * No response at all: offline, DNS failure, connection refused or reset, a CORS refusal (which browsers report the
  * same way), or a platform that refused to send the request. `cause` is the platform's error (in Node, its own
  * `cause` has the system code such as `ECONNREFUSED`).
@@ -23,26 +40,20 @@ export interface RequestErrorOptions extends AuthFetchErrorOptions {
  * if (isNetworkError(error)) showOfflineBanner(); // action: 'check-connection'
  * ```
  */
-export class NetworkError extends AuthFetchError {
+export class NetworkError extends RequestError {
   static readonly code = 'ERR_NETWORK' as const;
   override name = 'NetworkError' as const;
   declare readonly code: 'ERR_NETWORK';
-  /** The request method, when known. */
-  declare readonly method?: string;
-  /** The full request URL, when known. */
-  declare readonly url?: string;
 
   /**
    * @param message Default: `Network request failed: <method> <url without query>`, with the system code when known.
    * @param options See {@link RequestErrorOptions}.
    */
   constructor(message?: string, options: RequestErrorOptions = {}) {
-    const { method, url } = options;
     super(
-      message ?? `Network request failed${systemCodeNote(options.cause)}${requestNote(method, url)}`,
+      message ?? `Network request failed${systemCodeNote(options.cause)}${requestNote(options.method, options.url)}`,
       withDefaults(options, "We can't reach the server. Please check your internet connection and try again.", 'check-connection'),
     );
-    Object.assign(this, { method, url });
   }
 }
 
@@ -63,14 +74,10 @@ export interface TimeoutErrorOptions extends RequestErrorOptions {
  * if (isTimeoutError(error)) showToast(error.userMessage); // action: 'retry'
  * ```
  */
-export class TimeoutError extends AuthFetchError {
+export class TimeoutError extends RequestError {
   static readonly code = 'ERR_TIMEOUT' as const;
   override name = 'TimeoutError' as const;
   declare readonly code: 'ERR_TIMEOUT';
-  /** The request method, when known. */
-  declare readonly method?: string;
-  /** The full request URL, when known. */
-  declare readonly url?: string;
   /** The timeout that was exceeded, in ms, when known. */
   declare readonly timeout?: number;
 
@@ -79,12 +86,12 @@ export class TimeoutError extends AuthFetchError {
    * @param options See {@link TimeoutErrorOptions}.
    */
   constructor(message?: string, options: TimeoutErrorOptions = {}) {
-    const { method, url, timeout } = options;
+    const { timeout } = options;
     super(
-      message ?? `Request timed out${typeof timeout === 'number' ? ` after ${timeout} ms` : ''}${requestNote(method, url)}`,
+      message ?? `Request timed out${typeof timeout === 'number' ? ` after ${timeout} ms` : ''}${requestNote(options.method, options.url)}`,
       withDefaults(options, 'The server took too long to respond. Please try again.', 'retry'),
     );
-    Object.assign(this, { method, url, timeout });
+    this.timeout = timeout;
   }
 }
 

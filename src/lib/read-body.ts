@@ -22,7 +22,7 @@ export async function readBounded(
   let timer: ReturnType<typeof setTimeout> | undefined;
   // Without timeoutMs, a deadline that never comes.
   const deadline = new Promise<undefined>((resolve) => {
-    if (timeoutMs !== undefined) timer = setTimeout(resolve, timeoutMs);
+    if (timeoutMs !== undefined) timer = setTimeout(() => resolve(undefined), timeoutMs);
   });
   try {
     if (stream === null) return { bytes: new Uint8Array(0), complete: true };
