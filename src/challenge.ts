@@ -54,24 +54,23 @@ export interface ChallengeSummary {
   realm?: string;
 }
 
-// Sticky (`y`) scanners, each run at one index by `scan`. Every one matches (possibly empty), so none can fail and
-// backtrack. tchar is RFC 9110 section 5.6.2; token68's characters section 11.2.
-/** token */
-const TOKEN = /[\w!#$%&'*+.^`|~-]*/y;
-/** OWS / BWS (RFC 9110 section 5.6.3) */
-const OWS = /[ \t]*/y;
+// Sticky (`y`) regular expressions, each run at one index. A match is all-or-nothing for one element of the list:
+// the only backtracking is over the token just read, and a failed match is followed by a scan past that token, so
+// every character is looked at a bounded number of times. tchar is RFC 9110 section 5.6.2, token68's characters
+// section 11.2, quoted-string section 5.6.4, OWS / BWS section 5.6.3.
+/**
+ * auth-param = token BWS "=" BWS ( token / quoted-string ). An unquoted value runs to the next comma or whitespace.
+ * An unterminated quoted-string takes the rest of the header: there is no closing quote to resync on (a comma may
+ * belong to the value), and keeping the text keeps e.g. a cut `error_description` useful. Any unit may be escaped
+ * (lenient: nothing is gained by rejecting the rest).
+ */
+const PARAM = /([\w!#$%&'*+.^`|~-]+)[ \t]*=[ \t]*(?:"((?:[^"\\]|\\[\s\S]?)*)"?|([^, \t]*))/y;
+/** An auth-scheme: a token followed by whitespace, a comma or the end (not by "=", nor glued to other text). */
+const SCHEME = /([\w!#$%&'*+.^`|~-]+)(?![^, \t])[ \t]*/y;
+/** A token68 that fills the whole element: its characters, its "=" padding, then a comma or the end. */
+const TOKEN68 = /([\w.~+/-]+=*)[ \t]*(?![^,])/y;
 /** Empty list elements and the OWS around commas (RFC 9110 section 5.6.1). */
 const SEPARATORS = /[, \t]*/y;
-/** token68, when there is one: its characters, then its "=" padding. */
-const TOKEN68 = /(?:[\w.~+/-]+=*)?/y;
-/** An unquoted value runs to the next comma or whitespace. */
-const VALUE = /[^, \t]*/y;
-/**
- * A quoted-string whose opening quote is at the index (RFC 9110 section 5.6.4). An unterminated one takes the rest
- * of the header: there is no closing quote to resync on (a comma may belong to the value), and keeping the text
- * keeps e.g. a cut `error_description` useful. Any unit may be escaped (lenient: nothing is gained by rejecting).
- */
-const QUOTED = /"((?:[^"\\]|\\[\s\S]?)*)"?/y;
 /**
  * What cannot be read, up to (not past) the next comma outside a quoted-string, as RFC 9110 section 5.6.1 lists are
  * split: a comma inside quotes does not end an element.
@@ -114,60 +113,43 @@ export function parseChallenges(header: string | null | undefined): Challenge[] 
   // The type says string, but a JavaScript caller may pass anything; "never throws" covers that too.
   if (typeof header !== 'string') return challenges;
   const s = header;
-  const n = s.length;
-  const scan = (scanner: RegExp, i: number): number => ((scanner.lastIndex = i), scanner.test(s), scanner.lastIndex);
+  const at = (pattern: RegExp, i: number) => ((pattern.lastIndex = i), pattern.exec(s));
+  const skip = (i: number) => (at(ELEMENT, i), ELEMENT.lastIndex);
   let current: Challenge | undefined;
   // False before the first challenge and after a token68: params there belong to no challenge.
   let acceptParams = false;
+  let match: RegExpExecArray | null;
 
-  for (let i = scan(SEPARATORS, 0); i < n; i = scan(SEPARATORS, i)) {
-    const start = i;
-    const tokenEnd = scan(TOKEN, i);
-    const afterWs = scan(OWS, tokenEnd);
-
-    if (tokenEnd > start && s[afterWs] === '=') {
-      // auth-param = token BWS "=" BWS ( token / quoted-string )
-      const valueStart = scan(OWS, afterWs + 1);
-      QUOTED.lastIndex = valueStart;
-      const quoted = s[valueStart] === '"' ? QUOTED.exec(s) : null;
-      const valueEnd = quoted ? QUOTED.lastIndex : scan(VALUE, valueStart);
-      // A quoted-pair loses its backslash; a lone one at the very end escapes nothing and is dropped.
-      const value = quoted ? quoted[1]!.replace(/\\([\s\S]?)/g, '$1') : s.slice(valueStart, valueEnd);
+  for (let i = 0; (at(SEPARATORS, i), (i = SEPARATORS.lastIndex)) < s.length; ) {
+    if ((match = at(PARAM, i))) {
       if (current && acceptParams) {
-        const name = s.slice(start, tokenEnd).toLowerCase();
+        const name = match[1]!.toLowerCase();
+        // A quoted-pair loses its backslash; a lone one at the very end escapes nothing and is dropped.
+        const value = match[2]?.replace(/\\([\s\S]?)/g, '$1') ?? match[3]!;
         if (!Object.hasOwn(current.params, name)) current.params[name] = value;
       }
       // Text after the value, if any, is skipped.
-      i = scan(ELEMENT, valueEnd);
-      continue;
-    }
-
-    if (tokenEnd === start || (afterWs === tokenEnd && tokenEnd < n && s[tokenEnd] !== ',')) {
+      i = skip(PARAM.lastIndex);
+    } else if ((match = at(SCHEME, i))) {
+      // A new challenge: auth-scheme [ 1*SP ( token68 / #auth-param ) ].
+      current = { scheme: match[1]!.toLowerCase(), params: Object.create(null) as Record<string, string> };
+      challenges.push(current);
+      acceptParams = true;
+      i = SCHEME.lastIndex;
+      if ((match = at(TOKEN68, i))) {
+        // token68 only when it fills the whole element: `abc=` followed by a comma is token68, `abc=def` a param.
+        current.token68 = match[1]!;
+        acceptParams = false;
+        i = TOKEN68.lastIndex;
+      } else if (s[i] !== ',' && !at(PARAM, i)) {
+        // The first element after a scheme must be an auth-param, which the next turn of the loop reads. If it is
+        // not (`Bearer foo bar`), skip it rather than take `foo` for a new scheme: it follows SP, not a comma.
+        i = skip(i);
+      }
+    } else {
       // Not a token, or a token glued to something else (`foo/bar`, `foo"x"`): neither a scheme nor a param.
-      i = scan(ELEMENT, start);
-      continue;
+      i = skip(i);
     }
-
-    // A new challenge: auth-scheme [ 1*SP ( token68 / #auth-param ) ].
-    current = { scheme: s.slice(start, tokenEnd).toLowerCase(), params: Object.create(null) as Record<string, string> };
-    challenges.push(current);
-    acceptParams = true;
-    i = afterWs;
-    if (i >= n || s[i] === ',') continue;
-
-    // token68 only when it fills the whole element: `abc=` followed by a comma is token68, `abc=def` a param.
-    const token68End = scan(TOKEN68, i);
-    const after = scan(OWS, token68End);
-    if (token68End > i && (after >= n || s[after] === ',')) {
-      current.token68 = s.slice(i, token68End);
-      acceptParams = false;
-      i = after;
-      continue;
-    }
-    // Otherwise the first element must be an auth-param, which the next turn of the loop reads. If it is not
-    // (`Bearer foo bar`), skip it rather than take `foo` for a new scheme: it follows SP, not a comma.
-    const nameEnd = scan(TOKEN, i);
-    if (nameEnd === i || s[scan(OWS, nameEnd)] !== '=') i = scan(ELEMENT, i);
   }
   return challenges;
 }
