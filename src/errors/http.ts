@@ -121,7 +121,7 @@ export class HttpError extends AuthFetchError {
  * @internal
  */
 export function safeStatusText(statusText: string, secrets: readonly (string | undefined)[] = []): string {
-  return serverText(statusText, secrets, 64) ?? '';
+  return serverText(statusText, secrets) ?? '';
 }
 
 /** Why a 401 happened, as far as the `WWW-Authenticate` challenge (RFC 6750 section 3.1, RFC 9470) tells. */

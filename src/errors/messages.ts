@@ -50,7 +50,8 @@ export function localizeEvents(bus: EventBus, localize: (error: unknown) => unkn
   const emit = bus.emit.bind(bus);
   bus.emit = (type, payload) => {
     localize(payload);
-    if (typeof payload === 'object' && payload !== null && 'error' in payload) localize(payload.error);
+    // Payloads are plain objects (or nothing): one without an `error` gives undefined, which localize passes by.
+    localize((payload as { error?: unknown } | undefined)?.error);
     emit(type, payload);
   };
 }

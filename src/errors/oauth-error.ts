@@ -15,6 +15,5 @@ import { serverText } from '../lib/server-text.js';
  * ```
  */
 export function oauthErrorCode(value: unknown, secrets: readonly (string | undefined)[] = []): string | undefined {
-  if (typeof value !== 'string' || !/^[\x20\x21\x23-\x5b\x5d-\x7e]{1,64}$/.test(value)) return undefined;
-  return serverText(value, secrets);
+  return typeof value === 'string' && /^[\x20\x21\x23-\x5b\x5d-\x7e]{1,64}$/.test(value) ? serverText(value, secrets) : undefined;
 }

@@ -14,9 +14,6 @@
 export function serverText(value: unknown, secrets: readonly (string | undefined)[] = [], maxLength = 64): string | undefined {
   if (typeof value !== 'string') return undefined;
   const clean = value.replace(/[\u0000-\u001f\u007f-\u009f]/g, '').slice(0, maxLength);
-  if (clean === '') return undefined;
-  for (const secret of secrets) {
-    if (secret && (value.includes(secret) || (clean.length >= 8 && secret.includes(clean)))) return undefined;
-  }
-  return clean;
+  const echoes = secrets.some((secret) => secret && (value.includes(secret) || (clean.length >= 8 && secret.includes(clean))));
+  return clean && !echoes ? clean : undefined;
 }
