@@ -5,7 +5,7 @@
 import { readBounded } from '../lib/read-body.js';
 
 /** The most of an error body that is read, in bytes. */
-export const MAX_ERROR_BODY_BYTES = 64 * 1024;
+export const MAX_ERROR_BODY_BYTES = 65_536; // 64 KiB
 
 /**
  * Read at most {@link MAX_ERROR_BODY_BYTES} of the body: from a clone (so `response` stays readable for the app)

@@ -129,7 +129,8 @@ function requiredScope(summary: ChallengeSummary, secrets: readonly (string | un
  * that echoes the request hands back the `Authorization` header in it, and it travels on in the error and the events.
  */
 function redactSecrets(body: unknown, secrets: readonly (string | undefined)[] = []): unknown {
-  const present = secrets.filter((secret) => typeof secret === 'string' && secret !== '') as string[];
+  // Empty strings are no secret (and would match everywhere).
+  const present = secrets.filter(Boolean) as string[];
   if (!present[0]) return body;
   const redact = (text: string): string => present.reduce((out, secret) => out.replaceAll(secret, '[redacted]'), text);
   // A copy built with an explicit stack, not recursion: 64 KiB of `[[[[...]]]]` parses into 32k levels, deeper than
