@@ -65,8 +65,9 @@ export interface AuthFetchErrorJSON {
  */
 export const ERROR_BRAND: unique symbol = Symbol.for('authfetch.error');
 
-// What toJSON copies, in this order: the base fields, then the scalar fields a subclass has. An allow-list, so a
-// field added later (say, one holding a Response or a token) stays out of logs until someone decides it is safe.
+// What toJSON copies, in this order: the base fields, then the scalar fields a subclass has (each only when it is a
+// string, a number or a list, as every one of them is when set). An allow-list, so a field added later (say, one
+// holding a Response or a token) stays out of logs until someone decides it is safe.
 const JSON_FIELDS =
   'name code message userMessage action status statusText method url reason retryAfterMs requiredScope timeout oauthError'.split(' ');
 
