@@ -158,7 +158,7 @@ const isBearerLike = (challenge: Challenge): boolean => challenge.scheme === 'be
 
 // The params a summary reads, in its order; the space-delimited lists (RFC 6749 section 3.3 scope, RFC 9470
 // acr_values, RFC 9449 algs) are split, and an empty one reads as absent.
-const SUMMARY_PARAMS = ['error', 'error_description', 'scope', 'acr_values', 'max_age', 'algs', 'realm'];
+const SUMMARY_PARAMS = 'error error_description scope acr_values max_age algs realm'.split(' ');
 const LIST_PARAMS = ['scope', 'acr_values', 'algs'];
 
 /**

@@ -95,7 +95,8 @@ export class TokenResponseError extends AuthFetchError {
         ? withDefaults(options, "We couldn't renew your session. Please try again, and contact support if it keeps happening.", 'retry')
         : withDefaults(options, "We couldn't renew your session because of a problem with this app's sign-in setup. Please contact support.", 'contact-support'),
     );
-    Object.assign(this, { status: options.status, oauthError: options.oauthError });
+    this.status = options.status;
+    this.oauthError = options.oauthError;
   }
 }
 
@@ -160,7 +161,8 @@ export class SignInError extends AuthFetchError {
    */
   constructor(message: string | undefined, options: SignInErrorOptions) {
     super(message ?? `Sign-in failed (${options.reason})`, withDefaults(options, ...SIGN_IN_DEFAULTS[options.reason]));
-    Object.assign(this, { reason: options.reason, oauthError: options.oauthError });
+    this.reason = options.reason;
+    this.oauthError = options.oauthError;
   }
 }
 
