@@ -29,7 +29,7 @@ import { createLog } from './log.js';
 import { createLoginGate, type LoginRequiredMode } from './login-gate.js';
 import { createOriginMatcher, originOf, type OriginRule } from './origins.js';
 import { openTabChannel } from './refresh/channel.js';
-import { RefreshCoordinator, type RefreshRetryPolicy, type SessionStatus } from './refresh/coordinator.js';
+import { RefreshCoordinator, type SessionStatus } from './refresh/coordinator.js';
 import type { RefreshStrategy } from './refresh/types.js';
 import { attachSignIn } from './signin/hook.js';
 import type { HandleRedirectResult, IdTokenClaims, LogoutOptions, SignInOptions } from './signin/types.js';
@@ -40,7 +40,6 @@ import type { EventBus } from './events.js';
 import type { IdleTimer } from './idle-timer.js';
 import type { LoginGate } from './login-gate.js';
 import type { Log } from './log.js';
-import type { OriginMatcher } from './origins.js';
 import type { SessionSignal } from './lib/session-signal.js';
 
 
@@ -178,54 +177,6 @@ export interface AuthClient {
   dispose(): void;
 }
 
-/** The options, checked (a `TypeError` naming the option) and with their defaults. */
-interface ClientSettings {
-  timeout: number;
-  refreshLeeway: number;
-  loginTimeout: number;
-  idleTimeout: number | undefined;
-  idleWarning: number;
-  /** The refresh's own retries. */
-  retry: RefreshRetryPolicy;
-  mode: LoginRequiredMode;
-  /** `baseUrl`, resolved: relative paths are appended to it. */
-  base: string | undefined;
-  isAuthorized: OriginMatcher;
-  crossTab: boolean;
-}
-
-/** Check the options when the client is created, so a wrong one fails at once and names itself. */
-function readOptions(options: AuthClientOptions): ClientSettings {
-  const timeout = timerOption('timeout', options.timeout, 30_000);
-  const refreshLeeway = timerOption('refreshLeeway', options.refreshLeeway, 30, true, MAX_TIMER_MS / 1000);
-  const loginTimeout = timerOption('loginTimeout', options.loginTimeout, 300_000);
-  const idleWarning = timerOption('idleWarning', options.idleWarning, 60_000, true);
-  const idleTimeout = timerOption('idleTimeout', options.idleTimeout, undefined);
-  // A number is the retry limit: its fields read as undefined.
-  const retry = options.retry as RetryOptions | undefined;
-  const backoffLimit = timerOption('retry.backoffLimit', retry?.backoffLimit, 3000, true);
-  const maxRetryAfter = timerOption('retry.maxRetryAfter', retry?.maxRetryAfter, DEFAULT_MAX_RETRY_AFTER, true);
-  const mode = options.loginRequired ?? 'reject';
-  if (mode !== 'reject' && mode !== 'wait') throw new TypeError("authfetch: option loginRequired must be 'reject' or 'wait'");
-  const appFetch = options.fetch;
-  if (typeof (appFetch === undefined ? globalThis.fetch : appFetch) !== 'function') throw new TypeError('authfetch: no fetch is available; pass the fetch option');
-  const base = options.baseUrl === undefined ? undefined : resolvePrefix(options.baseUrl, 'baseUrl');
-  const defaultOrigins = [base, pageUrl()].filter((url) => url !== undefined && originOf(url) !== undefined) as string[];
-  return {
-    timeout,
-    refreshLeeway,
-    loginTimeout,
-    idleTimeout,
-    // The warning never comes before the idle period starts.
-    idleWarning: Math.min(idleWarning, idleTimeout ?? idleWarning),
-    retry: { limit: 2, backoffLimit, maxRetryAfter },
-    mode,
-    base,
-    isAuthorized: createOriginMatcher(options.authorizedOrigins ?? defaultOrigins),
-    crossTab: options.crossTab ?? isBrowserOrWorker(),
-  };
-}
-
 /** The session's parts, made and wired: what the auth path and the client's members work with. */
 interface ClientSession {
   storage: TokenStorage;
@@ -244,14 +195,23 @@ interface ClientSession {
 }
 
 /**
- * Make the coordinator, the login gates, the idle timer and the tab channel, and connect them: who reacts to a
- * session end, to new tokens, to a sign-out, to idleness. Each part's callbacks reach only parts made before it, or
- * parts that cannot call back before they exist (the coordinator reads storage asynchronously; the channel and the
- * idle timer hear nothing before the first tokens).
+ * Check the session's options (a `TypeError` naming the option, before anything is opened or listened to), then make
+ * the coordinator, the login gates, the idle timer and the tab channel, and connect them: who reacts to a session
+ * end, to new tokens, to a sign-out, to idleness. Each part's callbacks reach only parts made before it, or parts
+ * that cannot call back before they exist (the coordinator reads storage asynchronously; the channel and the idle
+ * timer hear nothing before the first tokens).
  */
-function createSession(options: AuthClientOptions, settings: ClientSettings, bus: EventBus, log: Log): ClientSession {
-  const { timeout, loginTimeout, idleTimeout, mode, crossTab } = settings;
-  const storage = guardStorage(options.storage ?? memoryStorage());
+function createSession(options: AuthClientOptions, timeout: number, mode: LoginRequiredMode, crossTab: boolean, bus: EventBus, log: Log): ClientSession {
+  const refreshLeeway = timerOption('refreshLeeway', options.refreshLeeway, 30, true, MAX_TIMER_MS / 1000);
+  const loginTimeout = timerOption('loginTimeout', options.loginTimeout, 300_000);
+  const idleWarning = timerOption('idleWarning', options.idleWarning, 60_000, true);
+  const idleTimeout = timerOption('idleTimeout', options.idleTimeout, undefined);
+  // A number is the retry limit: its fields read as undefined.
+  const retry = options.retry as RetryOptions | undefined;
+  const backoffLimit = timerOption('retry.backoffLimit', retry?.backoffLimit, 3000, true);
+  const maxRetryAfter = timerOption('retry.maxRetryAfter', retry?.maxRetryAfter, DEFAULT_MAX_RETRY_AFTER, true);
+  const { storage: given, dpop } = options;
+  const storage = guardStorage(given ?? memoryStorage());
   const clock = new ServerClock();
   // `session` changes with these events, and, without one, where the coordinator says so (onStatusChange).
   const signal = createSessionSignal(log);
@@ -274,7 +234,8 @@ function createSession(options: AuthClientOptions, settings: ClientSettings, bus
       ? undefined
       : createIdleTimer({
           idleTimeout,
-          idleWarning: settings.idleWarning,
+          // The warning never comes before the idle period starts.
+          idleWarning: Math.min(idleWarning, idleTimeout),
           trackActivity: options.trackActivity,
           bus,
           log,
@@ -287,51 +248,31 @@ function createSession(options: AuthClientOptions, settings: ClientSettings, bus
   let signOuts = 0;
   const signedOut = () => new SessionExpiredError('Signed out', { reason: 'logout' });
   const coordinator = new RefreshCoordinator({
-    storage,
-    strategy: options.refresh,
-    bus,
-    log,
-    clock,
-    fetch: refreshFetch,
-    timeout,
-    refreshLeeway: settings.refreshLeeway,
-    retry: settings.retry,
-    crossTab,
-    dpop: options.dpop,
-    onSessionEnd: (reason) => {
-      idle?.stop();
-      gate.announce(reason);
-    },
-    onTokens: (tokens) => {
-      gate.releaseAll(tokens);
-      idle?.start();
-    },
-    onLogout: () => {
-      signOuts += 1;
-      idle?.stop();
-      gate.rejectAll(signedOut());
-      stepUpGate.rejectAll(signedOut());
-    },
+    storage, strategy: options.refresh, bus, log, clock, fetch: refreshFetch, timeout, refreshLeeway, crossTab, dpop,
+    retry: { limit: 2, backoffLimit, maxRetryAfter },
+    // Right after `sessionExpired` was emitted, before the requests waiting on the session reject.
+    onSessionEnd: (reason) => { idle?.stop(); gate.announce(reason); },
+    // From a sign-in or a refresh, here or in another tab.
+    onTokens: (tokens) => { gate.releaseAll(tokens); idle?.start(); },
+    onLogout: () => { signOuts += 1; idle?.stop(); gate.rejectAll(signedOut()); stepUpGate.rejectAll(signedOut()); },
     onStatusChange: signal.notify,
   });
   bus.on('login', () => coordinator.tokens && stepUpGate.releaseAll(coordinator.tokens));
   coordinator.attachChannel(channel);
   void coordinator.ready.then(() => coordinator.tokens && idle?.start());
+  const stops = [() => coordinator.dispose(), gate.dispose, stepUpGate.dispose, idle?.dispose, () => channel?.close()];
   // `storageFallback` for the token storage and the DPoP key store (IndexedDB unusable: kept in memory, lost on
   // reload). The storages raise it asynchronously, so a listener attached right after creation hears it.
-  const stops = ([[storage, 'tokens are'], [options.dpop, 'the DPoP key is']] as const).map(([source, what]) =>
-    source?.onFallback?.((error) => {
-      log.warn(`authfetch: IndexedDB is unusable; ${what} kept in memory`);
-      bus.emit('storageFallback', { error });
-    }),
-  );
-  stops.push(onWake(() => (idle?.check(), refreshIfExpiring(coordinator))));
+  for (const [source, what] of [[storage, 'tokens are'], [dpop, 'the DPoP key is']] as const) {
+    stops.push(
+      source?.onFallback?.((error) => {
+        log.warn(`authfetch: IndexedDB is unusable; ${what} kept in memory`);
+        bus.emit('storageFallback', { error });
+      }),
+    );
+  }
+  stops.push(onWake(() => { idle?.check(); refreshIfExpiring(coordinator); }));
   const dispose = () => {
-    coordinator.dispose();
-    gate.dispose();
-    stepUpGate.dispose();
-    idle?.dispose();
-    channel?.close();
     for (const stop of stops) stop?.();
   };
   return { storage, clock, refreshFetch, coordinator, gate, stepUpGate, idle, signal, signOuts: () => signOuts, dispose };
@@ -353,29 +294,27 @@ function createSession(options: AuthClientOptions, settings: ClientSettings, bus
  * ```
  */
 export function createAuthClient(options: AuthClientOptions = {}): AuthClient {
-  const settings = readOptions(options);
-  const { timeout, base } = settings;
-  const { refresh, dpop } = options;
+  const { refresh, dpop, fetch: appFetch } = options;
+  // The options are checked when the client is created, so a wrong one fails at once and names itself.
+  const timeout = timerOption('timeout', options.timeout, 30_000);
+  const mode = options.loginRequired ?? 'reject';
+  if (mode !== 'reject' && mode !== 'wait') throw new TypeError("authfetch: option loginRequired must be 'reject' or 'wait'");
+  if (typeof (appFetch === undefined ? globalThis.fetch : appFetch) !== 'function') throw new TypeError('authfetch: no fetch is available; pass the fetch option');
+  const base = options.baseUrl === undefined ? undefined : resolvePrefix(options.baseUrl, 'baseUrl');
+  const defaultOrigins = [base, pageUrl()].filter((url) => url !== undefined && originOf(url) !== undefined) as string[];
+  const isAuthorized = createOriginMatcher(options.authorizedOrigins ?? defaultOrigins);
+  const crossTab = options.crossTab ?? isBrowserOrWorker();
   const log = createLog(options.logger);
   const bus = createEventBus(log);
   const localize = messageLocalizer(options.messages);
   if (localize) localizeEvents(bus, localize);
-  const session = createSession(options, settings, bus, log);
+  const session = createSession(options, timeout, mode, crossTab, bus, log);
   const { coordinator, storage, idle, signal } = session;
   const errors = new ErrorMapper(() => coordinator.tokens !== undefined, localize);
   const authPath = createAuthPath({
-    attempt: createAttempt({ fetch: options.fetch, timeout, bounding: defaultBounding(options.fetch, timeout) }),
-    coordinator,
-    gate: session.gate,
-    stepUpGate: session.stepUpGate,
-    mode: settings.mode,
-    isAuthorized: settings.isAuthorized,
+    coordinator, gate: session.gate, stepUpGate: session.stepUpGate, mode, isAuthorized, clock: session.clock, bus, log, errors, dpop,
+    attempt: createAttempt({ fetch: appFetch, timeout, bounding: defaultBounding(appFetch, timeout) }),
     resolveUrl: (input) => resolveRequestUrl(input, base),
-    clock: session.clock,
-    bus,
-    log,
-    errors,
-    dpop,
     onActivity: () => idle?.touch(),
   });
   const login = async (input: TokenSet | OAuthTokenResponse): Promise<void> => {
@@ -383,16 +322,8 @@ export function createAuthClient(options: AuthClientOptions = {}): AuthClient {
     // writes keep the order of the calls, also before the first read of storage finished (that read then loses).
     await coordinator.login(normalizeTokens(input, { receivedAt: Date.now() }));
   };
-  const signin = attachSignIn(refresh, {
-    fetch: session.refreshFetch,
-    timeout,
-    dpop,
-    name: storage.name,
-    lock: tabLock(settings.crossTab, storage.lockFallback),
-    log,
-    login,
-    tokens: () => coordinator.tokens,
-  });
+  const lock = tabLock(crossTab, storage.lockFallback);
+  const signin = attachSignIn(refresh, { fetch: session.refreshFetch, timeout, dpop, name: storage.name, lock, log, login, tokens: () => coordinator.tokens });
   const noSignIn = (member: string) => Promise.reject(new TypeError(`authfetch: ${member}() needs the refresh option to be oidc()`));
   const signOutLocally = async () => {
     await coordinator.logout();

@@ -46,6 +46,44 @@ export interface IdleTimer {
   dispose(): void;
 }
 
+/**
+ * The last activity in any tab, from the `localStorage` record at `key` (0 when there is none). `localStorage` may be
+ * missing (workers, Node) or throw (blocked storage): sharing is then left to the channel. Never trust a value from
+ * the future (a clock change, a foreign write): it would keep the session forever.
+ */
+function readShared(key: string | undefined): number {
+  try {
+    const value = key ? Number(localStorage.getItem(key)) : 0;
+    return value > 0 && value <= Date.now() ? value : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** Record activity at `now` under `key`; best effort, as {@link readShared} explains. */
+function writeShared(key: string | undefined, now: number): void {
+  try {
+    if (key) localStorage.setItem(key, String(now));
+  } catch {
+    // best effort
+  }
+}
+
+/**
+ * Count pointer, key and visibility events as activity, in a page. Input events arrive by the hundred: at most a few
+ * per second count. Returns the functions that stop listening.
+ */
+function trackInput(touch: () => void): (() => void)[] {
+  let last = 0;
+  const onInput = () => {
+    const now = Date.now();
+    if (now - last < 250) return;
+    last = now;
+    touch();
+  };
+  return [listen(['pointerdown', 'keydown', 'wheel', 'touchstart'], onInput, { passive: true, capture: true }), onVisible(onInput)];
+}
+
 /** Make an idle timer; see {@link IdleTimer}. */
 export function createIdleTimer(options: IdleOptions): IdleTimer {
   const { idleTimeout, idleWarning, bus, log, sharedActivityKey: key } = options;
@@ -53,7 +91,6 @@ export function createIdleTimer(options: IdleOptions): IdleTimer {
   let warned = false;
   let running = false;
   let lastBroadcast = 0;
-  let lastInput = 0;
   let timer: ReturnType<typeof setTimeout> | undefined;
 
   const stop = () => {
@@ -61,21 +98,10 @@ export function createIdleTimer(options: IdleOptions): IdleTimer {
     clearTimeout(timer);
   };
 
-  // `localStorage` may be missing (workers, Node) or throw (blocked storage): sharing is then left to the channel.
-  const readShared = (): number => {
-    try {
-      const value = key ? Number(localStorage.getItem(key)) : 0;
-      // Never trust a value from the future (a clock change, a foreign write): it would keep the session forever.
-      return value > 0 && value <= Date.now() ? value : 0;
-    } catch {
-      return 0;
-    }
-  };
-
   const check = () => {
     if (!running) return;
-    // Another tab's later activity moves the deadline (0 when there is none: far behind any deadline).
-    deadline = Math.max(deadline, readShared() + idleTimeout);
+    // Another tab's later activity moves the deadline (none reads as 0: far behind any deadline).
+    deadline = Math.max(deadline, readShared(key) + idleTimeout);
     const remaining = deadline - Date.now();
     if (remaining <= 0) {
       stop();
@@ -113,25 +139,13 @@ export function createIdleTimer(options: IdleOptions): IdleTimer {
     warned = false;
     if (!fromOtherTab && now - lastBroadcast > Math.min(1000, idleTimeout / 10)) {
       lastBroadcast = now;
-      try {
-        if (key) localStorage.setItem(key, String(now));
-      } catch {
-        // best effort, as above
-      }
+      writeShared(key, now);
       options.onLocalActivity();
     }
     schedule();
   };
 
-  // Input events arrive by the hundred: count at most a few per second.
-  const onInput = () => {
-    const now = Date.now();
-    if (now - lastInput < 250) return;
-    lastInput = now;
-    touch();
-  };
-  const stopInput = (globalThis as { document?: unknown }).document && options.trackActivity ? [listen(['pointerdown', 'keydown', 'wheel', 'touchstart'], onInput, { passive: true, capture: true }), onVisible(onInput)] : [];
-
+  const stopInput = options.trackActivity && (globalThis as { document?: unknown }).document ? trackInput(touch) : [];
   return {
     start() {
       if (running) return;
