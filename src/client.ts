@@ -210,15 +210,15 @@ function createSession(options: AuthClientOptions, timeout: number, mode: LoginR
   const retry = options.retry as RetryOptions | undefined;
   const backoffLimit = timerOption('retry.backoffLimit', retry?.backoffLimit, 3000, true);
   const maxRetryAfter = timerOption('retry.maxRetryAfter', retry?.maxRetryAfter, DEFAULT_MAX_RETRY_AFTER, true);
-  const { storage: given, dpop } = options;
-  const storage = guardStorage(given ?? memoryStorage());
+  const { dpop, fetch: appFetch } = options;
+  const storage = guardStorage(options.storage ?? memoryStorage());
   const clock = new ServerClock();
   // `session` changes with these events, and, without one, where the coordinator says so (onStatusChange).
   const signal = createSessionSignal(log);
   for (const type of ['login', 'refresh', 'logout', 'sessionExpired'] as const) bus.on(type, signal.notify);
   // The underlying fetch is looked up per call: test tools such as msw replace `globalThis.fetch` after creation.
   const refreshFetch: typeof fetch = async (input, init) => {
-    const response = await (options.fetch ?? globalThis.fetch)(input, init);
+    const response = await (appFetch ?? globalThis.fetch)(input, init);
     // The token endpoint's (or sign-in's) clock is the issuer's: it decides what a JWT `exp` means.
     clock.observe(response.headers.get('date'), true);
     return response;
@@ -324,7 +324,7 @@ export function createAuthClient(options: AuthClientOptions = {}): AuthClient {
   };
   const lock = tabLock(crossTab, storage.lockFallback);
   const signin = attachSignIn(refresh, { fetch: session.refreshFetch, timeout, dpop, name: storage.name, lock, log, login, tokens: () => coordinator.tokens });
-  const noSignIn = (member: string) => Promise.reject(new TypeError(`authfetch: ${member}() needs the refresh option to be oidc()`));
+  const noSignIn = (member: string) => Promise.reject(new TypeError(`authfetch: ${member}() needs refresh: oidc()`));
   const signOutLocally = async () => {
     await coordinator.logout();
     if (dpop?.rotateOnLogout) await dpop.rotate();
