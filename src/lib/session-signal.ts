@@ -6,6 +6,7 @@
 import { callSafely } from '../events.js';
 import type { Log } from '../log.js';
 
+/** The key of the subscription on a client (see the module comment). */
 export const SUBSCRIBE_SESSION: unique symbol = Symbol.for('authfetch.subscribeSession');
 
 /** Subscribe to session changes; returns the unsubscribe function. The listener takes no argument: re-read `session`. */
