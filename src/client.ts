@@ -17,16 +17,16 @@ import {
   messageLocalizer,
   type ErrorMessages,
 } from './errors/index.js';
-import { createEventBus } from './events.js';
+import { createEventBus, type EventBus } from './events.js';
 import { guardStorage } from './guarded-storage.js';
-import { createIdleTimer } from './idle-timer.js';
+import { createIdleTimer, type IdleTimer } from './idle-timer.js';
 import { createKyInstance, DEFAULT_MAX_RETRY_AFTER } from './ky-instance.js';
 import { tabLock } from './lib/lock.js';
 import { MAX_TIMER_MS, timerOption } from './lib/options.js';
 import { isBrowserOrWorker, onWake } from './lib/runtime.js';
-import { createSessionSignal, SUBSCRIBE_SESSION } from './lib/session-signal.js';
-import { createLog } from './log.js';
-import { createLoginGate, type LoginRequiredMode } from './login-gate.js';
+import { createSessionSignal, SUBSCRIBE_SESSION, type SessionSignal } from './lib/session-signal.js';
+import { createLog, type Log } from './log.js';
+import { createLoginGate, type LoginGate, type LoginRequiredMode } from './login-gate.js';
 import { createOriginMatcher, originOf, type OriginRule } from './origins.js';
 import { openTabChannel } from './refresh/channel.js';
 import { RefreshCoordinator, type SessionStatus } from './refresh/coordinator.js';
@@ -36,12 +36,6 @@ import type { HandleRedirectResult, IdTokenClaims, LogoutOptions, SignInOptions 
 import { memoryStorage } from './storage/memory.js';
 import { normalizeTokens, type OAuthTokenResponse } from './tokens.js';
 import type { AuthEvents, AuthEventType, Logger, TokenSet, TokenStorage } from './types.js';
-import type { EventBus } from './events.js';
-import type { IdleTimer } from './idle-timer.js';
-import type { LoginGate } from './login-gate.js';
-import type { Log } from './log.js';
-import type { SessionSignal } from './lib/session-signal.js';
-
 
 /** Options of `createAuthClient`. Every one is optional. */
 export interface AuthClientOptions {
@@ -202,14 +196,13 @@ interface ClientSession {
  * timer hear nothing before the first tokens).
  */
 function createSession(options: AuthClientOptions, timeout: number, mode: LoginRequiredMode, crossTab: boolean, bus: EventBus, log: Log): ClientSession {
-  const refreshLeeway = timerOption('refreshLeeway', options.refreshLeeway, 30, true, MAX_TIMER_MS / 1000);
-  const loginTimeout = timerOption('loginTimeout', options.loginTimeout, 300_000);
-  const idleWarning = timerOption('idleWarning', options.idleWarning, 60_000, true);
-  const idleTimeout = timerOption('idleTimeout', options.idleTimeout, undefined);
-  // A number is the retry limit: its fields read as undefined.
-  const retry = options.retry as RetryOptions | undefined;
-  const backoffLimit = timerOption('retry.backoffLimit', retry?.backoffLimit, 3000, true);
-  const maxRetryAfter = timerOption('retry.maxRetryAfter', retry?.maxRetryAfter, DEFAULT_MAX_RETRY_AFTER, true);
+  const refreshLeeway = timerOption(options, 'refreshLeeway', 30, true, MAX_TIMER_MS / 1000);
+  const loginTimeout = timerOption(options, 'loginTimeout', 300_000);
+  const idleWarning = timerOption(options, 'idleWarning', 60_000, true);
+  const idleTimeout = timerOption(options, 'idleTimeout', undefined);
+  // A number is the retry limit: its fields read as undefined, as they do without the option.
+  const backoffLimit = timerOption(options.retry, 'retry.backoffLimit', 3000, true);
+  const maxRetryAfter = timerOption(options.retry, 'retry.maxRetryAfter', DEFAULT_MAX_RETRY_AFTER, true);
   const { dpop, fetch: appFetch } = options;
   const storage = guardStorage(options.storage ?? memoryStorage());
   const clock = new ServerClock();
@@ -296,7 +289,7 @@ function createSession(options: AuthClientOptions, timeout: number, mode: LoginR
 export function createAuthClient(options: AuthClientOptions = {}): AuthClient {
   const { refresh, dpop, fetch: appFetch } = options;
   // The options are checked when the client is created, so a wrong one fails at once and names itself.
-  const timeout = timerOption('timeout', options.timeout, 30_000);
+  const timeout = timerOption(options, 'timeout', 30_000);
   const mode = options.loginRequired ?? 'reject';
   if (mode !== 'reject' && mode !== 'wait') throw new TypeError("authfetch: option loginRequired must be 'reject' or 'wait'");
   if (typeof (appFetch === undefined ? globalThis.fetch : appFetch) !== 'function') throw new TypeError('authfetch: no fetch is available; pass the fetch option');

@@ -8,16 +8,18 @@
 export const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /**
- * `value` checked as a timer option called `name`, or `fallback` when it is `undefined`.
+ * The timer option `name` of `source` checked, or `fallback` when it is `undefined`.
+ * @param name the option as messages name it (`'timeout'`, `'retry.backoffLimit'`); its last part is read from `source`
  * @param allowZero whether 0 is accepted (else the value must be above 0)
  * @param max the largest value: `MAX_TIMER_MS`, or `MAX_TIMER_MS / 1000` for an option in seconds
  * @throws TypeError naming the option when the value is not a number, `NaN`, out of range or `Infinity`
  * @example
  * ```ts
- * const timeout = timerOption('timeout', options.timeout, 30_000);
+ * const timeout = timerOption(options, 'timeout', 30_000);
  * ```
  */
-export function timerOption<T>(name: string, value: unknown, fallback: T, allowZero = false, max = MAX_TIMER_MS): number | T {
+export function timerOption<T>(source: unknown, name: string, fallback: T, allowZero = false, max = MAX_TIMER_MS): number | T {
+  const value = (source as Record<string, unknown> | undefined)?.[name.split('.').pop() as string];
   if (value === undefined) return fallback;
   // Comparisons are false for NaN, so it fails both; a string is refused before it could compare as a number.
   if (typeof value !== 'number' || !(allowZero ? value >= 0 : value > 0) || !(value <= max)) {
