@@ -4,6 +4,7 @@
  * here, a refresh).
  */
 import mitt, { type Emitter, type Handler } from 'mitt';
+import { callSafely } from './lib/call-safely.js';
 import type { Log } from './log.js';
 import type { AuthEvents, AuthEventType } from './types.js';
 
@@ -16,25 +17,6 @@ export interface EventBus extends Omit<Emitter<AuthEvents>, 'emit'> {
   emit<K extends AuthEventType>(type: K, payload: AuthEvents[K]): void;
   /** Whether anyone listens: lets the request path skip building an event payload nobody reads. */
   has(type: AuthEventType): boolean;
-}
-
-/**
- * Call each of `listeners` with `payload`. One that throws, or returns a promise that rejects, is reported to
- * `log.error` as `authfetch: a <name> listener threw` (or `rejected`), and the others still run.
- */
-export function callSafely<T>(listeners: Iterable<(payload: T) => unknown>, payload: T, log: Log, name: string): void {
-  const report = (what: string, error: unknown) => log.error(`authfetch: a ${name} listener ${what}; the client carries on`, error);
-  // Copy: a listener may unsubscribe itself (or others) while we iterate.
-  for (const listener of [...listeners]) {
-    try {
-      // Typed as returning void, but an async listener returns a promise: its rejection is reported here, or it
-      // would become an unhandled rejection, which ends a Node process.
-      const result = listener(payload) as PromiseLike<unknown> | undefined;
-      if (typeof result?.then === 'function') result.then(undefined, (error: unknown) => report('rejected', error));
-    } catch (error) {
-      report('threw', error);
-    }
-  }
 }
 
 /**

@@ -3,7 +3,7 @@
  * (the stored session read at start, a refresh starting and settling), and UI bindings must re-read it then. The
  * key is a registry symbol, so `authfetch/react` (a bundle of its own, or another copy of the package) finds it.
  */
-import { callSafely } from '../events.js';
+import { callSafely } from './call-safely.js';
 import type { Log } from '../log.js';
 
 /** The key of the subscription on a client (see the module comment). */
