@@ -40,7 +40,8 @@ export interface LoginGate {
  * @param loginTimeout how long a request is held, in ms
  */
 export function createLoginGate(loginTimeout: number, mode: LoginRequiredMode, bus: EventBus, log: Log): LoginGate {
-  /** Each held request's settle function (release, or reject with the error), with the session it was made in. */
+  /** Each held request's settle function (release, or reject with the error), with the tokens of the session it was
+   * made in, when there was one: only that user's sign-in releases it. */
   const held = new Map<(release: boolean, error?: unknown) => void, TokenSet | undefined>();
   let announceTimer: ReturnType<typeof setTimeout> | undefined;
   const rejectAll = (error: unknown) => {
