@@ -3,7 +3,6 @@
  * the tab channel and the events together. Each of those lives in its own module; this one only connects them.
  */
 import type { KyInstance, RetryOptions } from 'ky';
-import mitt, { type Emitter } from 'mitt';
 import { getAccessToken, refreshIfExpiring, refreshNow } from './access-token.js';
 import { createAttempt, defaultBounding } from './auth-path/attempt.js';
 import { createAuthPath } from './auth-path/auth-path.js';
@@ -20,23 +19,23 @@ import {
 } from './errors/index.js';
 import { createEventBus, type EventBus } from './events.js';
 import { guardStorage } from './guarded-storage.js';
-import { IdleTimer } from './idle-timer.js';
+import { createIdleTimer, type IdleTimer } from './idle-timer.js';
 import { createKyInstance, DEFAULT_MAX_RETRY_AFTER } from './ky-instance.js';
 import { tabLock } from './lib/lock.js';
-import { timerOption } from './lib/options.js';
+import { MAX_TIMER_MS, timerOption } from './lib/options.js';
 import { isBrowserOrWorker, onWake } from './lib/runtime.js';
 import { createSessionSignal, SUBSCRIBE_SESSION, type SessionSignal } from './lib/session-signal.js';
 import { createLog, type Log } from './log.js';
-import { LoginGate, type LoginRequiredMode } from './login-gate.js';
-import { createOriginMatcher, originOf, type OriginMatcher, type OriginRule } from './origins.js';
-import { openTabChannel, type TabChannel } from './refresh/channel.js';
+import { createLoginGate, type LoginGate, type LoginRequiredMode } from './login-gate.js';
+import { createOriginMatcher, originOf, type OriginRule } from './origins.js';
+import { openTabChannel } from './refresh/channel.js';
 import { RefreshCoordinator, type SessionStatus } from './refresh/coordinator.js';
 import type { RefreshStrategy } from './refresh/types.js';
 import { attachSignIn } from './signin/hook.js';
 import type { HandleRedirectResult, IdTokenClaims, LogoutOptions, SignInOptions } from './signin/types.js';
 import { memoryStorage } from './storage/memory.js';
 import { normalizeTokens, type OAuthTokenResponse } from './tokens.js';
-import type { AuthEvents, AuthEventType, Logger, SessionEndReason, TokenSet, TokenStorage } from './types.js';
+import type { AuthEvents, AuthEventType, Logger, TokenSet, TokenStorage } from './types.js';
 
 /** Options of `createAuthClient`. Every one is optional. */
 export interface AuthClientOptions {
@@ -172,131 +171,6 @@ export interface AuthClient {
   dispose(): void;
 }
 
-/** The options, checked (a `TypeError` naming the option) and with their defaults. */
-interface ClientSettings {
-  timeout: number;
-  refreshLeeway: number;
-  loginTimeout: number;
-  idleTimeout: number | undefined;
-  idleWarning: number;
-  backoffLimit: number;
-  maxRetryAfter: number;
-  mode: LoginRequiredMode;
-  /** `baseUrl`, resolved: relative paths are appended to it. */
-  base: string | undefined;
-  isAuthorized: OriginMatcher;
-  crossTab: boolean;
-  /** The underlying fetch, looked up per call (test tools such as msw replace `globalThis.fetch` after creation). */
-  underlyingFetch: typeof fetch;
-}
-
-/** Check the options when the client is created, so a wrong one fails at once and names itself. */
-function readOptions(options: AuthClientOptions): ClientSettings {
-  const timeout = timerOption('timeout', options.timeout, 30_000);
-  const refreshLeeway = timerOption('refreshLeeway', options.refreshLeeway, 30, { unit: 's', allowZero: true });
-  const loginTimeout = timerOption('loginTimeout', options.loginTimeout, 300_000);
-  const idleWarning = timerOption('idleWarning', options.idleWarning, 60_000, { allowZero: true });
-  const idleTimeout = options.idleTimeout === undefined ? undefined : timerOption('idleTimeout', options.idleTimeout, 0);
-  const retry = typeof options.retry === 'object' && options.retry !== null ? options.retry : undefined;
-  const backoffLimit = timerOption('retry.backoffLimit', retry?.backoffLimit, 3000, { allowZero: true });
-  const maxRetryAfter = timerOption('retry.maxRetryAfter', retry?.maxRetryAfter, DEFAULT_MAX_RETRY_AFTER, { allowZero: true });
-  const mode: LoginRequiredMode = options.loginRequired ?? 'reject';
-  if (mode !== 'reject' && mode !== 'wait') throw new TypeError("authfetch: option loginRequired must be 'reject' or 'wait'");
-  const appFetch = options.fetch;
-  if (appFetch === undefined ? typeof globalThis.fetch !== 'function' : typeof appFetch !== 'function') {
-    throw new TypeError('authfetch: no fetch is available; pass the fetch option');
-  }
-  const base = options.baseUrl === undefined ? undefined : resolvePrefix(options.baseUrl, 'baseUrl');
-  const defaultOrigins = [base, pageUrl()].filter((url): url is string => url !== undefined && originOf(url) !== undefined);
-  return {
-    timeout,
-    refreshLeeway,
-    loginTimeout,
-    idleTimeout,
-    // The warning never comes before the idle period starts.
-    idleWarning: idleTimeout === undefined ? idleWarning : Math.min(idleWarning, idleTimeout),
-    backoffLimit,
-    maxRetryAfter,
-    mode,
-    base,
-    isAuthorized: createOriginMatcher(options.authorizedOrigins ?? defaultOrigins),
-    crossTab: options.crossTab ?? isBrowserOrWorker(),
-    underlyingFetch: appFetch ?? ((input, init) => globalThis.fetch(input, init)),
-  };
-}
-
-/**
- * What the client's parts tell each other. Internal events (mitt, never seen by the app) instead of callbacks that
- * name each other: the coordinator, the idle timer and the tab channel are made in any order and wired in
- * {@link wireSession}.
- */
-type ClientSignals = {
-  /** The session ended (after `sessionExpired` was emitted, before waiting requests reject). */
-  sessionEnd: SessionEndReason;
-  /** Tokens arrived from a sign-in or a refresh, here or in another tab. */
-  tokens: TokenSet;
-  /** Signed out, here or in another tab. */
-  logout: undefined;
-  /** The idle deadline passed. */
-  idle: undefined;
-  /** The user was active in this tab. */
-  localActivity: undefined;
-};
-
-/** The parts {@link wireSession} connects. */
-type SessionParts = Pick<ClientSession, 'coordinator' | 'gate' | 'stepUpGate' | 'idle'> & {
-  signals: Emitter<ClientSignals>;
-  channel: TabChannel | undefined;
-  bus: EventBus;
-};
-
-/** Connect the session's parts: who reacts to a session end, to new tokens, to a sign-out, to idleness. */
-function wireSession({ signals, coordinator, gate, stepUpGate, idle, channel, bus }: SessionParts): void {
-  signals.on('sessionEnd', (reason) => {
-    idle?.stop();
-    gate.announce(reason);
-  });
-  signals.on('tokens', (tokens) => {
-    gate.releaseAll(tokens);
-    idle?.start();
-  });
-  signals.on('logout', () => {
-    idle?.stop();
-    gate.rejectAll(new SessionExpiredError('Signed out', { reason: 'logout' }));
-    stepUpGate.rejectAll(new SessionExpiredError('Signed out', { reason: 'logout' }));
-  });
-  signals.on('idle', () => void coordinator.endSession('idle'));
-  signals.on('localActivity', () => channel?.post({ type: 'activity' }));
-  // Requests that met a step-up challenge wait for a sign-in (here or in another tab), not for any refresh.
-  bus.on('login', () => {
-    const tokens = coordinator.tokens;
-    if (tokens) stepUpGate.releaseAll(tokens);
-  });
-  coordinator.attachChannel(channel);
-  void coordinator.ready.then(() => {
-    if (coordinator.tokens) idle?.start();
-  });
-}
-
-/**
- * `storageFallback` for the token storage and the DPoP key store (IndexedDB unusable: kept in memory, lost on
- * reload). The storages raise it asynchronously, so a listener attached right after creation hears it.
- */
-function reportFallbacks(storage: TokenStorage, dpop: Dpop | undefined, bus: EventBus, log: Log): () => void {
-  const unsubscribeTokens = storage.onFallback?.((error) => {
-    log.warn('authfetch: IndexedDB is unusable; tokens are kept in memory');
-    bus.emit('storageFallback', { error });
-  });
-  const unsubscribeKey = dpop?.onFallback?.((error) => {
-    log.warn('authfetch: IndexedDB is unusable; the DPoP key is kept in memory');
-    bus.emit('storageFallback', { error });
-  });
-  return () => {
-    unsubscribeTokens?.();
-    unsubscribeKey?.();
-  };
-}
-
 /** The session's parts, made and wired: what the auth path and the client's members work with. */
 interface ClientSession {
   storage: TokenStorage;
@@ -314,80 +188,85 @@ interface ClientSession {
   dispose(): void;
 }
 
-/** Make the coordinator, the login gates, the idle timer and the tab channel, and connect them. */
-function createSession(options: AuthClientOptions, settings: ClientSettings, bus: EventBus, log: Log): ClientSession {
-  const { timeout, mode, loginTimeout, crossTab } = settings;
+/**
+ * Check the session's options (a `TypeError` naming the option, before anything is opened or listened to), then make
+ * the coordinator, the login gates, the idle timer and the tab channel, and connect them: who reacts to a session
+ * end, to new tokens, to a sign-out, to idleness. Each part's callbacks reach only parts made before it, or parts
+ * that cannot call back before they exist (the coordinator reads storage asynchronously; the channel and the idle
+ * timer hear nothing before the first tokens).
+ */
+function createSession(options: AuthClientOptions, timeout: number, mode: LoginRequiredMode, crossTab: boolean, bus: EventBus, log: Log): ClientSession {
+  const refreshLeeway = timerOption(options, 'refreshLeeway', 30, true, MAX_TIMER_MS / 1000);
+  const loginTimeout = timerOption(options, 'loginTimeout', 300_000);
+  const idleWarning = timerOption(options, 'idleWarning', 60_000, true);
+  const idleTimeout = timerOption(options, 'idleTimeout', undefined);
+  // A number is the retry limit: its fields read as undefined, as they do without the option.
+  const backoffLimit = timerOption(options.retry, 'retry.backoffLimit', 3000, true);
+  const maxRetryAfter = timerOption(options.retry, 'retry.maxRetryAfter', DEFAULT_MAX_RETRY_AFTER, true);
+  const { dpop, fetch: appFetch } = options;
   const storage = guardStorage(options.storage ?? memoryStorage());
   const clock = new ServerClock();
   // `session` changes with these events, and, without one, where the coordinator says so (onStatusChange).
-  const signal = createSessionSignal((message, error) => log.error(message, error));
+  const signal = createSessionSignal(log);
   for (const type of ['login', 'refresh', 'logout', 'sessionExpired'] as const) bus.on(type, signal.notify);
-  const signals = mitt<ClientSignals>();
+  // The underlying fetch is looked up per call: test tools such as msw replace `globalThis.fetch` after creation.
   const refreshFetch: typeof fetch = async (input, init) => {
-    const response = await settings.underlyingFetch(input, init);
+    const response = await (appFetch ?? globalThis.fetch)(input, init);
     // The token endpoint's (or sign-in's) clock is the issuer's: it decides what a JWT `exp` means.
     clock.observe(response.headers.get('date'), true);
     return response;
   };
-  const coordinator = new RefreshCoordinator({
-    storage,
-    strategy: options.refresh,
-    bus,
-    log,
-    clock,
-    fetch: refreshFetch,
-    timeout,
-    refreshLeeway: settings.refreshLeeway,
-    retry: { limit: 2, backoffLimit: settings.backoffLimit, maxRetryAfter: settings.maxRetryAfter },
-    crossTab,
-    dpop: options.dpop,
-    onSessionEnd: (reason) => signals.emit('sessionEnd', reason),
-    onTokens: (tokens) => signals.emit('tokens', tokens),
-    onLogout: () => signals.emit('logout'),
-    onStatusChange: signal.notify,
-  });
-  const gate = new LoginGate({ loginTimeout, mode, bus, log });
-  const stepUpGate = new LoginGate({ loginTimeout, mode, bus, log });
+  const gate = createLoginGate(loginTimeout, mode, bus, log);
+  // Requests that met a step-up challenge wait for a sign-in (here or in another tab), not for any refresh.
+  const stepUpGate = createLoginGate(loginTimeout, mode, bus, log);
+  const channel = crossTab
+    ? openTabChannel(storage.name, (notice) => (notice.type === 'activity' ? idle?.touch(true) : void coordinator.handleNotice(notice)))
+    : undefined;
   const idle =
-    settings.idleTimeout === undefined
+    idleTimeout === undefined
       ? undefined
-      : new IdleTimer({
-          idleTimeout: settings.idleTimeout,
-          idleWarning: settings.idleWarning,
-          trackActivity: options.trackActivity ?? false,
+      : createIdleTimer({
+          idleTimeout,
+          // The warning never comes before the idle period starts.
+          idleWarning: Math.min(idleWarning, idleTimeout),
+          trackActivity: options.trackActivity,
           bus,
           log,
-          onIdle: () => signals.emit('idle'),
-          onLocalActivity: () => signals.emit('localActivity'),
+          onIdle: () => void coordinator.endSession('idle'),
+          onLocalActivity: () => channel?.post({ type: 'activity' }),
           // Activity in any tab counts for all: the channel tells live tabs at once, this record covers a tab whose
           // notices were held up (frozen in the background) when its own deadline comes.
           sharedActivityKey: crossTab ? `authfetch:${storage.name}:activity` : undefined,
         });
-  const channel = crossTab
-    ? openTabChannel(storage.name, (notice) => {
-        if (notice.type === 'activity') idle?.touch(true);
-        else void coordinator.handleNotice(notice);
-      })
-    : undefined;
   let signOuts = 0;
-  signals.on('logout', () => {
-    signOuts += 1;
+  const signedOut = () => new SessionExpiredError('Signed out', { reason: 'logout' });
+  const coordinator = new RefreshCoordinator({
+    storage, strategy: options.refresh, bus, log, clock, fetch: refreshFetch, timeout, refreshLeeway, crossTab, dpop,
+    retry: { limit: 2, backoffLimit, maxRetryAfter },
+    // Right after `sessionExpired` was emitted, before the requests waiting on the session reject.
+    onSessionEnd: (reason) => { idle?.stop(); gate.announce(reason); },
+    // From a sign-in or a refresh, here or in another tab.
+    onTokens: (tokens) => { gate.releaseAll(tokens); idle?.start(); },
+    onLogout: () => { signOuts += 1; idle?.stop(); gate.rejectAll(signedOut()); stepUpGate.rejectAll(signedOut()); },
+    onStatusChange: signal.notify,
   });
-  wireSession({ signals, coordinator, gate, stepUpGate, idle, channel, bus });
-  const stopReportingFallbacks = reportFallbacks(storage, options.dpop, bus, log);
-  const stopWatchingWake = onWake(() => {
-    idle?.check();
-    refreshIfExpiring(coordinator);
-  });
+  bus.on('login', () => coordinator.tokens && stepUpGate.releaseAll(coordinator.tokens));
+  coordinator.attachChannel(channel);
+  void coordinator.ready.then(() => coordinator.tokens && idle?.start());
+  const stops = [() => coordinator.dispose(), gate.dispose, stepUpGate.dispose, idle?.dispose, () => channel?.close()];
+  // `storageFallback` for the token storage and the DPoP key store (IndexedDB unusable: kept in memory, lost on
+  // reload). The storages raise it asynchronously, so a listener attached right after creation hears it.
+  for (const [source, what] of [[storage, 'tokens are'], [dpop, 'the DPoP key is']] as const) {
+    stops.push(
+      source?.onFallback?.((error) => {
+        log.warn(`authfetch: IndexedDB is unusable; ${what} kept in memory`);
+        bus.emit('storageFallback', { error });
+      }),
+    );
+  }
+  stops.push(onWake(() => { idle?.check(); refreshIfExpiring(coordinator); }));
   const dispose = () => {
-    coordinator.dispose();
-    gate.dispose();
-    stepUpGate.dispose();
-    idle?.dispose();
-    channel?.close();
-    stopReportingFallbacks();
-    stopWatchingWake();
-    signals.all.clear();
+    for (const stop of stops) stop?.();
   };
   return { storage, clock, refreshFetch, coordinator, gate, stepUpGate, idle, signal, signOuts: () => signOuts, dispose };
 }
@@ -408,57 +287,47 @@ function createSession(options: AuthClientOptions, settings: ClientSettings, bus
  * ```
  */
 export function createAuthClient(options: AuthClientOptions = {}): AuthClient {
-  const settings = readOptions(options);
-  const { timeout, crossTab } = settings;
+  const { refresh, dpop, fetch: appFetch } = options;
+  // The options are checked when the client is created, so a wrong one fails at once and names itself.
+  const timeout = timerOption(options, 'timeout', 30_000);
+  const mode = options.loginRequired ?? 'reject';
+  if (mode !== 'reject' && mode !== 'wait') throw new TypeError("authfetch: option loginRequired must be 'reject' or 'wait'");
+  if (typeof (appFetch === undefined ? globalThis.fetch : appFetch) !== 'function') throw new TypeError('authfetch: no fetch is available; pass the fetch option');
+  const base = options.baseUrl === undefined ? undefined : resolvePrefix(options.baseUrl, 'baseUrl');
+  const defaultOrigins = [base, pageUrl()].filter((url) => url !== undefined && originOf(url) !== undefined) as string[];
+  const isAuthorized = createOriginMatcher(options.authorizedOrigins ?? defaultOrigins);
+  const crossTab = options.crossTab ?? isBrowserOrWorker();
   const log = createLog(options.logger);
-  const bus = createEventBus((message, error) => log.error(message, error));
+  const bus = createEventBus(log);
   const localize = messageLocalizer(options.messages);
   if (localize) localizeEvents(bus, localize);
-  const session = createSession(options, settings, bus, log);
-  const { coordinator, storage, idle } = session;
+  const session = createSession(options, timeout, mode, crossTab, bus, log);
+  const { coordinator, storage, idle, signal } = session;
   const errors = new ErrorMapper(() => coordinator.tokens !== undefined, localize);
   const authPath = createAuthPath({
-    attempt: createAttempt({ fetch: options.fetch, timeout, bounding: defaultBounding(options.fetch, timeout) }),
-    coordinator,
-    gate: session.gate,
-    stepUpGate: session.stepUpGate,
-    mode: settings.mode,
-    isAuthorized: settings.isAuthorized,
-    resolveUrl: (input) => resolveRequestUrl(input, settings.base),
-    clock: session.clock,
-    bus,
-    log,
-    errors,
-    dpop: options.dpop,
-    onActivity: idle ? () => idle.touch() : () => undefined,
+    coordinator, gate: session.gate, stepUpGate: session.stepUpGate, mode, isAuthorized, clock: session.clock, bus, log, errors, dpop,
+    attempt: createAttempt({ fetch: appFetch, timeout, bounding: defaultBounding(appFetch, timeout) }),
+    resolveUrl: (input) => resolveRequestUrl(input, base),
+    onActivity: () => idle?.touch(),
   });
   const login = async (input: TokenSet | OAuthTokenResponse): Promise<void> => {
     // The session changes within this call (a request started right after it never sees the old one), and storage
     // writes keep the order of the calls, also before the first read of storage finished (that read then loses).
     await coordinator.login(normalizeTokens(input, { receivedAt: Date.now() }));
   };
-  const signin = attachSignIn(options.refresh, {
-    fetch: session.refreshFetch,
-    timeout,
-    dpop: options.dpop,
-    name: storage.name,
-    lock: tabLock(crossTab, storage.lockFallback),
-    log,
-    login,
-    tokens: () => coordinator.tokens,
-  });
-  const noSignIn = (member: string) =>
-    Promise.reject(new TypeError(`authfetch: ${member}() needs the oidc() refresh strategy (the refresh option)`));
+  const lock = tabLock(crossTab, storage.lockFallback);
+  const signin = attachSignIn(refresh, { fetch: session.refreshFetch, timeout, dpop, name: storage.name, lock, log, login, tokens: () => coordinator.tokens });
+  const noSignIn = (member: string) => Promise.reject(new TypeError(`authfetch: ${member}() needs refresh: oidc()`));
   const signOutLocally = async () => {
     await coordinator.logout();
-    if (options.dpop?.rotateOnLogout) await options.dpop.rotate();
+    if (dpop?.rotateOnLogout) await dpop.rotate();
   };
 
   const client: AuthClient = {
-    http: createKyInstance(authPath.fetchForKy as typeof fetch, options.retry, settings.base, errors, (error) => coordinator.isRefreshFailure(error)),
+    http: createKyInstance(authPath.fetchForKy as typeof fetch, options.retry, base, errors, (error) => coordinator.isRefreshFailure(error)),
     fetch: authPath.fetch,
-    on: (type, handler) => bus.on(type, handler),
-    off: (type, handler) => bus.off(type, handler),
+    on: (type, handler) => (bus.on(type, handler), () => bus.off(type, handler)),
+    off: bus.off,
     login,
     logout: async (logoutOptions) =>
       await (signin ? coordinator.ready.then(() => signin.logout(logoutOptions, signOutLocally)) : signOutLocally()),
@@ -466,26 +335,26 @@ export function createAuthClient(options: AuthClientOptions = {}): AuthClient {
     signIn: (signInOptions) => (signin ? signin.signIn(signInOptions) : noSignIn('signIn')),
     handleRedirect: (url) => (signin ? coordinator.ready.then(() => signin.handleRedirect(url)) : noSignIn('handleRedirect')),
     getAccessToken: () => getAccessToken(coordinator),
-    refresh: () => refreshNow(coordinator, options.refresh !== undefined, session.signOuts),
+    refresh: () => refreshNow(coordinator, refresh !== undefined, session.signOuts),
     touch: () => idle?.touch(),
     get session(): AuthSession {
-      const status = coordinator.status;
+      const current: AuthSession = { status: coordinator.status };
       const expiresAt = coordinator.expiresAt();
-      const current: AuthSession = expiresAt === undefined ? { status } : { status, expiresAt };
       const user = signin?.user(coordinator.tokens);
+      if (expiresAt !== undefined) current.expiresAt = expiresAt;
       if (user !== undefined) current.user = user;
       return current;
     },
     dispose() {
       signin?.dispose();
       session.dispose();
-      bus.clear();
-      session.signal.clear();
+      bus.all.clear();
+      signal.clear();
     },
   };
   // auth.http's errors get the app's words in the mapper; these reject straight from the client.
   if (localize) localizeRejections(client, ['fetch', 'login', 'logout', 'getAccessToken', 'refresh', 'signIn', 'handleRedirect'], localize);
   // For UI bindings (authfetch/react's useSession); not enumerable, so it stays out of logs and spreads.
-  Object.defineProperty(client, SUBSCRIBE_SESSION, { value: session.signal.subscribe });
+  Object.defineProperty(client, SUBSCRIBE_SESSION, { value: signal.subscribe });
   return client;
 }

@@ -7,28 +7,26 @@ import type { TokenStorage } from './types.js';
 /**
  * An app's own storage may hand back anything (a corrupted or older-shaped value) or throw synchronously: reads are
  * validated, so such a value means "signed out" rather than a session with no usable token (bad input gets a safe fallback),
- * and every call is made to return a promise, as the coordinator expects.
+ * and every call is made to return a promise, as the coordinator expects. `name` is read once (the client names its
+ * channel and locks after it at creation); `shared` at each read, since a storage may change it on falling back.
  */
 export function guardStorage(storage: TokenStorage): TokenStorage {
-  const guarded: TokenStorage = {
-    get name() {
-      return storage.name;
-    },
+  return {
+    name: storage.name,
     get shared() {
       return storage.shared;
     },
     lockFallback: storage.lockFallback,
-    async get() {
+    get: async () => {
       const value: unknown = await storage.get();
       return isTokenSet(value) ? value : undefined;
     },
-    async set(tokens) {
+    set: async (tokens) => {
       await storage.set(tokens);
     },
-    async clear() {
+    clear: async () => {
       await storage.clear();
     },
+    onFallback: storage.onFallback?.bind(storage),
   };
-  if (storage.onFallback) guarded.onFallback = (listener) => (storage.onFallback as NonNullable<TokenStorage['onFallback']>).call(storage, listener);
-  return guarded;
 }

@@ -4,19 +4,21 @@
  * background tabs and sleeping machines fire late.
  */
 import type { EventBus } from './events.js';
+import { listen, onVisible } from './lib/runtime.js';
 import type { Log } from './log.js';
 
 /** Options of the idle timer. */
 export interface IdleOptions {
   idleTimeout: number;
+  /** At most `idleTimeout`. */
   idleWarning: number;
-  trackActivity: boolean;
+  trackActivity?: boolean;
   bus: EventBus;
   log: Log;
   /** The idle deadline passed. */
   onIdle(): void;
   /** Activity happened here: tell other tabs (throttled by the caller's channel use). */
-  onLocalActivity?(): void;
+  onLocalActivity(): void;
   /**
    * A `localStorage` key where the time of the last activity in any tab is kept (crossTab). Before ending or
    * warning, the timer consults it: a tab whose timers and notices were held up (frozen in the background) must
@@ -25,138 +27,139 @@ export interface IdleOptions {
   sharedActivityKey?: string;
 }
 
-const ACTIVITY_EVENTS = ['pointerdown', 'keydown', 'wheel', 'touchstart'] as const;
-
 /**
  * Ends the session after `idleTimeout` without activity, with `sessionWarning` `idleWarning` before.
  * Activity: `touch()`, requests, user input (with `trackActivity`), and activity in other tabs.
  */
-export class IdleTimer {
-  #deadline = 0;
-  #warned = false;
-  #timer: ReturnType<typeof setTimeout> | undefined;
-  #running = false;
-  #lastBroadcast = 0;
-  #lastTrack = 0;
-  #detach: (() => void) | undefined;
-
-  constructor(private readonly options: IdleOptions) {
-    if (options.trackActivity) this.#attachInputListeners();
-  }
-
+export interface IdleTimer {
   /**
    * Start counting (on sign-in or a restored session). Already counting: nothing changes, because tokens arriving
    * (a refresh here or in another tab) are not user activity and must not postpone the idle end.
    */
-  start(): void {
-    if (this.#running) return;
-    this.#running = true;
-    this.#warned = false;
-    this.#deadline = 0; // a deadline left from an earlier session must not end this one
-    this.touch();
-  }
-
+  start(): void;
   /** Stop counting (signed out or session ended). */
-  stop(): void {
-    this.#running = false;
-    clearTimeout(this.#timer);
-  }
-
+  stop(): void;
   /** Record activity. `fromOtherTab` activity is not re-broadcast. */
-  touch(fromOtherTab = false): void {
-    if (!this.#running) return;
+  touch(fromOtherTab?: boolean): void;
+  /** Re-check the deadline now (the page woke up; timers may have slept). */
+  check(): void;
+  dispose(): void;
+}
+
+/**
+ * The last activity in any tab, from the `localStorage` record at `key` (0 when there is none). `localStorage` may be
+ * missing (workers, Node) or throw (blocked storage): sharing is then left to the channel. Never trust a value from
+ * the future (a clock change, a foreign write): it would keep the session forever.
+ */
+function readShared(key: string | undefined): number {
+  try {
+    const value = key ? Number(localStorage.getItem(key)) : 0;
+    return value > 0 && value <= Date.now() ? value : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** Record activity at `now` under `key`; best effort, as {@link readShared} explains. */
+function writeShared(key: string | undefined, now: number): void {
+  try {
+    if (key) localStorage.setItem(key, String(now));
+  } catch {
+    // best effort
+  }
+}
+
+/**
+ * Count pointer, key and visibility events as activity, in a page. Input events arrive by the hundred: at most a few
+ * per second count. Returns the functions that stop listening.
+ */
+function trackInput(touch: () => void): (() => void)[] {
+  let last = 0;
+  const onInput = () => {
+    const now = Date.now();
+    if (now - last < 250) return;
+    last = now;
+    touch();
+  };
+  return [listen(['pointerdown', 'keydown', 'wheel', 'touchstart'], onInput, { passive: true, capture: true }), onVisible(onInput)];
+}
+
+/** Make an idle timer; see {@link IdleTimer}. */
+export function createIdleTimer(options: IdleOptions): IdleTimer {
+  const { idleTimeout, idleWarning, bus, log, sharedActivityKey: key } = options;
+  let deadline = 0;
+  let warned = false;
+  let running = false;
+  let lastBroadcast = 0;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+
+  const stop = () => {
+    running = false;
+    clearTimeout(timer);
+  };
+
+  const check = () => {
+    if (!running) return;
+    // Another tab's later activity moves the deadline (none reads as 0: far behind any deadline).
+    deadline = Math.max(deadline, readShared(key) + idleTimeout);
+    const remaining = deadline - Date.now();
+    if (remaining <= 0) {
+      stop();
+      log.debug('authfetch: idle timeout reached');
+      options.onIdle();
+      return;
+    }
+    if (!warned && remaining <= idleWarning) {
+      warned = true;
+      bus.emit('sessionWarning', { remainingMs: remaining });
+    }
+    schedule();
+  };
+
+  // Aim at the next deadline that matters, computed from the remaining time, never a fixed interval.
+  const schedule = () => {
+    clearTimeout(timer);
+    if (!running) return; // a sessionWarning listener may have signed out
+    const now = Date.now();
+    const warnAt = deadline - idleWarning;
+    timer = setTimeout(check, (!warned && warnAt > now ? warnAt : deadline) - now);
+    (timer as { unref?: () => void }).unref?.();
+  };
+
+  const touch = (fromOtherTab = false) => {
+    if (!running) return;
     const now = Date.now();
     // The deadline passed while timers slept (a background tab, a sleeping machine): input arriving now (the user
     // coming back) does not revive the session; it ends, unless another tab saw activity in time.
-    if (!fromOtherTab && this.#deadline !== 0 && now >= this.#deadline) {
-      this.check();
-      if (!this.#running) return;
+    if (!fromOtherTab && deadline && now >= deadline) {
+      check();
+      if (!running) return;
     }
-    this.#deadline = now + this.options.idleTimeout;
-    if (this.#warned) this.#warned = false;
-    if (!fromOtherTab && now - this.#lastBroadcast > Math.min(1000, this.options.idleTimeout / 10)) {
-      this.#lastBroadcast = now;
-      this.#writeShared(now);
-      this.options.onLocalActivity?.();
+    deadline = now + idleTimeout;
+    warned = false;
+    if (!fromOtherTab && now - lastBroadcast > Math.min(1000, idleTimeout / 10)) {
+      lastBroadcast = now;
+      writeShared(key, now);
+      options.onLocalActivity();
     }
-    this.#schedule();
-  }
+    schedule();
+  };
 
-  /** Re-check the deadline now (the page woke up; timers may have slept). */
-  check(): void {
-    if (!this.#running) return;
-    const shared = this.#readShared();
-    if (shared !== undefined && shared + this.options.idleTimeout > this.#deadline) this.#deadline = shared + this.options.idleTimeout;
-    const remaining = this.#deadline - Date.now();
-    if (remaining <= 0) {
-      this.stop();
-      this.options.log.debug('authfetch: idle timeout reached');
-      this.options.onIdle();
-      return;
-    }
-    if (!this.#warned && remaining <= this.options.idleWarning) {
-      this.#warned = true;
-      this.options.bus.emit('sessionWarning', { remainingMs: remaining });
-    }
-    this.#schedule();
-  }
-
-  #schedule(): void {
-    clearTimeout(this.#timer);
-    if (!this.#running) return;
-    const now = Date.now();
-    const warnAt = this.#deadline - this.options.idleWarning;
-    // Aim at the next deadline that matters, computed from the remaining time, never a fixed interval.
-    const next = !this.#warned && warnAt > now ? warnAt : this.#deadline;
-    this.#timer = setTimeout(() => this.check(), Math.max(0, next - now));
-    (this.#timer as { unref?: () => void }).unref?.();
-  }
-
-  /** `localStorage` may be missing (workers) or throw (blocked storage): sharing is then left to the channel. */
-  #writeShared(now: number): void {
-    if (this.options.sharedActivityKey === undefined) return;
-    try {
-      globalThis.localStorage?.setItem(this.options.sharedActivityKey, String(now));
-    } catch {
-      // best effort
-    }
-  }
-
-  #readShared(): number | undefined {
-    if (this.options.sharedActivityKey === undefined) return undefined;
-    try {
-      const value = Number(globalThis.localStorage?.getItem(this.options.sharedActivityKey));
-      // Never trust a value from the future (a clock change, a foreign write): it would keep the session forever.
-      return Number.isFinite(value) && value > 0 && value <= Date.now() ? value : undefined;
-    } catch {
-      return undefined;
-    }
-  }
-
-  #attachInputListeners(): void {
-    const target = globalThis as unknown as Partial<Pick<Window, 'addEventListener' | 'removeEventListener'>>;
-    const doc = (globalThis as { document?: Document }).document;
-    if (typeof target.addEventListener !== 'function' || !doc) return;
-    // Input events arrive by the hundred: count at most a few per second.
-    const onInput = () => {
-      const now = Date.now();
-      if (now - this.#lastTrack < 250) return;
-      this.#lastTrack = now;
-      this.touch();
-    };
-    const onVisibility = () => {
-      if (doc.visibilityState === 'visible') onInput();
-    };
-    for (const type of ACTIVITY_EVENTS) target.addEventListener(type, onInput, { passive: true, capture: true });
-    doc.addEventListener('visibilitychange', onVisibility);
-    this.#detach = () => {
-      for (const type of ACTIVITY_EVENTS) target.removeEventListener?.(type, onInput, { capture: true });
-      doc.removeEventListener('visibilitychange', onVisibility);
-    };
-  }
-
-  dispose(): void {
-    this.stop();
-    this.#detach?.();
-  }
+  const stopInput = options.trackActivity && (globalThis as { document?: unknown }).document ? trackInput(touch) : [];
+  return {
+    start() {
+      if (running) return;
+      running = true;
+      warned = false;
+      deadline = 0; // a deadline left from an earlier session must not end this one
+      touch();
+    },
+    stop,
+    touch,
+    check,
+    dispose() {
+      stop();
+      for (const stopListening of stopInput) stopListening();
+    },
+  };
 }

@@ -7,36 +7,23 @@
 /** The longest delay a timer can hold, in ms. */
 export const MAX_TIMER_MS = 2 ** 31 - 1;
 
-/** How a timer option is given and what it may be. */
-export interface TimerOptionRule {
-  /** `'s'` for options given in seconds (`refreshLeeway`), else milliseconds. */
-  unit?: 'ms' | 's';
-  /** Whether 0 is accepted. @default false */
-  allowZero?: boolean;
-}
-
 /**
- * `value` checked as a timer option called `name`, or `fallback` when it is `undefined`.
- * @throws TypeError naming the option when the value is not a number, `NaN`, negative, `Infinity`, or longer than
- *   a timer can hold (2^31-1 ms)
+ * The timer option `name` of `source` checked, or `fallback` when it is `undefined`.
+ * @param name the option as messages name it (`'timeout'`, `'retry.backoffLimit'`); its last part is read from `source`
+ * @param allowZero whether 0 is accepted (else the value must be above 0)
+ * @param max the largest value: `MAX_TIMER_MS`, or `MAX_TIMER_MS / 1000` for an option in seconds
+ * @throws TypeError naming the option when the value is not a number, `NaN`, out of range or `Infinity`
  * @example
  * ```ts
- * const timeout = timerOption('timeout', options.timeout, 30_000);
+ * const timeout = timerOption(options, 'timeout', 30_000);
  * ```
  */
-export function timerOption(name: string, value: unknown, fallback: number, rule: TimerOptionRule = {}): number {
+export function timerOption<T>(source: unknown, name: string, fallback: T, allowZero = false, max = MAX_TIMER_MS): number | T {
+  const value = (source as Record<string, unknown> | undefined)?.[name.split('.').pop() as string];
   if (value === undefined) return fallback;
-  const unit = rule.unit ?? 'ms';
-  const max = unit === 's' ? MAX_TIMER_MS / 1000 : MAX_TIMER_MS;
-  const ok =
-    typeof value === 'number' &&
-    Number.isFinite(value) &&
-    (value > 0 || (rule.allowZero === true && value === 0)) &&
-    value <= max;
-  if (!ok) {
-    const unitName = unit === 's' ? 'seconds' : 'ms';
-    const lowest = rule.allowZero === true ? 'from 0' : 'above 0';
-    throw new TypeError(`authfetch: option ${name} must be a number of ${unitName} ${lowest} up to ${max} (what a timer can hold)`);
+  // Comparisons are false for NaN, so it fails both; a string is refused before it could compare as a number.
+  if (typeof value !== 'number' || !(allowZero ? value >= 0 : value > 0) || !(value <= max)) {
+    throw new TypeError(`authfetch: option ${name} must be a number in ${allowZero ? '[' : '('}0, ${max}]`);
   }
   return value;
 }

@@ -5,6 +5,7 @@
  */
 export function randomId(): string {
   let id = '';
-  for (const byte of crypto.getRandomValues(new Uint8Array(16))) id += (byte < 16 ? '0' : '') + byte.toString(16);
+  // 256 + byte has three hex digits; the last two are the byte's, zero-padded.
+  for (const byte of crypto.getRandomValues(new Uint8Array(16))) id += (256 + byte).toString(16).slice(1);
   return id;
 }

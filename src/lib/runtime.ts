@@ -2,19 +2,41 @@
  * Runtime checks, read from `globalThis` at each call (test setups add and remove a DOM between tests).
  */
 
+/** `globalThis` with what a page, a worker or Node may have. */
+const scope = globalThis as unknown as Partial<Pick<Window, 'addEventListener' | 'removeEventListener'>> & {
+  document?: Document;
+  WorkerGlobalScope?: unknown;
+  process?: { versions?: { node?: unknown } };
+};
+
 /**
  * Whether this is a browser page or a worker: where tabs exist, so sharing a session between them makes sense. A
  * DOM emulation (jsdom, happy-dom) counts as a page.
  */
 export function isBrowserOrWorker(): boolean {
-  const g = globalThis as { document?: unknown; WorkerGlobalScope?: unknown };
-  return g.document !== undefined || g.WorkerGlobalScope !== undefined;
+  return scope.document !== undefined || scope.WorkerGlobalScope !== undefined;
 }
 
 /** Whether this is Node without a DOM (jsdom-like test setups count as browsers). */
 export function isNodeRuntime(): boolean {
-  const g = globalThis as { process?: { versions?: { node?: unknown } }; document?: unknown };
-  return typeof g.process?.versions?.node === 'string' && g.document === undefined;
+  return typeof scope.process?.versions?.node === 'string' && scope.document === undefined;
+}
+
+/**
+ * Call `callback` on each of `types` at `target` (`globalThis` by default), where it can be listened to. Returns
+ * the function that stops listening.
+ */
+export function listen(types: readonly string[], callback: () => void, options?: AddEventListenerOptions, target: EventTarget | undefined = scope as EventTarget): () => void {
+  for (const type of types) target?.addEventListener?.(type, callback, options);
+  return () => {
+    for (const type of types) target?.removeEventListener?.(type, callback, options);
+  };
+}
+
+/** Call `callback` when the page comes back to the foreground (`visibilitychange` to visible). */
+export function onVisible(callback: () => void): () => void {
+  const doc = scope.document;
+  return listen(['visibilitychange'], () => doc?.visibilityState === 'visible' && callback(), undefined, doc);
 }
 
 /**
@@ -23,15 +45,10 @@ export function isNodeRuntime(): boolean {
  * either case. Returns the function that stops listening; nothing is listened to outside a page or worker.
  */
 export function onWake(callback: () => void): () => void {
-  const doc = (globalThis as { document?: Document }).document;
-  const onVisibility = () => {
-    if (doc?.visibilityState === 'visible') callback();
-  };
-  const scope = globalThis as unknown as Partial<Pick<Window, 'addEventListener' | 'removeEventListener'>>;
-  doc?.addEventListener('visibilitychange', onVisibility);
-  scope.addEventListener?.('online', callback);
+  const stopVisible = onVisible(callback);
+  const stopOnline = listen(['online'], callback);
   return () => {
-    doc?.removeEventListener('visibilitychange', onVisibility);
-    scope.removeEventListener?.('online', callback);
+    stopVisible();
+    stopOnline();
   };
 }

@@ -3,6 +3,10 @@
  * (the stored session read at start, a refresh starting and settling), and UI bindings must re-read it then. The
  * key is a registry symbol, so `authfetch/react` (a bundle of its own, or another copy of the package) finds it.
  */
+import { callSafely } from './call-safely.js';
+import type { Log } from '../log.js';
+
+/** The key of the subscription on a client (see the module comment). */
 export const SUBSCRIBE_SESSION: unique symbol = Symbol.for('authfetch.subscribeSession');
 
 /** Subscribe to session changes; returns the unsubscribe function. The listener takes no argument: re-read `session`. */
@@ -21,27 +25,17 @@ export interface SessionSignal {
 }
 
 /**
- * Make the session-change signal. A listener that throws is reported through `report` and the others still run:
- * a UI binding's bug must not break the client.
+ * Make the session-change signal. A listener that throws is reported to `log.error` and the others still run: a UI
+ * binding's bug must not break the client.
  */
-export function createSessionSignal(report: (message: string, error: unknown) => void): SessionSignal {
+export function createSessionSignal(log: Log): SessionSignal {
   const listeners = new Set<() => void>();
   return {
-    notify() {
-      for (const listener of [...listeners]) {
-        try {
-          listener();
-        } catch (error) {
-          report('authfetch: a session listener threw; the client carries on', error);
-        }
-      }
-    },
-    subscribe(listener) {
+    notify: () => callSafely(listeners, undefined, log, 'session'),
+    subscribe: (listener) => {
       listeners.add(listener);
       return () => listeners.delete(listener);
     },
-    clear() {
-      listeners.clear();
-    },
+    clear: () => listeners.clear(),
   };
 }

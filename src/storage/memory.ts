@@ -41,19 +41,16 @@ export interface MemoryStorageOptions {
  * ```
  */
 export function memoryStorage(options: MemoryStorageOptions = {}): TokenStorage {
-  const name = options.name ?? DEFAULT_STORAGE_NAME;
   let stored: TokenSet | undefined;
   return {
-    name,
+    name: options.name ?? DEFAULT_STORAGE_NAME,
     shared: false,
-    async get() {
-      // Validated on the way out, like every storage: a bad value set by a JS caller reads as signed out.
-      return stored !== undefined && isTokenSet(stored) ? copyTokenSet(stored) : undefined;
-    },
-    async set(tokens) {
+    // Validated on the way out, like every storage: a bad value set by a JS caller reads as signed out.
+    get: async () => (isTokenSet(stored) ? copyTokenSet(stored) : undefined),
+    set: async (tokens) => {
       stored = copyTokenSet(tokens);
     },
-    async clear() {
+    clear: async () => {
       stored = undefined;
     },
   };
