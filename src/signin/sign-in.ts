@@ -4,13 +4,13 @@
  * (authorization-request, transaction, popup, code-exchange, revocation, end-session); this class orders them and
  * hands the tokens to the client's `login()`.
  */
-import * as oauth from 'oauth4webapi';
+import type * as oauth from 'oauth4webapi';
 import { SignInError } from '../errors/index.js';
 import type { SignInController, SignInHost } from './hook.js';
-import { createAuthorizationRequest } from './authorization-request.js';
+import { authorizationCode, createAuthorizationRequest } from './authorization-request.js';
 import { exchangeCode } from './code-exchange.js';
 import { endSessionUrl } from './end-session.js';
-import { signInFailure, unknownState } from './failure.js';
+import { unknownState } from './failure.js';
 import { idTokenClaims } from './id-token.js';
 import { handOverToOpener, mayBePopup, signInChannelName, SignInPopup } from './popup.js';
 import type { Provider } from './provider.js';
@@ -77,7 +77,7 @@ export class OidcSignIn implements SignInController {
 
   async #signInWithPopup(popup: SignInPopup, options: SignInOptions): Promise<void> {
     // One popup sign-in at a time: a newer one (the window is reused) ends the older one's wait.
-    this.#popup?.cancel(new SignInError('Replaced by another sign-in', { reason: 'popup-closed' }));
+    this.#cancelPopup('Replaced by another sign-in');
     this.#popup = popup;
     let transaction: SignInTransaction | undefined;
     try {
@@ -113,26 +113,13 @@ export class OidcSignIn implements SignInController {
     return this.#config.provider.metadata.get(this.#host.fetch, AbortSignal.timeout(this.#host.timeout));
   }
 
-  /** Validate the response (RFC 9207 `iss`, the provider's error), exchange the code, sign in. */
+  /** Check the response (RFC 9207 `iss`, the provider's error), exchange the code, sign in. */
   async #finish(params: URLSearchParams, transaction: SignInTransaction): Promise<void> {
     const as = await this.#metadata();
-    let validated: URLSearchParams;
-    try {
-      // RFC 9207: a response naming another issuer (or none, where the provider promises one) is refused here.
-      validated = oauth.validateAuthResponse(as, this.#config.provider.client, params, transaction.state);
-    } catch (error) {
-      throw signInFailure(error);
-    }
-    const tokens = await exchangeCode(validated, transaction, {
-      provider: this.#config.provider,
-      as,
-      fetch: this.#host.fetch,
-      signal: AbortSignal.timeout(this.#host.timeout),
-      dpop: this.#host.dpop,
-      requireIdToken: this.#config.scope.split(' ').includes('openid'),
-      timeout: this.#host.timeout,
-    });
-    await this.#host.login(tokens);
+    const { provider } = this.#config;
+    const { fetch, timeout, dpop } = this.#host;
+    const code = authorizationCode(as, params, transaction.state);
+    await this.#host.login(await exchangeCode(code, transaction, { provider, as, fetch, timeout, dpop }));
   }
 
   async handleRedirect(input?: string): Promise<HandleRedirectResult | undefined> {
@@ -155,14 +142,14 @@ export class OidcSignIn implements SignInController {
     if (win && url.href === win.location.href) cleanAddressBar(win, url);
     if (claim.status === 'unknown') throw unknownState();
     // Another tab holding the same URL exchanged the code; its sign-in reaches this tab through the shared storage.
-    if (claim.status === 'consumed') return claim.appState === undefined ? {} : { state: claim.appState };
-    await this.#finish(params, claim.transaction);
-    return claim.transaction.appState === undefined ? {} : { state: claim.transaction.appState };
+    if (claim.status === 'claimed') await this.#finish(params, claim.transaction);
+    const appState = claim.status === 'claimed' ? claim.transaction.appState : claim.appState;
+    return appState === undefined ? {} : { state: appState };
   }
 
   async logout(options: LogoutOptions | undefined, signOutLocally: () => Promise<void>): Promise<void> {
     // A popup sign-in still open would sign the user back in right after this logout.
-    this.#popup?.cancel(new SignInError('Signed out during the sign-in', { reason: 'popup-closed' }));
+    this.#cancelPopup('Signed out during the sign-in');
     const tokens = this.#host.tokens();
     // Signed out here and in every tab first: a revocation that fails or hangs never keeps anyone signed in.
     await signOutLocally();
@@ -192,7 +179,12 @@ export class OidcSignIn implements SignInController {
   }
 
   dispose(): void {
-    this.#popup?.cancel(new SignInError('The client was disposed', { reason: 'popup-closed' }));
+    this.#cancelPopup('The client was disposed');
+  }
+
+  /** End the wait of a popup sign-in still open (`popup-closed`). */
+  #cancelPopup(message: string): void {
+    this.#popup?.cancel(new SignInError(message, { reason: 'popup-closed' }));
   }
 }
 

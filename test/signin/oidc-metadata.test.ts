@@ -124,6 +124,8 @@ describe('oidc() discovery, endpoints and ID token validation', () => {
     ['an expired ID token', { exp: Math.floor(Date.now() / 1000) - 3600, iat: Math.floor(Date.now() / 1000) - 7200 }],
     ['another issuer', { iss: 'https://evil.example' }],
     ['several audiences without azp', { aud: [CLIENT_ID, 'other'] }],
+    ['no subject', { sub: undefined }],
+    ['a not-before in the future', { nbf: Math.floor(Date.now() / 1000) + 3600 }],
   ] as const) {
     it(`refuses an ID token with ${label} (invalid-response) and stays signed out`, async () => {
       script.idTokenClaims = claims;
