@@ -77,9 +77,9 @@ describe('oidc() discovery, endpoints and ID token validation', () => {
   }
 
   /** Start a sign-in and answer it as the provider would: a callback URL with a code for its state. */
-  async function callbackFor(auth: AuthClient): Promise<string> {
+  async function callbackFor(auth: AuthClient, maxAge?: number): Promise<string> {
     let authorizationUrl = '';
-    await auth.signIn({ openUrl: (url) => void (authorizationUrl = url) });
+    await auth.signIn({ maxAge, openUrl: (url) => void (authorizationUrl = url) });
     const params = new URL(authorizationUrl).searchParams;
     lastNonce = params.get('nonce') ?? '';
     return `${REDIRECT}?code=c0de&state=${params.get('state')}`;
@@ -139,6 +139,19 @@ describe('oidc() discovery, endpoints and ID token validation', () => {
       expect(auth.session).toEqual({ status: 'signed-out' });
     });
   }
+
+  it('with maxAge, needs an auth_time recent enough (OIDC Core 3.1.3.7 step 11)', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    for (const [authTime, ok] of [[undefined, false], [now - 3600, false], [now, true]] as const) {
+      script.idTokenClaims = { auth_time: authTime };
+      const auth = client();
+      const outcome = await auth.handleRedirect(await callbackFor(auth, 60)).then(
+        () => 'signed-in',
+        (e: unknown) => (e as SignInError).reason,
+      );
+      expect(outcome, String(authTime)).toBe(ok ? 'signed-in' : 'invalid-response');
+    }
+  });
 
   it('reads the token response bounded: a huge one is refused (invalid-response), not read into memory', async () => {
     script.padTo = 4 * 1024 * 1024;
