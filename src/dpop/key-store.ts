@@ -75,9 +75,10 @@ function isKey(value: unknown, type: KeyType, usage: KeyUsage): value is CryptoK
 
 /** A stored value that is not a usable key pair (corrupted, an older shape) reads as none, and is replaced. */
 function asStoredKey(value: unknown): StoredKey | undefined {
-  const { id, privateKey, publicKey } = (value ?? {}) as Partial<Record<keyof StoredKey, unknown>>;
-  return typeof id === 'string' && isKey(privateKey, 'private', 'sign') && isKey(publicKey, 'public', 'verify')
-    ? { id, privateKey, publicKey }
+  const key = value as Partial<Record<keyof StoredKey, unknown>> | undefined;
+  // As stored by this module: { id, privateKey, publicKey }.
+  return typeof key?.id === 'string' && isKey(key.privateKey, 'private', 'sign') && isKey(key.publicKey, 'public', 'verify')
+    ? (key as StoredKey)
     : undefined;
 }
 
@@ -112,38 +113,34 @@ export function memoryKeyStore(): KeyStore & { adopt(key: StoredKey): void } {
  * What an IndexedDB operation of the key store throws once the store has fallen back to memory: told apart from a
  * WebCrypto failure, which must reach the caller rather than switch to memory.
  */
-const FELL_BACK = Symbol('fell back');
+const FELL_BACK = Symbol();
 
 /** The IndexedDB key store (`keyStorage: 'indexeddb'`, the default). Opens nothing until first used. @internal */
-export function indexedDbKeyStore(name: string, timeoutMs: number, lock: TabLock): KeyStore {
-  return new IndexedDbKeyStore(name, timeoutMs, lock);
-}
-
-class IndexedDbKeyStore implements KeyStore {
+export class IndexedDbKeyStore implements KeyStore {
   // The BroadcastChannel of the key's notices, `authfetch:<name>:dpop`.
   readonly #channelName: string;
   readonly #lock: TabLock;
   // Bounded like the token storage's: an open can stay pending forever (a blocked upgrade, some private modes).
   readonly #idb: IdbOperation;
+  // Holds the key this instance last read or made (adopted each time), so that IndexedDB breaking mid-session does
+  // not change the key (and with it unbind every token): after the fallback, the key lives here.
   readonly #memory = memoryKeyStore();
-  // Set once, when IndexedDB is given up; from then on the key lives in `#memory`. Its first subscriber starts a
-  // probe: an app that only listens must learn before its first request that the key will not survive a reload.
+  // Set once, when IndexedDB is given up. Its first subscriber starts a probe: an app that only listens must learn
+  // before its first request that the key will not survive a reload.
   readonly #fallback = new FallbackSignal(() => void this.get().catch(() => undefined));
-  // The key this instance last read or made: what the fallback keeps, so IndexedDB breaking mid-session does not
-  // change the key (and with it unbind every token).
-  #lastKnown: StoredKey | undefined;
-  // Concurrent callers (a burst of requests) share one read.
-  #reading: Promise<StoredKey> | undefined;
-  // The hot path: the key as last read, used without touching IndexedDB until something says it may have changed.
-  // A proof made between another tab's rotation and the notice reaching this one still uses the old key; a server
-  // that bound the token to the new key answers 401 (`invalid_dpop_proof` / `invalid_token`). That cannot loop: the
-  // auth path refreshes and replays once (the notice has usually arrived by then, and the replay's proof is made
-  // afresh), and a replay that is refused again is the final answer (`src/auth-path/after-unauthorized.ts`).
-  #cached: StoredKey | undefined;
-  // Bumped whenever the cache is dropped: a read that started before is still returned to its callers but neither
-  // cached (it may have read the key the notice announced as replaced) nor left as the shared read.
+  // The read in flight, shared by concurrent callers (a burst of requests), and then the hot path: the key as last
+  // read, used without touching IndexedDB until something says it may have changed. A proof made between another
+  // tab's rotation and the notice reaching this one still uses the old key; a server that bound the token to the new
+  // key answers 401 (`invalid_dpop_proof` / `invalid_token`). That cannot loop: the auth path refreshes and replays
+  // once (the notice has usually arrived by then, and the replay's proof is made afresh), and a replay that is
+  // refused again is the final answer (`src/auth-path/after-unauthorized.ts`).
+  #current: Promise<StoredKey> | undefined;
+  // The id of the key `#current` holds once its read was kept.
+  #currentId: string | undefined;
+  // Bumped whenever `#current` is dropped: a read that started before is still returned to its callers but neither
+  // kept (it may have read the key the notice announced as replaced) nor allowed to drop a newer read.
   #generation = 0;
-  // `undefined`: not opened yet; `null`: no BroadcastChannel here, so nothing is cached (every use reads IndexedDB,
+  // `undefined`: not opened yet; `null`: no BroadcastChannel here, so no read is kept (every use reads IndexedDB,
   // the only way left to see another tab's rotation at once).
   #channel: BroadcastChannel | null | undefined;
 
@@ -154,47 +151,44 @@ class IndexedDbKeyStore implements KeyStore {
   }
 
   get(): Promise<StoredKey> {
-    if (this.#fallback.failure) return this.#memory.get();
-    if (this.#cached) return Promise.resolve(this.#cached);
-    return (this.#reading ??= this.#read());
+    return this.#fallback.failure ? this.#memory.get() : (this.#current ??= this.#read());
   }
 
   async rotate(): Promise<void> {
-    this.#lastKnown = undefined;
     this.forget();
-    if (!this.#fallback.failure) {
-      try {
-        await this.#locked(() => this.#run((s) => del(KEY, s)));
-        this.#announce(null);
-        return;
-      } catch (error) {
-        if (error !== FELL_BACK) throw error;
-      }
-    }
+    // The memory copy goes too: a fallback after this makes a new key rather than bringing the old one back.
     await this.#memory.rotate();
+    if (this.#fallback.failure) return;
+    try {
+      await this.#locked(() => this.#run((s) => del(KEY, s)));
+      this.#announce(null);
+    } catch (error) {
+      if (error !== FELL_BACK) throw error;
+    }
   }
 
   forget(): void {
     this.#generation++;
-    this.#cached = undefined;
-    this.#reading = undefined;
+    this.#current = this.#currentId = undefined;
   }
 
   onFallback(listener: (error: unknown) => void): () => void {
     return this.#fallback.subscribe(listener);
   }
 
-  /** One read shared by concurrent callers, cached unless the key may have changed meanwhile. */
+  /** Read (or make) the key; kept as `#current` unless the key may have changed meanwhile. */
   async #read(): Promise<StoredKey> {
-    // Listening starts before the read, so a rotation during the read is heard and the read is not cached.
-    const canCache = this.#listen();
+    // Listening starts before the read, so a rotation during the read is heard and the read is not kept.
+    const canKeep = this.#listen();
     const started = this.#generation;
+    let key: StoredKey | undefined;
     try {
-      const key = await this.#load();
-      if (canCache && this.#generation === started && !this.#fallback.failure) this.#cached = key;
-      return key;
+      return (key = await this.#load());
     } finally {
-      if (this.#generation === started) this.#reading = undefined;
+      if (this.#generation === started) {
+        if (key && canKeep && !this.#fallback.failure) this.#currentId = key.id;
+        else this.#current = undefined;
+      }
     }
   }
 
@@ -210,34 +204,31 @@ class IndexedDbKeyStore implements KeyStore {
     }
   }
 
-  /** Under the Web Lock that serializes making (and deleting) the key across tabs; the coordinator's is `...:refresh`. */
-  #locked<T>(task: () => Promise<T>): Promise<T> {
-    return this.#lock.run(`${this.#channelName}-key`, task);
-  }
-
   async #stored(): Promise<StoredKey | undefined> {
     const found = asStoredKey(await this.#run((s) => get(KEY, s)));
-    if (found) this.#lastKnown = found;
+    if (found) this.#memory.adopt(found);
     return found;
   }
 
   async #make(): Promise<StoredKey> {
     const made = await generateStoredKey();
-    this.#lastKnown = made; // kept in memory if storing it fails
+    this.#memory.adopt(made); // kept in memory if storing it fails
     await this.#run((s) => set(KEY, made, s));
     this.#announce(made.id);
     return made;
   }
 
-  /** An IndexedDB operation; when it fails, the store gives up on IndexedDB, keeping the last known key. */
+  /** Under the Web Lock that serializes making (and deleting) the key across tabs; the coordinator's is `...:refresh`. */
+  #locked<T>(task: () => Promise<T>): Promise<T> {
+    return this.#lock.run(`${this.#channelName}-key`, task);
+  }
+
+  /** An IndexedDB operation; when it fails, the store gives up on IndexedDB (the first failure wins). */
   async #run<T>(operation: (store: UseStore) => Promise<T>): Promise<T> {
     try {
       return await this.#idb(operation);
     } catch (error) {
-      if (!this.#fallback.failure) {
-        if (this.#lastKnown) this.#memory.adopt(this.#lastKnown);
-        this.#fallback.fail(error);
-      }
+      this.#fallback.fail(error);
       throw FELL_BACK;
     }
   }
@@ -251,7 +242,7 @@ class IndexedDbKeyStore implements KeyStore {
         const channel = new BroadcastChannel(this.#channelName);
         channel.onmessage = ({ data }: MessageEvent<Partial<KeyNotice> | null>) => {
           // The announced key is the one held already (tabs racing for the first key): nothing to re-read.
-          if (data?.type === 'rotated' && (data.id === null || (typeof data.id === 'string' && data.id !== this.#cached?.id))) this.forget();
+          if (data?.type === 'rotated' && (data.id === null || (typeof data.id === 'string' && data.id !== this.#currentId))) this.forget();
         };
         // Node 20 has BroadcastChannel too: an open one keeps the process alive unless unref'd. There is no dispose
         // on `Dpop` (a key outlives any one client), so the channel lives as long as the page.
