@@ -4,7 +4,7 @@
  * discovery is not kept, so the next call tries again.
  */
 import { discardBody } from '../lib/discard-body.js';
-import * as oauth from 'oauth4webapi';
+import type * as oauth from 'oauth4webapi';
 import { errorFromFailure, errorFromResponse, TokenResponseError } from '../errors/index.js';
 
 /** Endpoints for a provider without discovery (each an absolute https URL). */
@@ -64,25 +64,32 @@ export class ProviderMetadata {
   }
 
   async #discover(fetchFn: typeof fetch, signal: AbortSignal): Promise<oauth.AuthorizationServer> {
-    const request = async (algorithm: 'oidc' | 'oauth2') => {
+    const { issuer } = this;
+    const path = issuer.pathname.replace(/\/$/, '');
+    const request = async (wellKnownPath: string) => {
       try {
-        return await oauth.discoveryRequest(this.issuer, { algorithm, signal, [oauth.customFetch]: fetchFn, [oauth.allowInsecureRequests]: this.insecure });
+        // `redirect: 'manual'`: the metadata names the endpoints tokens go to, so it comes from the issuer only.
+        return await fetchFn(new URL(wellKnownPath, issuer).href, { headers: { accept: 'application/json' }, redirect: 'manual', signal });
       } catch (error) {
-        throw errorFromFailure(error, { method: 'GET', url: this.issuer.href });
+        throw errorFromFailure(error, { method: 'GET', url: issuer.href });
       }
     };
-    // OpenID Connect Discovery first; a plain OAuth 2 server answers 404 there and publishes RFC 8414 metadata.
-    let response = await request('oidc');
+    // OpenID Connect Discovery 1.0 section 4 (appended to the issuer's path) first; a plain OAuth 2 server answers
+    // 404 there and publishes RFC 8414 metadata (section 3: inserted before the issuer's path).
+    let response = await request(`${path}/.well-known/openid-configuration`);
     if (response.status === 404) {
       discardBody(response);
-      response = await request('oauth2');
+      response = await request(`/.well-known/oauth-authorization-server${path}`);
     }
-    if (!response.ok) throw await errorFromResponse(response, { method: 'GET', url: response.url || this.issuer.href });
+    if (!response.ok) throw await errorFromResponse(response, { method: 'GET', url: response.url || issuer.href });
     try {
-      return await oauth.processDiscoveryResponse(this.issuer, response);
-    } catch (cause) {
-      // Another issuer in the document, not JSON, missing fields: a retry does not cure it.
-      throw new TokenResponseError(`The metadata of ${this.issuer.origin} is unusable`, { cause, status: response.status });
+      const metadata = (await response.json()) as oauth.AuthorizationServer;
+      // OIDC Discovery 4.3, RFC 8414 section 3.3: the document must name the issuer it was fetched for.
+      if (response.status === 200 && new URL(metadata.issuer).href === issuer.href) return metadata;
+    } catch {
+      // not JSON, or no issuer URL in it
     }
+    // A retry does not cure it.
+    throw new TokenResponseError(`The metadata of ${issuer.origin} is unusable`, { status: response.status });
   }
 }

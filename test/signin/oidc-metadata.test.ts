@@ -22,6 +22,8 @@ interface Script {
   idTokenClaims: Record<string, unknown>;
   /** Pad the token response to this many bytes (a hostile or broken provider). */
   padTo?: number;
+  /** The issuer the metadata names, when not the one it is fetched for. */
+  metadataIssuer?: string;
 }
 
 describe('oidc() discovery, endpoints and ID token validation', () => {
@@ -43,7 +45,7 @@ describe('oidc() discovery, endpoints and ID token validation', () => {
         res.end(JSON.stringify(body));
       };
       const metadata = {
-        issuer,
+        issuer: script.metadataIssuer ?? issuer,
         authorization_endpoint: `${issuer}/authorize`,
         token_endpoint: `${issuer}/token`,
         id_token_signing_alg_values_supported: ['ES256'],
@@ -115,6 +117,11 @@ describe('oidc() discovery, endpoints and ID token validation', () => {
     await expect(auth.signIn({ openUrl: () => undefined })).rejects.toMatchObject({ code: 'ERR_NOT_FOUND' });
     script = { ...script, openid: true };
     await expect(auth.signIn({ openUrl: () => undefined })).resolves.toBeUndefined();
+  });
+
+  it('refuses metadata that names another issuer (OIDC Discovery 4.3) with TokenResponseError', async () => {
+    script.metadataIssuer = 'https://evil.example';
+    await expect(client().signIn({ openUrl: () => undefined })).rejects.toMatchObject({ code: 'ERR_TOKEN_RESPONSE' });
   });
 
   for (const [label, claims] of [
