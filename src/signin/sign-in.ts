@@ -53,19 +53,13 @@ export class OidcSignIn implements SignInController {
 
   signIn(options: SignInOptions = {}): Promise<void> {
     const win = browserWindow();
-    if (options.popup) {
-      if (!win) return Promise.reject(noWindow());
-      // Synchronously, inside the app's click handler: after an await the browser would block the popup.
-      let popup: SignInPopup;
-      try {
-        popup = SignInPopup.open(win);
-      } catch (error) {
-        return Promise.reject(error);
-      }
-      return this.#signInWithPopup(popup, options);
+    try {
+      if (!win && (options.popup || !options.openUrl)) throw new TypeError('authfetch: signIn() needs a browser window (or openUrl)');
+      // The popup opens synchronously, inside the app's click handler: after an await the browser would block it.
+      return options.popup ? this.#signInWithPopup(SignInPopup.open(win as Window), options) : this.#signInWithRedirect(options, win);
+    } catch (error) {
+      return Promise.reject(error);
     }
-    if (!win && !options.openUrl) return Promise.reject(noWindow());
-    return this.#signInWithRedirect(options, win);
   }
 
   async #signInWithRedirect(options: SignInOptions, win: Window | undefined): Promise<void> {
@@ -186,10 +180,6 @@ export class OidcSignIn implements SignInController {
   #cancelPopup(message: string): void {
     this.#popup?.cancel(new SignInError(message, { reason: 'popup-closed' }));
   }
-}
-
-function noWindow(): TypeError {
-  return new TypeError('authfetch: signIn() needs a browser window (or openUrl)');
 }
 
 /** Remove the authorization response from the address bar (keeping the rest of the URL and the history entry). */

@@ -108,23 +108,23 @@ export class TransactionStore {
   claim(state: string): Promise<ClaimResult> {
     const key = this.#prefix + state;
     return this.lock.run(this.#lockName, async () => {
-      const memory = inMemory.get(key);
-      if (isMarker(memory)) return { status: 'consumed', appState: memory.appState };
-      if (isTransaction(memory)) {
-        inMemory.set(key, { consumed: true, appState: memory.appState, createdAt: Date.now() });
-        return { status: 'claimed', transaction: memory };
-      }
       const storage = localStore();
-      const value: unknown = parse(storage?.getItem(key));
-      if (isMarker(value)) return { status: 'consumed', appState: value.appState };
-      if (!isTransaction(value) || Date.now() - value.createdAt > TRANSACTION_TTL_MS) return { status: 'unknown' };
-      const marker: ConsumedMarker = { consumed: true, appState: value.appState, createdAt: Date.now() };
-      try {
-        storage?.setItem(key, JSON.stringify(marker));
-      } catch {
-        storage?.removeItem(key);
+      // A popup's transaction (or a redirect's where localStorage failed) is in memory; the TTL applies to stored ones.
+      const fromMemory = inMemory.has(key);
+      const entry: unknown = fromMemory ? inMemory.get(key) : parse(storage?.getItem(key));
+      if (isMarker(entry)) return { status: 'consumed', appState: entry.appState };
+      if (!isTransaction(entry) || (!fromMemory && Date.now() - entry.createdAt > TRANSACTION_TTL_MS)) return { status: 'unknown' };
+      const marker: ConsumedMarker = { consumed: true, appState: entry.appState, createdAt: Date.now() };
+      if (fromMemory) {
+        inMemory.set(key, marker);
+      } else {
+        try {
+          storage?.setItem(key, JSON.stringify(marker));
+        } catch {
+          storage?.removeItem(key);
+        }
       }
-      return { status: 'claimed', transaction: value };
+      return { status: 'claimed', transaction: entry };
     });
   }
 
