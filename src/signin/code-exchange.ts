@@ -39,7 +39,7 @@ export async function exchangeCode(code: string, transaction: SignInTransaction,
         provider.clientAuth,
         'authorization_code',
         { code, redirect_uri: transaction.redirectUri, code_verifier: transaction.codeVerifier },
-        provider.requestOptions(context.fetch, signal, headers),
+        { signal, headers, [oauth.customFetch]: context.fetch, [oauth.allowInsecureRequests]: provider.insecure },
       ),
     );
     if (!response.ok) {

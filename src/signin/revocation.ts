@@ -9,11 +9,11 @@ import type { Provider } from './provider.js';
 
 /** Revoke the session's refresh token (else its access token), where the provider has a revocation endpoint. */
 export async function revokeTokens(provider: Provider, tokens: TokenSet, fetchFn: typeof fetch, signal: AbortSignal): Promise<void> {
-  const as = await provider.metadata.get(fetchFn, signal);
+  const as = await provider.metadata(fetchFn, signal);
   if (!as.revocation_endpoint) return;
   const url = new URL(as.revocation_endpoint);
   // The token travels in the body: https only (plain http only for a provider on this machine, RFC 8252 section 8.3).
-  if (url.protocol !== 'https:' && !provider.metadata.insecure) throw new TypeError('authfetch: the revocation endpoint must be https');
+  if (url.protocol !== 'https:' && !provider.insecure) throw new TypeError('authfetch: the revocation endpoint must be https');
   const [token, hint] = tokens.refreshToken ? [tokens.refreshToken, 'refresh_token'] : [tokens.accessToken, 'access_token'];
   const body = new URLSearchParams({ token_type_hint: hint, token });
   const headers = new Headers({ 'content-type': 'application/x-www-form-urlencoded;charset=UTF-8' });

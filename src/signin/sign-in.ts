@@ -104,7 +104,7 @@ export class OidcSignIn implements SignInController {
   }
 
   #metadata(): Promise<oauth.AuthorizationServer> {
-    return this.#config.provider.metadata.get(this.#host.fetch, AbortSignal.timeout(this.#host.timeout));
+    return this.#config.provider.metadata(this.#host.fetch, AbortSignal.timeout(this.#host.timeout));
   }
 
   /** Check the response (RFC 9207 `iss`, the provider's error), exchange the code, sign in. */
