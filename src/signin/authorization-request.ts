@@ -77,12 +77,14 @@ export function authorizationCode(as: oauth.AuthorizationServer, params: URLSear
     if (values.length > 1) throw invalidResponse(name);
     return values[0];
   };
-  if (one('response') !== undefined || one('id_token') !== undefined || one('token') !== undefined) throw invalidResponse('response_type');
+  if (one('response') !== undefined) throw invalidResponse('response'); // JARM
   const iss = one('iss');
   if (iss ? iss !== as.issuer : as.authorization_response_iss_parameter_supported) throw invalidResponse('iss');
   if (one('state') !== state) throw invalidResponse('state');
   const error = one('error');
   if (error) throw authorizationError(error);
+  // Implicit or hybrid answers: this client asked for response_type=code only.
+  if (one('id_token') !== undefined || one('token') !== undefined) throw invalidResponse('response_type');
   const code = one('code');
   if (!code) throw invalidResponse('code');
   return code;

@@ -47,6 +47,11 @@ export async function exchangeCode(code: string, transaction: SignInTransaction,
       const reason = response.status >= 500 ? 'server-error' : 'invalid-response';
       throw new SignInError(`The token endpoint refused the code (${error ?? response.status})`, { reason, oauthError: error });
     }
+    // RFC 6749 section 5.1: a successful answer is 200.
+    if (response.status !== 200) {
+      discardBody(response);
+      throw invalidResponse('status');
+    }
     const receivedAt = Date.now();
     // Read bounded, as every token response is (src/refresh/http.ts): tokens are kilobytes, not megabytes.
     const read = await readBounded(response.body, MAX_TOKEN_RESPONSE_BYTES, context.timeout);
