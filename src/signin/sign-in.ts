@@ -12,7 +12,7 @@ import { exchangeCode } from './code-exchange.js';
 import { endSessionUrl } from './end-session.js';
 import { unknownState } from './failure.js';
 import { idTokenClaims } from './id-token.js';
-import { handOverToOpener, mayBePopup, signInChannelName, SignInPopup } from './popup.js';
+import { handOverToOpener, mayBePopup, SignInPopup } from './popup.js';
 import type { Provider } from './provider.js';
 import { revokeTokens } from './revocation.js';
 import { TransactionStore, type SignInTransaction } from './transaction.js';
@@ -47,8 +47,9 @@ export class OidcSignIn implements SignInController {
   constructor(config: SignInConfig, host: SignInHost) {
     this.#config = config;
     this.#host = host;
-    this.#transactions = new TransactionStore(host.name, host.lock);
-    this.#channelName = signInChannelName(host.name);
+    // The channel the popup and its opener talk over, named after the storage; also the transactions' lock.
+    this.#channelName = `authfetch:${host.name}:signin`;
+    this.#transactions = new TransactionStore(this.#channelName, host.lock);
   }
 
   signIn(options: SignInOptions = {}): Promise<void> {

@@ -67,14 +67,16 @@ function isMarker(value: unknown): value is ConsumedMarker {
 /** The transactions of one storage name. */
 export class TransactionStore {
   readonly #prefix: string;
-  readonly #lockName: string;
 
+  /**
+   * @param lockName `authfetch:<name>:signin`, the lock that claims are made under; the entries in `localStorage`
+   *   are `authfetch:<name>:signin:<state>`
+   */
   constructor(
-    name: string,
+    private readonly lockName: string,
     private readonly lock: TabLock,
   ) {
-    this.#prefix = `authfetch:${name}:signin:`;
-    this.#lockName = `authfetch:${name}:signin`;
+    this.#prefix = `${lockName}:`;
   }
 
   /** Remember a redirect sign-in (in `localStorage`, else memory) or, with `inMemoryOnly`, a popup sign-in. */
@@ -107,7 +109,7 @@ export class TransactionStore {
   /** Claim a transaction for the one exchange of its code; see the module comment. */
   claim(state: string): Promise<ClaimResult> {
     const key = this.#prefix + state;
-    return this.lock.run(this.#lockName, async () => {
+    return this.lock.run(this.lockName, async () => {
       const storage = localStore();
       // A popup's transaction (or a redirect's where localStorage failed) is in memory; the TTL applies to stored ones.
       const fromMemory = inMemory.has(key);
