@@ -156,15 +156,19 @@ export class IndexedDbKeyStore implements KeyStore {
 
   async rotate(): Promise<void> {
     this.forget();
-    // The memory copy goes too: a fallback after this makes a new key rather than bringing the old one back.
-    await this.#memory.rotate();
-    if (this.#fallback.failure) return;
-    try {
-      await this.#locked(() => this.#run((s) => del(KEY, s)));
-      this.#announce(null);
-    } catch (error) {
-      if (error !== FELL_BACK) throw error;
+    // The memory copy goes too (now, and again if deleting falls back), so that a fallback makes a new key rather
+    // than bringing the old one back.
+    void this.#memory.rotate();
+    if (!this.#fallback.failure) {
+      try {
+        await this.#locked(() => this.#run((s) => del(KEY, s)));
+        this.#announce(null);
+        return;
+      } catch (error) {
+        if (error !== FELL_BACK) throw error;
+      }
     }
+    await this.#memory.rotate();
   }
 
   forget(): void {
@@ -206,16 +210,21 @@ export class IndexedDbKeyStore implements KeyStore {
 
   async #stored(): Promise<StoredKey | undefined> {
     const found = asStoredKey(await this.#run((s) => get(KEY, s)));
-    if (found) this.#memory.adopt(found);
+    if (found) this.#keep(found);
     return found;
   }
 
   async #make(): Promise<StoredKey> {
     const made = await generateStoredKey();
-    this.#memory.adopt(made); // kept in memory if storing it fails
+    this.#keep(made); // kept in memory if storing it fails
     await this.#run((s) => set(KEY, made, s));
     this.#announce(made.id);
     return made;
+  }
+
+  /** Adopt a key read or made into the memory store, the key a fallback goes on with; settled once it happened. */
+  #keep(key: StoredKey): void {
+    if (!this.#fallback.failure) this.#memory.adopt(key);
   }
 
   /** Under the Web Lock that serializes making (and deleting) the key across tabs; the coordinator's is `...:refresh`. */
