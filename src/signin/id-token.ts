@@ -65,8 +65,8 @@ export function checkIdToken(idToken: unknown, expected: IdTokenExpectations): v
     sub: typeof claims.sub === 'string',
     aud: Array.isArray(aud) ? aud.includes(clientId) && (aud.length === 1 || claims.azp === clientId) : aud === clientId,
     exp: isTime(exp) && exp > now - CLOCK_TOLERANCE_S,
-    iat: isTime(claims.iat),
-    nbf: nbf === undefined || (isTime(nbf) && nbf <= now + CLOCK_TOLERANCE_S),
+    iat: typeof claims.iat === 'number',
+    nbf: nbf === undefined || (typeof nbf === 'number' && nbf <= now + CLOCK_TOLERANCE_S),
     nonce: claims.nonce === expected.nonce,
     auth_time: authTime === undefined ? maxAge === undefined : isTime(authTime) && (maxAge === undefined || authTime + maxAge >= now - CLOCK_TOLERANCE_S),
   };
