@@ -79,20 +79,25 @@ export async function exchangeCode(code: string, transaction: SignInTransaction,
 
 /**
  * RFC 6749 section 5.1: an object with `access_token` and a `token_type` this client can use (RFC 6750 Bearer or
- * RFC 9449 DPoP, compared case-insensitively and stored lower-cased), string `refresh_token` and `scope` if any.
+ * RFC 9449 DPoP, compared case-insensitively and stored lower-cased), a non-negative `expires_in` (a numeric string
+ * is read as its number), string `refresh_token` and `scope` if any.
  */
 function checkTokenResponse(body: Record<string, unknown>): void {
   const isString = (value: unknown) => typeof value === 'string' && value !== '';
   const optional = (value: unknown) => value === undefined || typeof value === 'string';
   if (typeof body !== 'object' || body === null || Array.isArray(body)) throw invalidResponse('json');
   const tokenType = isString(body.token_type) ? (body.token_type as string).toLowerCase() : '';
+  const { expires_in: expiresIn } = body;
+  const seconds = typeof expiresIn === 'string' ? parseFloat(expiresIn) : expiresIn;
   const checks: Record<string, boolean> = {
     access_token: isString(body.access_token),
     token_type: tokenType === 'bearer' || tokenType === 'dpop',
+    expires_in: seconds === undefined || (typeof seconds === 'number' && Number.isFinite(seconds) && seconds >= 0),
     refresh_token: optional(body.refresh_token) && body.refresh_token !== '',
     scope: optional(body.scope),
     id_token: isString(body.id_token),
   };
   for (const member in checks) if (!checks[member]) throw invalidResponse(member);
   body.token_type = tokenType;
+  body.expires_in = seconds;
 }
