@@ -13,7 +13,7 @@
 import { del, get, set, type UseStore } from 'idb-keyval';
 import type { TabLock } from '../lib/lock.js';
 import { FallbackSignal } from '../storage/fallback.js';
-import { idbStore } from '../lib/idb-store.js';
+import { idbStore, type IdbOperation } from '../lib/idb-store.js';
 import { randomId } from '../lib/random-id.js';
 
 /**
@@ -58,39 +58,28 @@ export interface KeyNotice {
   id: string | null;
 }
 
-function isKeyNotice(value: unknown): value is KeyNotice {
-  if (typeof value !== 'object' || value === null) return false;
-  const v = value as Record<string, unknown>;
-  return v.type === 'rotated' && (typeof v.id === 'string' || v.id === null);
-}
-
 /** Make a new ES256 key pair; only the private key is non-extractable (WebCrypto always makes public keys extractable). */
 export async function generateStoredKey(): Promise<StoredKey> {
   const subtle = (globalThis as { crypto?: Crypto }).crypto?.subtle;
-  if (!subtle) {
-    throw new DOMException(
-      'authfetch: DPoP needs WebCrypto (crypto.subtle), which browsers offer only in secure contexts (https, localhost)',
-      'NotSupportedError',
-    );
-  }
+  if (!subtle) throw new DOMException('authfetch: DPoP needs crypto.subtle (https or localhost only)', 'NotSupportedError');
   const pair = (await subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign', 'verify'])) as CryptoKeyPair;
   return { id: randomId(), privateKey: pair.privateKey, publicKey: pair.publicKey };
 }
 
+/** Whether a stored value is a P-256 ECDSA key of this type that may be used this way. */
+function isKey(value: unknown, type: KeyType, usage: KeyUsage): value is CryptoKey {
+  const key = value as Partial<CryptoKey> | null | undefined;
+  const algorithm = key?.algorithm as Partial<EcKeyAlgorithm> | undefined;
+  return key?.type === type && algorithm?.name === 'ECDSA' && algorithm.namedCurve === 'P-256' && key.usages?.includes(usage) === true;
+}
+
 /** A stored value that is not a usable key pair (corrupted, an older shape) reads as none, and is replaced. */
 function asStoredKey(value: unknown): StoredKey | undefined {
-  if (typeof value !== 'object' || value === null) return undefined;
-  const v = value as Partial<Record<keyof StoredKey, unknown>>;
-  const isKey = (key: unknown, type: KeyType, usage: KeyUsage): key is CryptoKey => {
-    if (typeof key !== 'object' || key === null) return false;
-    const k = key as Partial<CryptoKey>;
-    const algorithm = k.algorithm as Partial<EcKeyAlgorithm> | undefined;
-    return k.type === type && algorithm?.name === 'ECDSA' && algorithm.namedCurve === 'P-256' && k.usages?.includes(usage) === true;
-  };
-  if (typeof v.id !== 'string' || !isKey(v.privateKey, 'private', 'sign') || !isKey(v.publicKey, 'public', 'verify')) {
-    return undefined;
-  }
-  return { id: v.id, privateKey: v.privateKey, publicKey: v.publicKey };
+  const key = value as Partial<Record<keyof StoredKey, unknown>> | undefined;
+  // As stored by this module: { id, privateKey, publicKey }.
+  return typeof key?.id === 'string' && isKey(key.privateKey, 'private', 'sign') && isKey(key.publicKey, 'public', 'verify')
+    ? (key as StoredKey)
+    : undefined;
 }
 
 /** The memory key store (`keyStorage: 'memory'`, and what the IndexedDB store falls back to). @internal */
@@ -99,8 +88,7 @@ export function memoryKeyStore(): KeyStore & { adopt(key: StoredKey): void } {
   return {
     get() {
       if (!key) {
-        const made = generateStoredKey();
-        key = made;
+        const made = (key = generateStoredKey());
         // A failed generation is not remembered: the next use tries again.
         made.catch(() => {
           if (key === made) key = undefined;
@@ -111,169 +99,178 @@ export function memoryKeyStore(): KeyStore & { adopt(key: StoredKey): void } {
     async rotate() {
       key = undefined;
     },
-    forget() {
-      // The key lives only here: there is no other copy that could have changed.
-    },
+    // The key lives only here: there is no other copy that could have changed.
+    forget() {},
     adopt(existing) {
       key = Promise.resolve(existing);
     },
-    onFallback() {
-      // Memory never falls back.
-      return () => undefined;
-    },
+    // Memory never falls back.
+    onFallback: () => () => undefined,
   };
 }
 
-/** An IndexedDB failure, told apart from a WebCrypto one (which must reach the caller, not switch to memory). */
-class IdbFailure {
-  constructor(readonly error: unknown) {}
-}
+/**
+ * What an IndexedDB operation of the key store throws once the store has fallen back to memory: told apart from a
+ * WebCrypto failure, which must reach the caller rather than switch to memory.
+ */
+const FELL_BACK = Symbol();
 
 /** The IndexedDB key store (`keyStorage: 'indexeddb'`, the default). Opens nothing until first used. @internal */
-export function indexedDbKeyStore(name: string, timeoutMs: number, lock: TabLock): KeyStore {
-  // The Web Lock that serializes making (and deleting) the key across tabs; the coordinator's is `...:refresh`.
-  const lockName = `authfetch:${name}:dpop-key`;
-  const memory = memoryKeyStore();
+export class IndexedDbKeyStore implements KeyStore {
+  // The BroadcastChannel of the key's notices, `authfetch:<name>:dpop`.
+  readonly #channelName: string;
+  readonly #lock: TabLock;
   // Bounded like the token storage's: an open can stay pending forever (a blocked upgrade, some private modes).
-  const useIndexedDb = idbStore(name + DATABASE_SUFFIX, STORE_NAME, timeoutMs);
-  // Set once, when IndexedDB is given up; from then on the key lives in `memory`. Its first subscriber starts a
-  // probe: an app that only listens must learn before its first request that the key will not survive a reload.
-  const fallback = new FallbackSignal(() => void keyStore.get().catch(() => undefined));
-  // The key this instance last read or made: what the fallback keeps, so IndexedDB breaking mid-session does not
-  // change the key (and with it unbind every token).
-  let lastKnown: StoredKey | undefined;
-  // Concurrent callers (a burst of requests) share one read.
-  let reading: Promise<StoredKey> | undefined;
-  // The hot path: the key as last read, used without touching IndexedDB until something says it may have changed.
-  // A proof made between another tab's rotation and the notice reaching this one still uses the old key; a server
-  // that bound the token to the new key answers 401 (`invalid_dpop_proof` / `invalid_token`). That cannot loop: the
-  // auth path refreshes and replays once (the notice has usually arrived by then, and the replay's proof is made
-  // afresh), and a replay that is refused again is the final answer (`src/auth-path/after-unauthorized.ts`, `finalUnauthorized`).
-  let cached: StoredKey | undefined;
-  // Bumped whenever the cache is dropped: a read that started before is still returned to its callers but not cached,
-  // since it may have read the key the notice announced as replaced.
-  let generation = 0;
-  // `undefined`: not opened yet; `null`: no BroadcastChannel here, so nothing is cached (every use reads IndexedDB,
+  readonly #idb: IdbOperation;
+  // Holds the key this instance last read or made (adopted each time), so that IndexedDB breaking mid-session does
+  // not change the key (and with it unbind every token): after the fallback, the key lives here.
+  readonly #memory = memoryKeyStore();
+  // Set once, when IndexedDB is given up. Its first subscriber starts a probe: an app that only listens must learn
+  // before its first request that the key will not survive a reload.
+  readonly #fallback = new FallbackSignal(() => void this.get().catch(() => undefined));
+  // The read in flight, shared by concurrent callers (a burst of requests), and then the hot path: the key as last
+  // read, used without touching IndexedDB until something says it may have changed. A proof made between another
+  // tab's rotation and the notice reaching this one still uses the old key; a server that bound the token to the new
+  // key answers 401 (`invalid_dpop_proof` / `invalid_token`). That cannot loop: the auth path refreshes and replays
+  // once (the notice has usually arrived by then, and the replay's proof is made afresh), and a replay that is
+  // refused again is the final answer (`src/auth-path/after-unauthorized.ts`).
+  #current: Promise<StoredKey> | undefined;
+  // The id of the key `#current` holds once its read was kept.
+  #currentId: string | undefined;
+  // Bumped whenever `#current` is dropped: a read that started before is still returned to its callers but neither
+  // kept (it may have read the key the notice announced as replaced) nor allowed to drop a newer read.
+  #generation = 0;
+  // `undefined`: not opened yet; `null`: no BroadcastChannel here, so no read is kept (every use reads IndexedDB,
   // the only way left to see another tab's rotation at once).
-  let channel: BroadcastChannel | null | undefined;
+  #channel: BroadcastChannel | null | undefined;
 
-  const fallBack = (error: unknown): void => {
-    if (fallback.failure) return;
-    if (lastKnown) memory.adopt(lastKnown);
-    fallback.fail(error);
-  };
+  constructor(name: string, timeoutMs: number, lock: TabLock) {
+    this.#channelName = `authfetch:${name}:dpop`;
+    this.#lock = lock;
+    this.#idb = idbStore(name + DATABASE_SUFFIX, STORE_NAME, timeoutMs);
+  }
 
-  const idb = async <T>(operation: (store: UseStore) => Promise<T>): Promise<T> => {
-    try {
-      return await useIndexedDb(operation);
-    } catch (error) {
-      throw new IdbFailure(error);
-    }
-  };
+  get(): Promise<StoredKey> {
+    return this.#fallback.failure ? this.#memory.get() : (this.#current ??= this.#read());
+  }
 
-  const forget = (): void => {
-    generation++;
-    cached = undefined;
-    reading = undefined;
-  };
-
-  /** Open the notice channel (once, lazily: `dpop()` opens nothing until used); whether notices can be heard. */
-  const listen = (): boolean => {
-    if (channel === undefined) {
-      channel = null;
-      if (typeof BroadcastChannel === 'function') {
-        try {
-          const opened = new BroadcastChannel(`authfetch:${name}:dpop`);
-          opened.onmessage = (event: MessageEvent<unknown>) => {
-            // The announced key is the one held already (tabs racing for the first key): nothing to re-read.
-            if (isKeyNotice(event.data) && (event.data.id === null || event.data.id !== cached?.id)) forget();
-          };
-          // Node 20 has BroadcastChannel too: an open one keeps the process alive unless unref'd. There is no dispose
-          // on `Dpop` (a key outlives any one client), so the channel lives as long as the page.
-          (opened as unknown as { unref?: () => void }).unref?.();
-          channel = opened;
-        } catch {
-          // Left at null: read on every use instead.
-        }
+  async rotate(): Promise<void> {
+    this.forget();
+    // The memory copy goes too (now, and again if deleting falls back), so that a fallback makes a new key rather
+    // than bringing the old one back.
+    void this.#memory.rotate();
+    if (!this.#fallback.failure) {
+      try {
+        await this.#locked(() => this.#run((s) => del(KEY, s)));
+        this.#announce(null);
+        return;
+      } catch (error) {
+        if (error !== FELL_BACK) throw error;
       }
     }
-    return channel !== null;
-  };
+    await this.#memory.rotate();
+  }
+
+  forget(): void {
+    this.#generation++;
+    this.#current = this.#currentId = undefined;
+  }
+
+  onFallback(listener: (error: unknown) => void): () => void {
+    return this.#fallback.subscribe(listener);
+  }
+
+  /** Read (or make) the key; kept as `#current` unless the key may have changed meanwhile. */
+  async #read(): Promise<StoredKey> {
+    // Listening starts before the read, so a rotation during the read is heard and the read is not kept.
+    const canKeep = this.#listen();
+    const started = this.#generation;
+    let key: StoredKey | undefined;
+    try {
+      return (key = await this.#load());
+    } finally {
+      if (this.#generation === started) {
+        if (key && canKeep && !this.#fallback.failure) this.#currentId = key.id;
+        else this.#current = undefined;
+      }
+    }
+  }
+
+  /** The stored key, else a new one made under the lock; the memory key once IndexedDB fails. */
+  async #load(): Promise<StoredKey> {
+    try {
+      // None yet: make it under a lock and re-read inside it, so tabs racing to make the first key all end up with
+      // the one that was stored first rather than each binding tokens to its own.
+      return (await this.#stored()) ?? (await this.#locked(async () => (await this.#stored()) ?? this.#make()));
+    } catch (error) {
+      if (error !== FELL_BACK) throw error;
+      return this.#memory.get();
+    }
+  }
+
+  async #stored(): Promise<StoredKey | undefined> {
+    const found = asStoredKey(await this.#run((s) => get(KEY, s)));
+    if (found) this.#keep(found);
+    return found;
+  }
+
+  async #make(): Promise<StoredKey> {
+    const made = await generateStoredKey();
+    this.#keep(made); // kept in memory if storing it fails
+    await this.#run((s) => set(KEY, made, s));
+    this.#announce(made.id);
+    return made;
+  }
+
+  /** Adopt a key read or made into the memory store, the key a fallback goes on with; settled once it happened. */
+  #keep(key: StoredKey): void {
+    if (!this.#fallback.failure) this.#memory.adopt(key);
+  }
+
+  /** Under the Web Lock that serializes making (and deleting) the key across tabs; the coordinator's is `...:refresh`. */
+  #locked<T>(task: () => Promise<T>): Promise<T> {
+    return this.#lock.run(`${this.#channelName}-key`, task);
+  }
+
+  /** An IndexedDB operation; when it fails, the store gives up on IndexedDB (the first failure wins). */
+  async #run<T>(operation: (store: UseStore) => Promise<T>): Promise<T> {
+    try {
+      return await this.#idb(operation);
+    } catch (error) {
+      this.#fallback.fail(error);
+      throw FELL_BACK;
+    }
+  }
+
+  /** Open the notice channel (once, lazily: `dpop()` opens nothing until used); whether notices can be heard. */
+  #listen(): boolean {
+    if (this.#channel === undefined) {
+      // Left at null where there is no BroadcastChannel or it cannot open: read on every use instead.
+      this.#channel = null;
+      try {
+        const channel = new BroadcastChannel(this.#channelName);
+        channel.onmessage = ({ data }: MessageEvent<Partial<KeyNotice> | null>) => {
+          // The announced key is the one held already (tabs racing for the first key): nothing to re-read.
+          if (data?.type === 'rotated' && (data.id === null || (typeof data.id === 'string' && data.id !== this.#currentId))) this.forget();
+        };
+        // Node 20 has BroadcastChannel too: an open one keeps the process alive unless unref'd. There is no dispose
+        // on `Dpop` (a key outlives any one client), so the channel lives as long as the page.
+        (channel as unknown as { unref?: () => void }).unref?.();
+        this.#channel = channel;
+      } catch {
+        // see above
+      }
+    }
+    return this.#channel !== null;
+  }
 
   /** Tell the other key stores of this name (other tabs, other `dpop()` instances here) that the key changed. */
-  const announce = (id: string | null): void => {
-    listen();
+  #announce(id: string | null): void {
+    this.#listen();
     try {
-      channel?.postMessage({ type: 'rotated', id } satisfies KeyNotice);
+      this.#channel?.postMessage({ type: 'rotated', id } satisfies KeyNotice);
     } catch {
       // A closed channel: the others keep their copy until their next login/logout notice or rotation.
     }
-  };
-
-  const load = async (): Promise<StoredKey> => {
-    try {
-      const found = asStoredKey(await idb((s) => get(KEY, s)));
-      if (found) return (lastKnown = found);
-      // None yet: make it under a lock and re-read inside it, so tabs racing to make the first key all end up with
-      // the one that was stored first rather than each binding tokens to its own.
-      return await lock.run(lockName, async () => {
-        const again = asStoredKey(await idb((s) => get(KEY, s)));
-        if (again) return (lastKnown = again);
-        const made = await generateStoredKey();
-        lastKnown = made; // kept in memory if storing it fails
-        await idb((s) => set(KEY, made, s));
-        announce(made.id);
-        return made;
-      });
-    } catch (error) {
-      if (!(error instanceof IdbFailure)) throw error;
-      fallBack(error.error);
-      return memory.get();
-    }
-  };
-
-  const keyStore: KeyStore = {
-    get() {
-      if (fallback.failure) return memory.get();
-      if (cached) return Promise.resolve(cached);
-      if (!reading) {
-        // Listening starts before the read, so a rotation during the read is heard and the read is not cached.
-        const canCache = listen();
-        const started = generation;
-        const current = load();
-        reading = current;
-        current
-          .then(
-            (key) => {
-              if (canCache && generation === started && !fallback.failure) cached = key;
-            },
-            () => undefined,
-          )
-          .finally(() => {
-            if (reading === current) reading = undefined;
-          });
-      }
-      return reading;
-    },
-    async rotate() {
-      lastKnown = undefined;
-      forget();
-      if (!fallback.failure) {
-        try {
-          await lock.run(lockName, () => idb((s) => del(KEY, s)));
-          announce(null);
-          return;
-        } catch (error) {
-          if (!(error instanceof IdbFailure)) throw error;
-          fallBack(error.error);
-        }
-      }
-      await memory.rotate();
-    },
-    forget,
-    onFallback(listener) {
-      return fallback.subscribe(listener);
-    },
-  };
-  return keyStore;
+  }
 }

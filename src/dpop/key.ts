@@ -3,16 +3,13 @@
  * (`key-store.ts`), and a fresh signed proof per request (`proof.ts`). Nothing runs at import: the module only
  * defines functions, so bundlers drop it, jose's signing code and idb-keyval when `dpop()` is not called.
  */
-import type { JWK } from 'jose';
 import { tabLock, type TabLock } from '../lib/lock.js';
 import { originOf } from '../origins.js';
 import { openTimeoutFrom } from '../lib/idb-store.js';
 import { DEFAULT_STORAGE_NAME } from '../storage/memory.js';
-import { indexedDbKeyStore, memoryKeyStore, type KeyStore } from './key-store.js';
+import { IndexedDbKeyStore, memoryKeyStore, type KeyStore } from './key-store.js';
 import { jwkThumbprint, publicJwk, signProof, type KeyMaterial } from './proof.js';
 import type { Dpop, DpopProofOptions } from './types.js';
-
-/** The same bound the token storage puts on IndexedDB: an open that has not answered by then counts as unusable. */
 
 /** Options of {@link dpop}. */
 export interface DpopOptions {
@@ -76,48 +73,35 @@ export interface DpopOptions {
  */
 export function dpop(options: DpopOptions = {}): Dpop {
   const keyStorage = options.keyStorage ?? 'indexeddb';
-  if (keyStorage !== 'indexeddb' && keyStorage !== 'memory') {
-    throw new TypeError("authfetch: dpop option keyStorage must be 'indexeddb' or 'memory'");
-  }
   const name = options.name ?? DEFAULT_STORAGE_NAME;
-  if (typeof name !== 'string' || name === '') throw new TypeError('authfetch: dpop option name must be a non-empty string');
-  const timeoutMs = openTimeoutFrom(options.openTimeoutMs);
-  const store: KeyStore = keyStorage === 'memory' ? memoryKeyStore() : indexedDbKeyStore(name, timeoutMs, tabLock(true, options.lockFallback));
+  if (keyStorage !== 'indexeddb' && keyStorage !== 'memory') throw new TypeError("authfetch: dpop keyStorage must be 'indexeddb' or 'memory'");
+  if (typeof name !== 'string' || !name) throw new TypeError('authfetch: dpop name must be a non-empty string');
+  const store: KeyStore =
+    keyStorage === 'memory' ? memoryKeyStore() : new IndexedDbKeyStore(name, openTimeoutFrom(options.openTimeoutMs), tabLock(true, options.lockFallback));
 
   // RFC 9449 section 8/9: a nonce belongs to the server that issued it; the authorization server and each resource
-  // server keep their own. Keyed by origin.
-  const nonces = new Map<string, string>();
+  // server keep their own. Keyed by origin (`originOf` gives undefined for a URL without one, never a stored key).
+  const nonces = new Map<string | undefined, string>();
   let material: (KeyMaterial & { thumbprint?: string }) | undefined;
 
   /** The key to sign with, and its public JWK, exported once per key (not per proof). */
   const current = async (): Promise<KeyMaterial & { thumbprint?: string }> => {
-    const stored = await store.get();
-    if (material?.id === stored.id) return material;
-    const jwk: JWK = await publicJwk(stored.publicKey);
-    const fresh = { id: stored.id, keyPair: { privateKey: stored.privateKey, publicKey: stored.publicKey }, jwk };
-    material = fresh;
-    return fresh;
+    const { id, privateKey, publicKey } = await store.get();
+    if (material?.id === id) return material;
+    return (material = { id, keyPair: { privateKey, publicKey }, jwk: await publicJwk(publicKey) });
   };
 
-  const nonceFor = (url: string): string | undefined => {
-    const origin = originOf(url);
-    return origin === undefined ? undefined : nonces.get(origin);
-  };
+  const nonceFor = (url: string): string | undefined => nonces.get(originOf(url));
 
   return {
     rotateOnLogout: options.rotateOnLogout ?? false,
     async proof(method: string, url: string, proofOptions: DpopProofOptions = {}): Promise<string> {
-      const key = await current();
-      return signProof(key, method, url, {
-        accessToken: proofOptions.accessToken,
-        nonce: proofOptions.nonce ?? nonceFor(url),
-      });
+      return signProof(await current(), method, url, { accessToken: proofOptions.accessToken, nonce: proofOptions.nonce ?? nonceFor(url) });
     },
     async thumbprint(): Promise<string> {
       const key = await current();
       // RFC 7638 over the required EC members, SHA-256, base64url: the `jkt` of `cnf` and of `dpop_jkt`.
-      key.thumbprint ??= await jwkThumbprint(key.jwk);
-      return key.thumbprint;
+      return (key.thumbprint ??= await jwkThumbprint(key.jwk));
     },
     async keyPair(): Promise<CryptoKeyPair> {
       return (await current()).keyPair;
@@ -131,11 +115,7 @@ export function dpop(options: DpopOptions = {}): Dpop {
       material = undefined;
       await store.rotate();
     },
-    forgetCachedKey(): void {
-      store.forget();
-    },
-    onFallback(listener: (error: unknown) => void): () => void {
-      return store.onFallback(listener);
-    },
+    forgetCachedKey: () => store.forget(),
+    onFallback: (listener) => store.onFallback(listener),
   };
 }

@@ -41,19 +41,9 @@ export function idbStore(database: string, storeName: string, timeoutMs: number)
 
 /** Reject when `promise` has not settled within `ms`; the timer is cleared so it never keeps Node alive. */
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      reject(new DOMException(`IndexedDB did not answer within ${ms} ms`, 'TimeoutError'));
-    }, ms);
-    promise.then(
-      (value) => {
-        clearTimeout(timer);
-        resolve(value);
-      },
-      (error: unknown) => {
-        clearTimeout(timer);
-        reject(error);
-      },
-    );
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new DOMException(`IndexedDB did not answer within ${ms} ms`, 'TimeoutError')), ms);
   });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }

@@ -23,11 +23,11 @@ export function safeOAuthError(value: unknown): string | undefined {
 }
 
 /** The provider answered the authorization request with an error (RFC 6749 section 4.1.2.1). */
-export function authorizationError(code: unknown, cause?: unknown): SignInError {
-  const oauthError = safeOAuthError(code) ?? 'unknown';
+export function authorizationError(code: string): SignInError {
+  const oauthError = safeOAuthError(code) as string;
   // invalid_request, unauthorized_client, invalid_scope, ...: the app's configuration, not the person, is at fault.
   const reason = REASON_BY_OAUTH_ERROR[oauthError] ?? 'invalid-response';
-  return new SignInError(`The provider refused the sign-in (${oauthError})`, { reason, oauthError, cause });
+  return new SignInError(`The provider refused the sign-in (${oauthError})`, { reason, oauthError });
 }
 
 /**
@@ -36,8 +36,7 @@ export function authorizationError(code: unknown, cause?: unknown): SignInError 
  */
 export function signInFailure(error: unknown): unknown {
   if (isAuthFetchError(error)) return error;
-  if (error instanceof oauth.AuthorizationResponseError) return authorizationError(error.error, error);
-  // An ID token whose claims fail (OIDC Core 3.1.3.7), a malformed token response, a wrong or missing RFC 9207 `iss`.
+  // oauth4webapi refused the token request (a token endpoint that is not https).
   if (error instanceof oauth.OperationProcessingError) {
     return new SignInError(`The sign-in response is invalid (${error.code ?? 'unknown'})`, { reason: 'invalid-response', cause: error });
   }

@@ -1,10 +1,9 @@
 /**
  * The provider's metadata: discovered (OpenID Connect Discovery 1.0, then RFC 8414) or given as `endpoints` for
- * servers without discovery. Fetched once per strategy and shared by every sign-in, refresh and logout; a failed
- * discovery is not kept, so the next call tries again.
+ * servers without discovery. `Provider` keeps it.
  */
 import { discardBody } from '../lib/discard-body.js';
-import * as oauth from 'oauth4webapi';
+import type * as oauth from 'oauth4webapi';
 import { errorFromFailure, errorFromResponse, TokenResponseError } from '../errors/index.js';
 
 /** Endpoints for a provider without discovery (each an absolute https URL). */
@@ -26,63 +25,50 @@ export function isLoopbackHttp(url: URL): boolean {
   return url.protocol === 'http:' && /^(localhost|127\.\d+\.\d+\.\d+|\[::1\])$/.test(url.hostname);
 }
 
-/** Loads and keeps the provider's metadata. */
-export class ProviderMetadata {
-  readonly issuer: URL;
-  /** Lets oauth4webapi call a loopback `http:` provider (RFC 8252 section 8.3); never set for other hosts. */
-  readonly insecure: boolean;
-  #pending: Promise<oauth.AuthorizationServer> | undefined;
+/**
+ * The metadata of a provider without discovery, from its `endpoints`. The issuer is kept as given: the ID token's
+ * `iss` must equal it exactly (OIDC Core 3.1.3.7 step 2).
+ */
+export function givenMetadata(issuer: string, endpoints: OidcEndpoints): oauth.AuthorizationServer {
+  return {
+    issuer,
+    authorization_endpoint: endpoints.authorization,
+    token_endpoint: endpoints.token,
+    revocation_endpoint: endpoints.revocation,
+    end_session_endpoint: endpoints.endSession,
+    authorization_response_iss_parameter_supported: endpoints.issParameterSupported,
+    // Without a list only RS256 would pass (OpenID Connect Discovery 1.0 section 3). The ID token comes straight from
+    // the token endpoint over TLS, so its claims, not its signature, are what is checked (OIDC Core 3.1.3.7 step 6).
+    id_token_signing_alg_values_supported: ['RS256', 'PS256', 'ES256', 'EdDSA', 'Ed25519', 'RS384', 'PS384', 'ES384', 'RS512', 'PS512', 'ES512'],
+  };
+}
 
-  constructor(issuer: string, endpoints: OidcEndpoints | undefined) {
-    this.issuer = new URL(issuer);
-    this.insecure = isLoopbackHttp(this.issuer);
-    if (this.issuer.protocol !== 'https:' && !this.insecure) throw new TypeError('authfetch: oidc() issuer must be https');
-    if (endpoints) {
-      // oauth4webapi refuses non-https endpoints itself (unless the issuer is a loopback http one).
-      this.#pending = Promise.resolve({
-        // As given: the ID token's `iss` must equal it exactly (OIDC Core 3.1.3.7 step 2).
-        issuer,
-        authorization_endpoint: endpoints.authorization,
-        token_endpoint: endpoints.token,
-        revocation_endpoint: endpoints.revocation,
-        end_session_endpoint: endpoints.endSession,
-        authorization_response_iss_parameter_supported: endpoints.issParameterSupported,
-        // Without metadata oauth4webapi accepts RS256 ID tokens only. They come straight from the token endpoint over
-        // TLS, so their claims, not their signature, are what is checked (OIDC Core 3.1.3.7 step 6).
-        id_token_signing_alg_values_supported: ['RS256', 'PS256', 'ES256', 'EdDSA', 'Ed25519', 'RS384', 'PS384', 'ES384', 'RS512', 'PS512', 'ES512'],
-      });
-    }
-  }
-
-  /** The metadata, discovering it on first use. Rejects with `NetworkError`, `HttpError`s, `TimeoutError` or `TokenResponseError`. */
-  get(fetchFn: typeof fetch, signal: AbortSignal): Promise<oauth.AuthorizationServer> {
-    const pending = (this.#pending ??= this.#discover(fetchFn, signal));
-    pending.catch(() => {
-      if (this.#pending === pending) this.#pending = undefined;
-    });
-    return pending;
-  }
-
-  async #discover(fetchFn: typeof fetch, signal: AbortSignal): Promise<oauth.AuthorizationServer> {
-    const request = async (algorithm: 'oidc' | 'oauth2') => {
-      try {
-        return await oauth.discoveryRequest(this.issuer, { algorithm, signal, [oauth.customFetch]: fetchFn, [oauth.allowInsecureRequests]: this.insecure });
-      } catch (error) {
-        throw errorFromFailure(error, { method: 'GET', url: this.issuer.href });
-      }
-    };
-    // OpenID Connect Discovery first; a plain OAuth 2 server answers 404 there and publishes RFC 8414 metadata.
-    let response = await request('oidc');
-    if (response.status === 404) {
-      discardBody(response);
-      response = await request('oauth2');
-    }
-    if (!response.ok) throw await errorFromResponse(response, { method: 'GET', url: response.url || this.issuer.href });
+/** Discover the metadata of `issuer`. Rejects with `NetworkError`, `HttpError`s, `TimeoutError` or `TokenResponseError`. */
+export async function discover(issuer: URL, fetchFn: typeof fetch, signal: AbortSignal): Promise<oauth.AuthorizationServer> {
+  const path = issuer.pathname.replace(/\/$/, '');
+  const request = async (wellKnownPath: string) => {
     try {
-      return await oauth.processDiscoveryResponse(this.issuer, response);
-    } catch (cause) {
-      // Another issuer in the document, not JSON, missing fields: a retry does not cure it.
-      throw new TokenResponseError(`The metadata of ${this.issuer.origin} is unusable`, { cause, status: response.status });
+      // `redirect: 'manual'`: the metadata names the endpoints tokens go to, so it comes from the issuer only.
+      return await fetchFn(new URL(wellKnownPath, issuer).href, { headers: { accept: 'application/json' }, redirect: 'manual', signal });
+    } catch (error) {
+      throw errorFromFailure(error, { method: 'GET', url: issuer.href });
     }
+  };
+  // OpenID Connect Discovery 1.0 section 4 (appended to the issuer's path) first; a plain OAuth 2 server answers
+  // 404 there and publishes RFC 8414 metadata (section 3: inserted before the issuer's path).
+  let response = await request(`${path}/.well-known/openid-configuration`);
+  if (response.status === 404) {
+    discardBody(response);
+    response = await request(`/.well-known/oauth-authorization-server${path}`);
   }
+  if (!response.ok) throw await errorFromResponse(response, { method: 'GET', url: response.url || issuer.href });
+  try {
+    const metadata = (await response.json()) as oauth.AuthorizationServer;
+    // OIDC Discovery 4.3, RFC 8414 section 3.3: the document must name the issuer it was fetched for.
+    if (response.status === 200 && new URL(metadata.issuer).href === issuer.href) return metadata;
+  } catch {
+    // not JSON, or no issuer URL in it
+  }
+  // A retry does not cure it.
+  throw new TokenResponseError(`The metadata of ${issuer.origin} is unusable`, { status: response.status });
 }

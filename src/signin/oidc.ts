@@ -116,7 +116,7 @@ function checkedRedirect(name: string, value: string): string {
 function refreshAtProvider(provider: Provider, options: OidcOptions): RefreshStrategy['refresh'] {
   let current: { endpoint: string; strategy: RefreshStrategy } | undefined;
   return async (context) => {
-    const as = await provider.metadata.get(context.fetch, context.signal);
+    const as = await provider.metadata(context.fetch, context.signal);
     const endpoint = as.token_endpoint as string;
     if (current?.endpoint !== endpoint) {
       const { clientId, clientSecret, clientAuth } = options;

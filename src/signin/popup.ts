@@ -33,15 +33,11 @@ export function mayBePopup(win: Window): boolean {
 /** The messages on the sign-in channel. Plain data; the code travels only within this origin. */
 type HandoverMessage = { type: 'response'; state: string; search: string } | { type: 'ack'; state: string };
 
-/** The channel the popup and its opener talk over, named after the storage. */
-export function signInChannelName(name: string): string {
-  return `authfetch:${name}:signin`;
-}
-
 /** The opener's side of one popup sign-in. */
 export class SignInPopup {
   readonly #window: Window;
-  #settle: ((outcome: { params?: URLSearchParams; error?: unknown }) => void) | undefined;
+  /** Ends the wait: with the response, or (without one) with `error`. */
+  #settle: ((params: URLSearchParams | undefined, error?: unknown) => void) | undefined;
   #cleanup: (() => void) | undefined;
 
   private constructor(popup: Window) {
@@ -77,32 +73,29 @@ export class SignInPopup {
         if (!this.#window.closed) return;
         // The popup closes itself right after handing over: give a response already on its way time to arrive.
         closedSince ??= Date.now();
-        if (Date.now() - closedSince >= CLOSED_GRACE_MS) {
-          this.#settle?.({ error: new SignInError('The popup was closed', { reason: 'popup-closed' }) });
-        }
+        if (Date.now() - closedSince >= CLOSED_GRACE_MS) this.cancel(new SignInError('The popup was closed', { reason: 'popup-closed' }));
       }, CLOSED_POLL_MS);
       this.#cleanup = () => {
         clearInterval(poll);
         channel.close();
       };
-      this.#settle = (outcome) => {
+      this.#settle = (params, error) => {
         this.#settle = undefined;
         this.#cleanup?.();
-        if (outcome.params) resolve(outcome.params);
-        else reject(outcome.error);
+        if (params) resolve(params);
+        else reject(error);
       };
-      channel.onmessage = (event: MessageEvent<HandoverMessage>) => {
-        const data = event.data;
+      channel.onmessage = ({ data }: MessageEvent<HandoverMessage>) => {
         if (data?.type !== 'response' || data.state !== state || typeof data.search !== 'string') return;
         channel.postMessage({ type: 'ack', state } satisfies HandoverMessage);
-        this.#settle?.({ params: new URLSearchParams(data.search) });
+        this.#settle?.(new URLSearchParams(data.search));
       };
     });
   }
 
   /** Give up on this popup (a newer sign-in replaced it). */
   cancel(error: unknown): void {
-    this.#settle?.({ error });
+    this.#settle?.(undefined, error);
   }
 
   /** Close the window (it normally closes itself after handing over). */

@@ -4,15 +4,15 @@
  * (authorization-request, transaction, popup, code-exchange, revocation, end-session); this class orders them and
  * hands the tokens to the client's `login()`.
  */
-import * as oauth from 'oauth4webapi';
+import type * as oauth from 'oauth4webapi';
 import { SignInError } from '../errors/index.js';
 import type { SignInController, SignInHost } from './hook.js';
-import { createAuthorizationRequest } from './authorization-request.js';
+import { authorizationCode, createAuthorizationRequest } from './authorization-request.js';
 import { exchangeCode } from './code-exchange.js';
 import { endSessionUrl } from './end-session.js';
-import { signInFailure, unknownState } from './failure.js';
+import { unknownState } from './failure.js';
 import { idTokenClaims } from './id-token.js';
-import { handOverToOpener, mayBePopup, signInChannelName, SignInPopup } from './popup.js';
+import { handOverToOpener, mayBePopup, SignInPopup } from './popup.js';
 import type { Provider } from './provider.js';
 import { revokeTokens } from './revocation.js';
 import { TransactionStore, type SignInTransaction } from './transaction.js';
@@ -47,25 +47,20 @@ export class OidcSignIn implements SignInController {
   constructor(config: SignInConfig, host: SignInHost) {
     this.#config = config;
     this.#host = host;
-    this.#transactions = new TransactionStore(host.name, host.lock);
-    this.#channelName = signInChannelName(host.name);
+    // The channel the popup and its opener talk over, named after the storage; also the transactions' lock.
+    this.#channelName = `authfetch:${host.name}:signin`;
+    this.#transactions = new TransactionStore(this.#channelName, host.lock);
   }
 
   signIn(options: SignInOptions = {}): Promise<void> {
     const win = browserWindow();
-    if (options.popup) {
-      if (!win) return Promise.reject(noWindow());
-      // Synchronously, inside the app's click handler: after an await the browser would block the popup.
-      let popup: SignInPopup;
-      try {
-        popup = SignInPopup.open(win);
-      } catch (error) {
-        return Promise.reject(error);
-      }
-      return this.#signInWithPopup(popup, options);
+    try {
+      if (!win && (options.popup || !options.openUrl)) throw new TypeError('authfetch: signIn() needs a browser window (or openUrl)');
+      // The popup opens synchronously, inside the app's click handler: after an await the browser would block it.
+      return options.popup ? this.#signInWithPopup(SignInPopup.open(win as Window), options) : this.#signInWithRedirect(options, win);
+    } catch (error) {
+      return Promise.reject(error);
     }
-    if (!win && !options.openUrl) return Promise.reject(noWindow());
-    return this.#signInWithRedirect(options, win);
   }
 
   async #signInWithRedirect(options: SignInOptions, win: Window | undefined): Promise<void> {
@@ -77,7 +72,7 @@ export class OidcSignIn implements SignInController {
 
   async #signInWithPopup(popup: SignInPopup, options: SignInOptions): Promise<void> {
     // One popup sign-in at a time: a newer one (the window is reused) ends the older one's wait.
-    this.#popup?.cancel(new SignInError('Replaced by another sign-in', { reason: 'popup-closed' }));
+    this.#cancelPopup('Replaced by another sign-in');
     this.#popup = popup;
     let transaction: SignInTransaction | undefined;
     try {
@@ -110,29 +105,16 @@ export class OidcSignIn implements SignInController {
   }
 
   #metadata(): Promise<oauth.AuthorizationServer> {
-    return this.#config.provider.metadata.get(this.#host.fetch, AbortSignal.timeout(this.#host.timeout));
+    return this.#config.provider.metadata(this.#host.fetch, AbortSignal.timeout(this.#host.timeout));
   }
 
-  /** Validate the response (RFC 9207 `iss`, the provider's error), exchange the code, sign in. */
+  /** Check the response (RFC 9207 `iss`, the provider's error), exchange the code, sign in. */
   async #finish(params: URLSearchParams, transaction: SignInTransaction): Promise<void> {
     const as = await this.#metadata();
-    let validated: URLSearchParams;
-    try {
-      // RFC 9207: a response naming another issuer (or none, where the provider promises one) is refused here.
-      validated = oauth.validateAuthResponse(as, this.#config.provider.client, params, transaction.state);
-    } catch (error) {
-      throw signInFailure(error);
-    }
-    const tokens = await exchangeCode(validated, transaction, {
-      provider: this.#config.provider,
-      as,
-      fetch: this.#host.fetch,
-      signal: AbortSignal.timeout(this.#host.timeout),
-      dpop: this.#host.dpop,
-      requireIdToken: this.#config.scope.split(' ').includes('openid'),
-      timeout: this.#host.timeout,
-    });
-    await this.#host.login(tokens);
+    const { provider } = this.#config;
+    const { fetch, timeout, dpop } = this.#host;
+    const code = authorizationCode(as, params, transaction.state);
+    await this.#host.login(await exchangeCode(code, transaction, { provider, as, fetch, timeout, dpop }));
   }
 
   async handleRedirect(input?: string): Promise<HandleRedirectResult | undefined> {
@@ -155,14 +137,14 @@ export class OidcSignIn implements SignInController {
     if (win && url.href === win.location.href) cleanAddressBar(win, url);
     if (claim.status === 'unknown') throw unknownState();
     // Another tab holding the same URL exchanged the code; its sign-in reaches this tab through the shared storage.
-    if (claim.status === 'consumed') return claim.appState === undefined ? {} : { state: claim.appState };
-    await this.#finish(params, claim.transaction);
-    return claim.transaction.appState === undefined ? {} : { state: claim.transaction.appState };
+    if (claim.status === 'claimed') await this.#finish(params, claim.transaction);
+    const appState = claim.status === 'claimed' ? claim.transaction.appState : claim.appState;
+    return appState === undefined ? {} : { state: appState };
   }
 
   async logout(options: LogoutOptions | undefined, signOutLocally: () => Promise<void>): Promise<void> {
     // A popup sign-in still open would sign the user back in right after this logout.
-    this.#popup?.cancel(new SignInError('Signed out during the sign-in', { reason: 'popup-closed' }));
+    this.#cancelPopup('Signed out during the sign-in');
     const tokens = this.#host.tokens();
     // Signed out here and in every tab first: a revocation that fails or hangs never keeps anyone signed in.
     await signOutLocally();
@@ -192,12 +174,13 @@ export class OidcSignIn implements SignInController {
   }
 
   dispose(): void {
-    this.#popup?.cancel(new SignInError('The client was disposed', { reason: 'popup-closed' }));
+    this.#cancelPopup('The client was disposed');
   }
-}
 
-function noWindow(): TypeError {
-  return new TypeError('authfetch: signIn() needs a browser window (or openUrl)');
+  /** End the wait of a popup sign-in still open (`popup-closed`). */
+  #cancelPopup(message: string): void {
+    this.#popup?.cancel(new SignInError(message, { reason: 'popup-closed' }));
+  }
 }
 
 /** Remove the authorization response from the address bar (keeping the rest of the URL and the history entry). */

@@ -67,14 +67,16 @@ function isMarker(value: unknown): value is ConsumedMarker {
 /** The transactions of one storage name. */
 export class TransactionStore {
   readonly #prefix: string;
-  readonly #lockName: string;
 
+  /**
+   * @param lockName `authfetch:<name>:signin`, the lock that claims are made under; the entries in `localStorage`
+   *   are `authfetch:<name>:signin:<state>`
+   */
   constructor(
-    name: string,
+    private readonly lockName: string,
     private readonly lock: TabLock,
   ) {
-    this.#prefix = `authfetch:${name}:signin:`;
-    this.#lockName = `authfetch:${name}:signin`;
+    this.#prefix = `${lockName}:`;
   }
 
   /** Remember a redirect sign-in (in `localStorage`, else memory) or, with `inMemoryOnly`, a popup sign-in. */
@@ -107,24 +109,24 @@ export class TransactionStore {
   /** Claim a transaction for the one exchange of its code; see the module comment. */
   claim(state: string): Promise<ClaimResult> {
     const key = this.#prefix + state;
-    return this.lock.run(this.#lockName, async () => {
-      const memory = inMemory.get(key);
-      if (isMarker(memory)) return { status: 'consumed', appState: memory.appState };
-      if (isTransaction(memory)) {
-        inMemory.set(key, { consumed: true, appState: memory.appState, createdAt: Date.now() });
-        return { status: 'claimed', transaction: memory };
-      }
+    return this.lock.run(this.lockName, async () => {
       const storage = localStore();
-      const value: unknown = parse(storage?.getItem(key));
-      if (isMarker(value)) return { status: 'consumed', appState: value.appState };
-      if (!isTransaction(value) || Date.now() - value.createdAt > TRANSACTION_TTL_MS) return { status: 'unknown' };
-      const marker: ConsumedMarker = { consumed: true, appState: value.appState, createdAt: Date.now() };
-      try {
-        storage?.setItem(key, JSON.stringify(marker));
-      } catch {
-        storage?.removeItem(key);
+      // A popup's transaction (or a redirect's where localStorage failed) is in memory; the TTL applies to stored ones.
+      const fromMemory = inMemory.has(key);
+      const entry: unknown = fromMemory ? inMemory.get(key) : parse(storage?.getItem(key));
+      if (isMarker(entry)) return { status: 'consumed', appState: entry.appState };
+      if (!isTransaction(entry) || (!fromMemory && Date.now() - entry.createdAt > TRANSACTION_TTL_MS)) return { status: 'unknown' };
+      const marker: ConsumedMarker = { consumed: true, appState: entry.appState, createdAt: Date.now() };
+      if (fromMemory) {
+        inMemory.set(key, marker);
+      } else {
+        try {
+          storage?.setItem(key, JSON.stringify(marker));
+        } catch {
+          storage?.removeItem(key);
+        }
       }
-      return { status: 'claimed', transaction: value };
+      return { status: 'claimed', transaction: entry };
     });
   }
 

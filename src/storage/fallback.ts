@@ -7,62 +7,59 @@
  * @internal
  */
 
-interface Subscription {
-  listener: (error: unknown) => void;
-  done: boolean;
-}
-
 /** One store's fallback state and its listeners. @internal */
 export class FallbackSignal {
   /** Set once, when IndexedDB is given up. */
   failure: { error: unknown } | undefined;
-  #subscriptions = new Set<Subscription>();
-  #probeStarted = false;
+  /** One entry per subscription (the same listener subscribed twice is two), each calling its listener at most once. */
+  #pending = new Set<(error: unknown) => void>();
+  /** Touches IndexedDB once, so that a failure is found without waiting for real use; dropped once started. */
+  #probe: (() => void) | undefined;
 
-  /** @param probe touches IndexedDB once, so that a failure is found without waiting for real use */
-  constructor(private readonly probe: () => void) {}
+  constructor(probe: () => void) {
+    this.#probe = probe;
+  }
 
-  /** Give up on IndexedDB (the first call wins) and tell every listener. Returns false if it already had. */
-  fail(error: unknown): boolean {
-    if (this.failure) return false;
+  /** Give up on IndexedDB (the first call wins) and tell every listener. */
+  fail(error: unknown): void {
+    if (this.failure) return;
     // idb-keyval rejects with `request.error`, which is null for an aborted transaction; keep an Error.
     this.failure = { error: error ?? new DOMException('IndexedDB aborted the transaction', 'AbortError') };
-    for (const subscription of this.#subscriptions) this.#notify(subscription);
-    this.#subscriptions.clear();
-    return true;
+    for (const notify of this.#pending) this.#tell(notify);
+    this.#pending.clear();
   }
 
   /** Subscribe; returns the unsubscribe function. */
   subscribe(listener: (error: unknown) => void): () => void {
-    const subscription: Subscription = { listener, done: false };
-    if (this.failure) {
-      this.#notify(subscription);
-    } else {
-      this.#subscriptions.add(subscription);
-      if (!this.#probeStarted) {
-        this.#probeStarted = true;
-        this.probe();
-      }
-    }
-    return () => {
-      subscription.done = true;
-      this.#subscriptions.delete(subscription);
-    };
-  }
-
-  #notify(subscription: Subscription): void {
-    const error = this.failure?.error;
-    // Always a later microtask: the client subscribes inside createAuthClient, and the app must be able to
-    // attach its storageFallback listener right after creating the client and still hear it.
-    queueMicrotask(() => {
-      if (subscription.done) return;
-      subscription.done = true;
+    let done = false;
+    const notify = (error: unknown) => {
+      if (done) return;
+      done = true;
       try {
-        subscription.listener(error);
+        listener(error);
       } catch {
         // A listener's bug must not become an unhandled exception inside the store; the client's emitter
         // reports its own handlers' errors.
       }
-    });
+    };
+    if (this.failure) {
+      this.#tell(notify);
+    } else {
+      this.#pending.add(notify);
+      const probe = this.#probe;
+      this.#probe = undefined;
+      probe?.();
+    }
+    return () => {
+      done = true;
+      this.#pending.delete(notify);
+    };
+  }
+
+  #tell(notify: (error: unknown) => void): void {
+    const error = this.failure?.error;
+    // Always a later microtask: the client subscribes inside createAuthClient, and the app must be able to
+    // attach its storageFallback listener right after creating the client and still hear it.
+    queueMicrotask(() => notify(error));
   }
 }

@@ -117,16 +117,15 @@ export function indexedDbStorage(options: IndexedDbStorageOptions = {}): TokenSt
     get shared() {
       return fallback.failure === undefined;
     },
-    get() {
-      return run(
+    get: () =>
+      run(
         async (s) => {
           const value: unknown = await get(KEY, s);
           lastKnown = isTokenSet(value) ? copyTokenSet(value) : undefined;
-          return lastKnown === undefined ? undefined : copyTokenSet(lastKnown);
+          return lastKnown && copyTokenSet(lastKnown);
         },
         () => memory.get(),
-      );
-    },
+      ),
     set(tokens) {
       const value = copyTokenSet(tokens);
       return run(
@@ -137,18 +136,15 @@ export function indexedDbStorage(options: IndexedDbStorageOptions = {}): TokenSt
         () => memory.set(value),
       );
     },
-    clear() {
-      return run(
+    clear: () =>
+      run(
         async (s) => {
           await del(KEY, s);
           lastKnown = undefined;
         },
         () => memory.clear(),
-      );
-    },
-    onFallback(listener) {
-      return fallback.subscribe(listener);
-    },
+      ),
+    onFallback: (listener) => fallback.subscribe(listener),
   };
   return storage;
 }

@@ -22,6 +22,8 @@ interface Script {
   idTokenClaims: Record<string, unknown>;
   /** Pad the token response to this many bytes (a hostile or broken provider). */
   padTo?: number;
+  /** The issuer the metadata names, when not the one it is fetched for. */
+  metadataIssuer?: string;
 }
 
 describe('oidc() discovery, endpoints and ID token validation', () => {
@@ -43,7 +45,7 @@ describe('oidc() discovery, endpoints and ID token validation', () => {
         res.end(JSON.stringify(body));
       };
       const metadata = {
-        issuer,
+        issuer: script.metadataIssuer ?? issuer,
         authorization_endpoint: `${issuer}/authorize`,
         token_endpoint: `${issuer}/token`,
         id_token_signing_alg_values_supported: ['ES256'],
@@ -77,9 +79,9 @@ describe('oidc() discovery, endpoints and ID token validation', () => {
   }
 
   /** Start a sign-in and answer it as the provider would: a callback URL with a code for its state. */
-  async function callbackFor(auth: AuthClient): Promise<string> {
+  async function callbackFor(auth: AuthClient, maxAge?: number): Promise<string> {
     let authorizationUrl = '';
-    await auth.signIn({ openUrl: (url) => void (authorizationUrl = url) });
+    await auth.signIn({ maxAge, openUrl: (url) => void (authorizationUrl = url) });
     const params = new URL(authorizationUrl).searchParams;
     lastNonce = params.get('nonce') ?? '';
     return `${REDIRECT}?code=c0de&state=${params.get('state')}`;
@@ -117,6 +119,11 @@ describe('oidc() discovery, endpoints and ID token validation', () => {
     await expect(auth.signIn({ openUrl: () => undefined })).resolves.toBeUndefined();
   });
 
+  it('refuses metadata that names another issuer (OIDC Discovery 4.3) with TokenResponseError', async () => {
+    script.metadataIssuer = 'https://evil.example';
+    await expect(client().signIn({ openUrl: () => undefined })).rejects.toMatchObject({ code: 'ERR_TOKEN_RESPONSE' });
+  });
+
   for (const [label, claims] of [
     ['another audience', { aud: 'someone-else' }],
     ['another nonce', { nonce: 'replayed-nonce' }],
@@ -124,6 +131,8 @@ describe('oidc() discovery, endpoints and ID token validation', () => {
     ['an expired ID token', { exp: Math.floor(Date.now() / 1000) - 3600, iat: Math.floor(Date.now() / 1000) - 7200 }],
     ['another issuer', { iss: 'https://evil.example' }],
     ['several audiences without azp', { aud: [CLIENT_ID, 'other'] }],
+    ['no subject', { sub: undefined }],
+    ['a not-before in the future', { nbf: Math.floor(Date.now() / 1000) + 3600 }],
   ] as const) {
     it(`refuses an ID token with ${label} (invalid-response) and stays signed out`, async () => {
       script.idTokenClaims = claims;
@@ -137,6 +146,19 @@ describe('oidc() discovery, endpoints and ID token validation', () => {
       expect(auth.session).toEqual({ status: 'signed-out' });
     });
   }
+
+  it('with maxAge, needs an auth_time recent enough (OIDC Core 3.1.3.7 step 11)', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    for (const [authTime, ok] of [[undefined, false], [now - 3600, false], [now, true]] as const) {
+      script.idTokenClaims = { auth_time: authTime };
+      const auth = client();
+      const outcome = await auth.handleRedirect(await callbackFor(auth, 60)).then(
+        () => 'signed-in',
+        (e: unknown) => (e as SignInError).reason,
+      );
+      expect(outcome, String(authTime)).toBe(ok ? 'signed-in' : 'invalid-response');
+    }
+  });
 
   it('reads the token response bounded: a huge one is refused (invalid-response), not read into memory', async () => {
     script.padTo = 4 * 1024 * 1024;
