@@ -283,6 +283,10 @@ describe('the ID token (OIDC Core 3.1.3.7)', () => {
     ['an alg the provider does not list', { alg: 'RS256' }, { id_token_signing_alg_values_supported: ['ES256'] }],
     ['a crit header', { crit: ['exp'] }],
     ['an empty crit header', { crit: [] }],
+    ['alg "" where the list is a string', { alg: '' }, { id_token_signing_alg_values_supported: 'RS256' }],
+    ['alg "RS" where the list is a string', { alg: 'RS' }, { id_token_signing_alg_values_supported: 'RS256' }],
+    ['alg none where the list is a string naming it', { alg: 'none' }, { id_token_signing_alg_values_supported: 'none' }],
+    ['alg none where the list is an object', { alg: 'none' }, { id_token_signing_alg_values_supported: { none: true } }],
   ] as const) {
     it(`refuses ${label} (invalid-response)`, async () => {
       script.header = header;
