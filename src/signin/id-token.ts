@@ -69,7 +69,8 @@ export function checkIdToken(idToken: unknown, expected: IdTokenExpectations): v
     iat: typeof claims.iat === 'number',
     nbf: nbf === undefined || (typeof nbf === 'number' && nbf <= now + CLOCK_TOLERANCE_S),
     nonce: claims.nonce === expected.nonce,
-    auth_time: authTime === undefined ? maxAge === undefined : isTime(authTime) && (maxAge === undefined || authTime + maxAge >= now - CLOCK_TOLERANCE_S),
+    // A maxAge that is no number (an untyped app's '60' would concatenate) is refused, as oauth4webapi refused it.
+    auth_time: authTime === undefined ? maxAge === undefined : isTime(authTime) && (maxAge === undefined || (isTime(maxAge) && authTime + maxAge >= now - CLOCK_TOLERANCE_S)),
   };
   for (const claim in checks) if (!checks[claim]) throw invalidResponse(claim);
 }

@@ -309,6 +309,13 @@ describe('the ID token (OIDC Core 3.1.3.7)', () => {
     });
   }
 
+  it('with maxAge, refuses a missing or stale auth_time, also when an untyped app passes maxAge as a string', async () => {
+    for (const [authTime, maxAge] of [[undefined, 60], [now() - 3600, 60], [now() - 3600, '60'], [now() - 3600, 'abc'], [now() - 3600, Infinity]] as const) {
+      script.claims = { auth_time: authTime };
+      await expectRefused(await signIn(undefined, { signIn: { maxAge: maxAge as number } }));
+    }
+  });
+
   it('accepts what real providers send', async () => {
     for (const [claims, header, metadata] of [
       [{ aud: [CLIENT_ID] }, {}, {}], // a one-element array, no azp
