@@ -48,8 +48,9 @@ export async function discover(issuer: URL, fetchFn: typeof fetch, signal: Abort
   const path = issuer.pathname.replace(/\/$/, '');
   const request = async (wellKnownPath: string) => {
     try {
-      // `redirect: 'manual'`: the metadata names the endpoints tokens go to, so it comes from the issuer only.
-      return await fetchFn(new URL(wellKnownPath, issuer).href, { headers: { accept: 'application/json' }, redirect: 'manual', signal });
+      // `redirect: 'manual'`: the metadata names the endpoints tokens go to, so it comes from the issuer only. The
+      // origin is prefixed: a path starting with `//` would otherwise be read as another host.
+      return await fetchFn(issuer.origin + wellKnownPath, { headers: { accept: 'application/json' }, redirect: 'manual', signal });
     } catch (error) {
       throw errorFromFailure(error, { method: 'GET', url: issuer.href });
     }

@@ -361,6 +361,17 @@ describe('discovery (OIDC Discovery 4, RFC 8414 section 3)', () => {
     });
   }
 
+
+  it('fetches the metadata from the issuer’s host only, also for an issuer path that starts with //', async () => {
+    const issuer = `${ISSUER}//evil.example`;
+    script.metadata = { issuer };
+    await client({ issuer }).signIn({ openUrl: () => undefined }).catch(() => undefined);
+    expect(requests.length).toBeGreaterThan(0);
+    for (const { url, init } of requests) {
+      expect(new URL(url).host).toBe('op.example.com');
+      expect(init?.redirect).toBe('manual');
+    }
+  });
 });
 
 describe('revocation at logout (RFC 7009)', () => {
