@@ -65,8 +65,9 @@ export async function discover(issuer: URL, fetchFn: typeof fetch, signal: Abort
   if (!response.ok) throw await errorFromResponse(response, { method: 'GET', url: response.url || issuer.href });
   try {
     const metadata = (await response.json()) as oauth.AuthorizationServer;
-    // OIDC Discovery 4.3, RFC 8414 section 3.3: the document must name the issuer it was fetched for.
-    if (response.status === 200 && new URL(metadata.issuer).href === issuer.href) return metadata;
+    // OIDC Discovery 4.3, RFC 8414 section 3.3: the document must name the issuer it was fetched for, as a string
+    // (`new URL()` would read an array `["https://..."]` as its only member).
+    if (response.status === 200 && typeof metadata.issuer === 'string' && new URL(metadata.issuer).href === issuer.href) return metadata;
   } catch {
     // not JSON, or no issuer URL in it
   }

@@ -349,6 +349,7 @@ describe('discovery (OIDC Discovery 4, RFC 8414 section 3)', () => {
     ['another issuer', { issuer: 'https://evil.example' }],
     ['the issuer with a trailing slash the configured path issuer lacks', { issuer: `${ISSUER}/tenant/` }],
     ['no issuer', { issuer: undefined }],
+    ['an issuer that is an array', { issuer: [`${ISSUER}/tenant`] }],
     ['an issuer that is an object', { issuer: { href: `${ISSUER}/tenant` } }],
     ['a document that is an array', {}, `[{"issuer":"${ISSUER}/tenant"}]`],
     ['a document that is not JSON', {}, 'issuer=x'],
