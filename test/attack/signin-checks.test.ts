@@ -175,6 +175,7 @@ describe('the token response (RFC 6749 section 5.1)', () => {
     ['no access_token', { access_token: undefined }],
     ['an empty access_token', { access_token: '' }],
     ['an access_token that is a number', { access_token: 12345 }],
+    ['an access_token that would split a header', { access_token: 'at-1\r\nx-evil: 1' }],
     ['no id_token (the request carried a nonce)', { id_token: undefined }],
     ['an id_token that is not a string', { id_token: { sub: 'carol' } }],
     ['a negative expires_in', { expires_in: -1 }],
@@ -183,9 +184,11 @@ describe('the token response (RFC 6749 section 5.1)', () => {
     ['an expires_in that is null', { expires_in: null }],
     ['an expires_in that is an array', { expires_in: [300] }],
     ['an expires_in that is "Infinity"', { expires_in: 'Infinity' }],
+    ['an expires_in so large that no expiry is left', { expires_in: 1e306 }],
     ['an empty refresh_token', { refresh_token: '' }],
     ['a refresh_token that is null', { refresh_token: null }],
     ['a refresh_token that is a number', { refresh_token: 42 }],
+    ['a refresh_token with control characters', { refresh_token: 'rt\u0000\u001b' }],
     ['a scope that is an array', { scope: ['openid'] }],
   ] as const) {
     it(`refuses ${label} (invalid-response) and stores nothing`, async () => {
