@@ -204,6 +204,7 @@ describe('the token response (RFC 6749 section 5.1)', () => {
     ['no JSON at all', '<html>welcome</html>'],
     ['every member only under __proto__', '{"__proto__":{"access_token":"at-1","token_type":"Bearer","id_token":"{{id_token}}"}}'],
     ['token_type only under __proto__', '{"access_token":"at-1","id_token":"{{id_token}}","__proto__":{"token_type":"Bearer"}}'],
+    ['a checked id_token but another ID token as idToken', `{"access_token":"at-1","token_type":"Bearer","id_token":"{{id_token}}","accessToken":"at-2","idToken":"${jwt({ alg: 'RS256' }, { iss: 'https://evil.example', sub: 'mallory', aud: 'other', iat: 1, exp: 2 })}"}`],
   ] as const) {
     it(`refuses ${label} (invalid-response)`, async () => {
       script.rawBody = raw;
