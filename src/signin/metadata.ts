@@ -63,13 +63,16 @@ export async function discover(issuer: URL, fetchFn: typeof fetch, signal: Abort
     response = await request(`/.well-known/oauth-authorization-server${path}`);
   }
   if (!response.ok) throw await errorFromResponse(response, { method: 'GET', url: response.url || issuer.href });
+  // The pages this one navigates to must be web pages: a `javascript:` one would run the provider's script here.
+  const isWeb = (url: unknown) => !url || /^https?:$/.test(new URL(url as string).protocol);
   try {
     const metadata = (await response.json()) as oauth.AuthorizationServer;
     // OIDC Discovery 4.3, RFC 8414 section 3.3: the document must name the issuer it was fetched for, as a string
     // (`new URL()` would read an array `["https://..."]` as its only member).
-    if (response.status === 200 && typeof metadata.issuer === 'string' && new URL(metadata.issuer).href === issuer.href) return metadata;
+    const { issuer: named, authorization_endpoint: authorize, end_session_endpoint: endSession } = metadata;
+    if (response.status === 200 && typeof named === 'string' && new URL(named).href === issuer.href && isWeb(authorize) && isWeb(endSession)) return metadata;
   } catch {
-    // not JSON, or no issuer URL in it
+    // not JSON, or no issuer URL (or no endpoint URL) in it
   }
   // A retry does not cure it.
   throw new TokenResponseError(`The metadata of ${issuer.origin} is unusable`, { status: response.status });

@@ -356,6 +356,9 @@ describe('discovery (OIDC Discovery 4, RFC 8414 section 3)', () => {
     ['an issuer that is an array', { issuer: [`${ISSUER}/tenant`] }],
     ['an issuer that is an object', { issuer: { href: `${ISSUER}/tenant` } }],
     ['a document that is an array', {}, `[{"issuer":"${ISSUER}/tenant"}]`],
+    ['a javascript: authorization endpoint (script in the app’s origin)', { issuer: `${ISSUER}/tenant`, authorization_endpoint: 'javascript:alert(document.domain)//' }],
+    ['a javascript: end-session endpoint', { issuer: `${ISSUER}/tenant`, end_session_endpoint: 'javascript:alert(document.domain)//' }],
+    ['a data: authorization endpoint', { issuer: `${ISSUER}/tenant`, authorization_endpoint: 'data:text/html,<script>alert(1)</script>' }],
     ['a document that is not JSON', {}, 'issuer=x'],
   ] as const) {
     it(`refuses metadata with ${label} (TokenResponseError), and no sign-in starts`, async () => {
