@@ -4,9 +4,11 @@
  * authorization response (JARM, RFC 9207 `iss`, `state`, the provider's error, implicit/hybrid parameters, duplicates),
  * the token response (RFC 6749 section 5.1), the ID token (OIDC Core 3.1.3.7), discovery and revocation.
  *
- * Every refusal is what oauth4webapi refused, or stricter, and ends the same way: `SignInError` (`invalid-response`, or
- * the provider's own reason), no token request when the callback itself is refused, nothing stored. The shapes real
- * providers send (Auth0, Okta, Keycloak, Entra ID, Google) are accepted. The provider is a scripted `fetch`: no network.
+ * Every refusal is what oauth4webapi refused, or stricter (beyond it: a token set smuggled as `accessToken`/`idToken`
+ * beside the checked members, `javascript:` endpoints in the metadata), and a sign-in ends the same way: `SignInError`
+ * (`invalid-response`, or the provider's own reason), no token request when the callback itself is refused, nothing
+ * stored; unusable metadata is `TokenResponseError`, as the contract says. The shapes real providers send (Auth0, Okta,
+ * Keycloak, Entra ID, Google) are accepted. The provider is a scripted `fetch`: no network.
  */
 import { beforeEach, describe, expect, it } from 'vitest';
 import { SignInError, memoryStorage, oidc, type AuthClient, type OidcOptions, type SignInOptions } from '../../src/index.js';
@@ -167,6 +169,9 @@ describe('the authorization response (a hostile callback URL): refused before th
 });
 
 describe('the token response (RFC 6749 section 5.1)', () => {
+  /** An ID token no check would pass: another issuer, subject and audience, long expired. */
+  const UNCHECKED = jwt({ alg: 'RS256' }, { iss: 'https://evil.example', sub: 'mallory', aud: 'other', iat: 1, exp: 2 });
+
   for (const [label, body] of [
     ['no token_type', { token_type: undefined }],
     ['an empty token_type', { token_type: '' }],
@@ -204,7 +209,7 @@ describe('the token response (RFC 6749 section 5.1)', () => {
     ['no JSON at all', '<html>welcome</html>'],
     ['every member only under __proto__', '{"__proto__":{"access_token":"at-1","token_type":"Bearer","id_token":"{{id_token}}"}}'],
     ['token_type only under __proto__', '{"access_token":"at-1","id_token":"{{id_token}}","__proto__":{"token_type":"Bearer"}}'],
-    ['a checked id_token but another ID token as idToken', `{"access_token":"at-1","token_type":"Bearer","id_token":"{{id_token}}","accessToken":"at-2","idToken":"${jwt({ alg: 'RS256' }, { iss: 'https://evil.example', sub: 'mallory', aud: 'other', iat: 1, exp: 2 })}"}`],
+    ['a checked id_token but another ID token as idToken', `{"access_token":"at-1","token_type":"Bearer","id_token":"{{id_token}}","accessToken":"at-2","idToken":"${UNCHECKED}"}`],
   ] as const) {
     it(`refuses ${label} (invalid-response)`, async () => {
       script.rawBody = raw;
