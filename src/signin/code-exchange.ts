@@ -80,7 +80,7 @@ export async function exchangeCode(code: string, transaction: SignInTransaction,
 /**
  * RFC 6749 section 5.1: an object with `access_token` and a `token_type` this client can use (RFC 6750 Bearer or
  * RFC 9449 DPoP, compared case-insensitively and stored lower-cased), a non-negative `expires_in` (a numeric string
- * is read as its number), string `refresh_token` and `scope` if any.
+ * is read as its number), string `refresh_token` and `scope` if any, and no `accessToken` (a TokenSet's member).
  */
 function checkTokenResponse(body: Record<string, unknown>): void {
   const isString = (value: unknown) => typeof value === 'string' && value !== '';
@@ -96,6 +96,8 @@ function checkTokenResponse(body: Record<string, unknown>): void {
     refresh_token: optional(body.refresh_token) && body.refresh_token !== '',
     scope: optional(body.scope),
     id_token: isString(body.id_token),
+    // normalizeTokens() would take an `accessToken` member for a whole TokenSet, unchecked `idToken` and all.
+    accessToken: !('accessToken' in body),
   };
   for (const member in checks) if (!checks[member]) throw invalidResponse(member);
   body.token_type = tokenType;

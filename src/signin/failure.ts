@@ -3,7 +3,7 @@
  * (sanitised) in `oauthError`; its `error_description` and any other server text never reach a message.
  */
 import * as oauth from 'oauth4webapi';
-import { isAuthFetchError, SignInError, type SignInErrorReason } from '../errors/index.js';
+import { SignInError, TokenResponseError, type SignInErrorReason } from '../errors/index.js';
 
 /** RFC 6749 section 4.1.2.1 and OIDC Core 3.1.2.6 error codes, by what the person can do about them. */
 const REASON_BY_OAUTH_ERROR: Record<string, SignInErrorReason> = {
@@ -35,9 +35,9 @@ export function authorizationError(code: string): SignInError {
  * types (`NetworkError`, `TimeoutError`: the person checks the connection), as does the app's own abort.
  */
 export function signInFailure(error: unknown): unknown {
-  if (isAuthFetchError(error)) return error;
-  // oauth4webapi refused the token request (a token endpoint that is not https).
-  if (error instanceof oauth.OperationProcessingError) {
+  // oauth4webapi refused the token request (a token endpoint that is not https), or the token set the checked answer
+  // makes is unusable (src/tokens.ts: an access token that is no header value, an expiry past any date, ...).
+  if (error instanceof oauth.OperationProcessingError || error instanceof TokenResponseError) {
     return new SignInError(`The sign-in response is invalid (${error.code ?? 'unknown'})`, { reason: 'invalid-response', cause: error });
   }
   return error;

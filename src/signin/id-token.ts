@@ -32,8 +32,8 @@ export interface IdTokenExpectations {
   nonce: string;
   /** The `max_age` sent: `auth_time` must then be recent enough (OIDC Core 3.1.3.7 step 11). */
   maxAge?: number;
-  /** The provider's `id_token_signing_alg_values_supported`; RS256 where it publishes none (OIDC Discovery 3). */
-  algorithms?: string[];
+  /** The provider's `id_token_signing_alg_values_supported`; RS256 where it publishes no list (OIDC Discovery 3). */
+  algorithms?: unknown;
 }
 
 /** Leeway for the time claims, in seconds: the provider's clock and this one disagree a little. */
@@ -57,10 +57,11 @@ export function checkIdToken(idToken: unknown, expected: IdTokenExpectations): v
     throw invalidResponse('id_token', cause);
   }
   const { aud, exp, nbf, auth_time: authTime } = claims;
-  const { clientId, maxAge } = expected;
+  const { clientId, maxAge, algorithms } = expected;
   const now = Math.floor(Date.now() / 1000);
   const checks: Record<string, boolean> = {
-    alg: (expected.algorithms ?? ['RS256']).includes(header.alg as string) && header.crit === undefined,
+    // Not a list (a string would match by substring, `'RS256'.includes('RS')`): RS256 only, as oauth4webapi did.
+    alg: (Array.isArray(algorithms) ? algorithms : ['RS256']).includes(header.alg) && header.crit === undefined,
     iss: claims.iss === expected.issuer,
     sub: typeof claims.sub === 'string',
     aud: Array.isArray(aud) ? aud.includes(clientId) && (aud.length === 1 || claims.azp === clientId) : aud === clientId,
@@ -68,7 +69,8 @@ export function checkIdToken(idToken: unknown, expected: IdTokenExpectations): v
     iat: typeof claims.iat === 'number',
     nbf: nbf === undefined || (typeof nbf === 'number' && nbf <= now + CLOCK_TOLERANCE_S),
     nonce: claims.nonce === expected.nonce,
-    auth_time: authTime === undefined ? maxAge === undefined : isTime(authTime) && (maxAge === undefined || authTime + maxAge >= now - CLOCK_TOLERANCE_S),
+    // A maxAge that is no number (an untyped app's '60' would concatenate) is refused, as oauth4webapi refused it.
+    auth_time: authTime === undefined ? maxAge === undefined : isTime(authTime) && (maxAge === undefined || (isTime(maxAge) && authTime + maxAge >= now - CLOCK_TOLERANCE_S)),
   };
   for (const claim in checks) if (!checks[claim]) throw invalidResponse(claim);
 }

@@ -48,8 +48,9 @@ export async function discover(issuer: URL, fetchFn: typeof fetch, signal: Abort
   const path = issuer.pathname.replace(/\/$/, '');
   const request = async (wellKnownPath: string) => {
     try {
-      // `redirect: 'manual'`: the metadata names the endpoints tokens go to, so it comes from the issuer only.
-      return await fetchFn(new URL(wellKnownPath, issuer).href, { headers: { accept: 'application/json' }, redirect: 'manual', signal });
+      // `redirect: 'manual'`: the metadata names the endpoints tokens go to, so it comes from the issuer only. The
+      // origin is prefixed: a path starting with `//` would otherwise be read as another host.
+      return await fetchFn(issuer.origin + wellKnownPath, { headers: { accept: 'application/json' }, redirect: 'manual', signal });
     } catch (error) {
       throw errorFromFailure(error, { method: 'GET', url: issuer.href });
     }
@@ -62,12 +63,16 @@ export async function discover(issuer: URL, fetchFn: typeof fetch, signal: Abort
     response = await request(`/.well-known/oauth-authorization-server${path}`);
   }
   if (!response.ok) throw await errorFromResponse(response, { method: 'GET', url: response.url || issuer.href });
+  // The pages this one navigates to must be web pages: a `javascript:` one would run the provider's script here.
+  const isWeb = (url: unknown) => !url || /^https?:$/.test(new URL(url as string).protocol);
   try {
     const metadata = (await response.json()) as oauth.AuthorizationServer;
-    // OIDC Discovery 4.3, RFC 8414 section 3.3: the document must name the issuer it was fetched for.
-    if (response.status === 200 && new URL(metadata.issuer).href === issuer.href) return metadata;
+    // OIDC Discovery 4.3, RFC 8414 section 3.3: the document must name the issuer it was fetched for, as a string
+    // (`new URL()` would read an array `["https://..."]` as its only member).
+    const { issuer: named, authorization_endpoint: authorize, end_session_endpoint: endSession } = metadata;
+    if (response.status === 200 && typeof named === 'string' && new URL(named).href === issuer.href && isWeb(authorize) && isWeb(endSession)) return metadata;
   } catch {
-    // not JSON, or no issuer URL in it
+    // not JSON, or no issuer URL (or no endpoint URL) in it
   }
   // A retry does not cure it.
   throw new TokenResponseError(`The metadata of ${issuer.origin} is unusable`, { status: response.status });
