@@ -4,14 +4,11 @@
  * is renewed (or the user signs in again) and the request replayed once; a 401 on the replay is final.
  */
 import { parseChallenges, summarizeChallenges } from '../challenge.js';
-import { SessionExpiredError, isSessionExpiredError, type UnauthorizedError } from '../errors/index.js';
+import { SessionExpiredError, type UnauthorizedError } from '../errors/index.js';
 import { discardBody } from '../lib/discard-body.js';
-import { untilAborted } from '../lib/abort.js';
 import { settledWithin } from '../lib/settled-within.js';
-import type { TokenSet } from '../types.js';
 import type { AuthRequest } from './request.js';
 import { send } from './send.js';
-import { expiredError, waitForSignIn } from './tokens-for-request.js';
 
 /** Thrown (as a TypeError) when a 401 must be replayed but the body was a one-shot stream. */
 const ONE_SHOT_MESSAGE =
@@ -24,42 +21,6 @@ const ONE_SHOT_MESSAGE =
  * enough for a body that came with the headers, short enough that a slow one (up to 5 s) does not hold the caller.
  */
 const EVENT_WAIT_MS = 200;
-
-/**
- * After a 401: the tokens to replay with, or `undefined` when nothing can cure it (the 401 is final).
- * Keyed on the rejected token: a late 401 for a token already renewed replays without a second refresh.
- */
-export async function afterUnauthorized(request: AuthRequest, sent: TokenSet | undefined): Promise<TokenSet | undefined> {
-  const { coordinator, mode, gate } = request.path;
-  // `waitForSignIn` is returned, not awaited, inside the try: its own rejection (logout, loginTimeout) is final and
-  // must not be caught below and held a second time.
-  try {
-    if (sent) {
-      // End the session only while the rejected token is still the current one: when it is already gone (the
-      // session ended or the user signed out meanwhile), coordinator.refresh says so without ending it a second time.
-      if (!coordinator.canRefresh(sent) && coordinator.tokens?.accessToken === sent.accessToken) {
-        return waitForSignIn(await coordinator.endSession('no-refresh-token'), request);
-      }
-      return await untilAborted(coordinator.refresh('unauthorized', sent), request.signal);
-    }
-    // Sent without a token.
-    if (coordinator.inflight) return await untilAborted(coordinator.inflight, request.signal);
-    if (coordinator.tokens) return coordinator.tokens; // signed in while this request was out
-    if (coordinator.status === 'expired') return waitForSignIn(expiredError(request), request);
-    // A cookie session can mint a token although we hold none (a reload with a live session), but not after the user
-    // signed out: a background request must not sign them back in.
-    if (coordinator.canRefresh(undefined) && !coordinator.signedOutByUser) return await untilAborted(coordinator.refresh('unauthorized'), request.signal);
-    if (mode === 'wait') {
-      gate.announce('signed-out');
-      await gate.hold(request.signal);
-      return coordinator.tokens;
-    }
-    return undefined;
-  } catch (error) {
-    if (isSessionExpiredError(error)) return waitForSignIn(error, request);
-    throw error;
-  }
-}
 
 /**
  * A 401 nothing could cure goes back to the caller. Its `unauthorized` event is emitted when the typed error is
@@ -121,7 +82,8 @@ export async function handleUnauthorized(response: Response, request: AuthReques
   }
   // A 401 on the replay is final: no refresh loop, ever.
   if (request.replayed) return finalUnauthorized(response, request);
-  const renewed = await afterUnauthorized(request, request.tokens);
+  // The coordinator's token policy: a refresh (keyed on the rejected token), or a sign-in when the session is over.
+  const renewed = await coordinator.afterUnauthorized(request.tokens, request.signal, request.path);
   if (!renewed) return finalUnauthorized(response, request);
   discardBody(response);
   if (request.oneShotBody) throw new TypeError(ONE_SHOT_MESSAGE);
