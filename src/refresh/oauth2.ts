@@ -54,7 +54,7 @@ export interface OAuth2RefreshOptions {
 export function oauth2Refresh(options: OAuth2RefreshOptions): RefreshStrategy {
   const { tokenEndpoint, clientId, clientSecret, scope, extraParams } = options;
   if (typeof tokenEndpoint !== 'string' || !/^https?:\/\//i.test(tokenEndpoint)) {
-    throw new TypeError('authfetch: oauth2Refresh needs tokenEndpoint as an absolute http(s) URL');
+    throw new TypeError('authfetch: oauth2Refresh tokenEndpoint must be an http(s) URL');
   }
   if (typeof clientId !== 'string' || clientId === '') {
     throw new TypeError('authfetch: oauth2Refresh needs a clientId');
@@ -82,13 +82,10 @@ export function oauth2Refresh(options: OAuth2RefreshOptions): RefreshStrategy {
       if (clientAuth === 'client_secret_post') form.set('client_secret', clientSecret ?? '');
       if (scope !== undefined) form.set('scope', scope);
       const request = { method: 'POST', url: tokenEndpoint };
-      const secrets = [refreshToken, clientSecret, basic?.slice('Basic '.length)];
+      const secrets = [refreshToken, clientSecret, basic?.slice(6)];
 
       const send = async (): Promise<Response> => {
-        const headers: Record<string, string> = {
-          'content-type': 'application/x-www-form-urlencoded',
-          accept: 'application/json',
-        };
+        const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' };
         if (basic) headers.authorization = basic;
         // RFC 9449 section 5: the token request carries a proof without `ath`.
         if (dpop) headers.dpop = await dpop.proof('POST', tokenEndpoint);
