@@ -39,10 +39,8 @@ export function tabLock(crossTab: boolean, fallback?: TabLock): TabLock {
       pageLocks.set(name, chain);
       try {
         await untilAborted(previous.catch(() => undefined), signal);
-        if (crossTab && hasWebLocks()) {
-          const options: LockOptions = signal ? { mode: 'exclusive', signal } : { mode: 'exclusive' };
-          return (await navigator.locks.request(name, options, fn)) as T;
-        }
+        // An exclusive lock (the default mode); an absent signal is no signal.
+        if (crossTab && hasWebLocks()) return (await navigator.locks.request(name, { signal }, fn)) as T;
         if (crossTab && fallback) return await fallback.run(name, fn, signal);
         return await fn();
       } finally {

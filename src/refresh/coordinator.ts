@@ -146,9 +146,14 @@ export class RefreshCoordinator {
         // A login() or logout() that ran before the first read finished wins over what storage held.
         if (this.#generation === generation && this.tokens === undefined && this.endReason === undefined) this.tokens = tokens || undefined;
         this.isReady = true;
-        if (tokens) options.log.debug('authfetch: session restored');
+        if (tokens) this.#say('session restored');
         options.onStatusChange?.();
       });
+  }
+
+  /** A debug line of the lifecycle log. */
+  #say(line: string): void {
+    this.#options.log.debug(`authfetch: ${line}`);
   }
 
   /** Connect the cross-tab channel (the client opens it; the coordinator both posts and handles notices). */
@@ -377,7 +382,7 @@ export class RefreshCoordinator {
     const over = () => {
       if (stale() || this.#disposed) throw SUPERSEDED;
     };
-    log.debug(`authfetch: refresh (${trigger})`);
+    this.#say(`refresh (${trigger})`);
     // Waiting for the lock ends with the generation: a refresh queued behind another tab's is dropped at a logout.
     return this.#lock.run(`authfetch:${storage.name}:refresh`, async () => {
       over();
@@ -398,7 +403,7 @@ export class RefreshCoordinator {
       if (rejected && basis && basis.accessToken !== rejected.accessToken && !this.isExpiring(basis)) {
         // Another user signed in in another tab: its notice brings the sign-in; these requests are not theirs.
         if (!maySameUser(rejected, basis)) throw userChanged();
-        if (basis.accessToken !== this.tokens?.accessToken) this.#adopt(basis, 'refresh', trigger);
+        if (basis.accessToken !== this.tokens?.accessToken) this.#take(basis, 'refresh', trigger, 'other-tab');
         return basis;
       }
       if (!this.canRefresh(basis)) throw await this.endSession('no-refresh-token');
@@ -431,44 +436,40 @@ export class RefreshCoordinator {
       });
       // Disposed while it ran (over shared storage, see dispose()): stored for the other tabs, nothing more.
       over();
-      if (changed) return this.#changedElsewhere(changed.now, rejected ?? basis, trigger);
-      this.tokens = tokens;
-      this.endReason = undefined;
+      if (changed) {
+        // The shared storage changed while this refresh ran (another client signed in or out there): its result is
+        // dropped, and the waiting requests follow what is stored now. The other client's notice brings the events.
+        const { now } = changed;
+        if (!now) throw await this.endSession('other-tab', undefined, true);
+        if (!maySameUser(rejected ?? basis, now)) throw userChanged();
+        this.#take(now, 'refresh', trigger, 'other-tab');
+        return now;
+      }
       this.#noteLifetime(tokens);
-      const expiresAt = this.expiresAt(tokens);
-      log.debug('authfetch: refresh succeeded');
-      this.#channel?.post({ type: 'refresh', expiresAt, trigger });
-      bus.emit('refresh', { expiresAt, trigger, source: 'local' });
-      this.#options.onTokens(tokens);
+      this.#take(tokens, 'refresh', trigger, 'local');
       return tokens;
     }, signal);
   }
 
   /**
-   * The shared storage changed while this refresh ran (another client signed in or out there): its result is
-   * dropped, and the waiting requests follow what is stored now. The other client's notice brings the events.
+   * Make `tokens` the session's and say so with `event`: this client's refresh (`'local'`: other tabs hear of it), or
+   * tokens another tab (or client over this storage) stored, taken as ours.
    */
-  async #changedElsewhere(stored: TokenSet | undefined, owner: TokenSet | undefined, trigger: RefreshTrigger): Promise<TokenSet> {
-    if (!stored) throw await this.endSession('other-tab', undefined, true);
-    if (!maySameUser(owner, stored)) throw userChanged();
-    this.#adopt(stored, 'refresh', trigger);
-    return stored;
-  }
-
-  /** Take the tokens another tab (or client over this storage) stored as ours, and say so with `event`. */
-  #adopt(stored: TokenSet, event: 'login' | 'refresh', trigger: RefreshTrigger): void {
-    this.tokens = stored;
+  #take(tokens: TokenSet, event: 'login' | 'refresh', trigger: RefreshTrigger, source: 'local' | 'other-tab'): void {
+    const { bus, onTokens } = this.#options;
+    this.tokens = tokens;
     this.endReason = undefined;
-    const expiresAt = this.expiresAt(stored);
-    this.#options.log.debug(`authfetch: ${event} in another tab`);
-    if (event === 'login') this.#options.bus.emit('login', { expiresAt, source: 'other-tab' });
-    else this.#options.bus.emit('refresh', { expiresAt, trigger, source: 'other-tab' });
-    this.#options.onTokens(stored);
+    const expiresAt = this.expiresAt(tokens);
+    this.#say(source === 'local' ? 'refresh succeeded' : `${event} in another tab`);
+    if (source === 'local') this.#channel?.post({ type: 'refresh', expiresAt, trigger });
+    if (event === 'login') bus.emit('login', { expiresAt, source });
+    else bus.emit('refresh', { expiresAt, trigger, source });
+    onTokens(tokens);
   }
 
   /** One refresh with up to `retry.limit` retries of transient failures, exponential backoff and jitter. */
   async #attemptWithRetries(basis: TokenSet | undefined, signal: AbortSignal): Promise<TokenSet> {
-    const { retry, log } = this.#options;
+    const { retry } = this.#options;
     for (let attempt = 0; ; attempt++) {
       try {
         return await this.#attempt(basis, signal);
@@ -485,7 +486,7 @@ export class RefreshCoordinator {
           if (retryAfterMs > retry.maxRetryAfter) throw error;
           delay = Math.max(delay, retryAfterMs);
         }
-        log.debug(`authfetch: refresh attempt ${attempt + 1} failed (${code}); retry in ${Math.round(delay)} ms`);
+        this.#say(`refresh attempt ${attempt + 1} failed (${code}); retry in ${Math.round(delay)} ms`);
         await sleep(delay, signal);
         if (signal.aborted) throw error;
       }
@@ -557,7 +558,7 @@ export class RefreshCoordinator {
     await this.#save(tokens);
     const expiresAt = this.expiresAt(tokens);
     this.#channel?.post({ type: 'login', expiresAt });
-    this.#options.log.debug('authfetch: signed in');
+    this.#say('signed in');
     this.#options.bus.emit('login', { expiresAt, source: 'local' });
     // A sign-out or another sign-in while storing is newer: held requests follow that one.
     if (this.#generation === generation) this.#options.onTokens(tokens);
@@ -582,7 +583,7 @@ export class RefreshCoordinator {
   /** The sign-out itself: a new generation, no tokens, the `logout` event, then its refresh's requests rejected. */
   #signedOut(source: 'local' | 'other-tab'): void {
     const flight = this.#begin(undefined);
-    this.#options.log.debug(`authfetch: signed out (${source})`);
+    this.#say(`signed out (${source})`);
     this.#options.bus.emit('logout', { source });
     flight?.reject(ended('logout', source === 'local' ? undefined : OTHER_TAB));
     this.#options.onLogout();
@@ -614,7 +615,7 @@ export class RefreshCoordinator {
       if (seq !== this.#noticeSeq || this.#generation !== generation || this.tokens !== before) return;
       if (!stored || stored.accessToken === before?.accessToken) return;
       // A tab that had no session and now has one was signed in, whichever notice it heard last.
-      this.#adopt(stored, type === 'login' || !before ? 'login' : 'refresh', notice.trigger ?? 'unauthorized');
+      this.#take(stored, type === 'login' || !before ? 'login' : 'refresh', notice.trigger ?? 'unauthorized', 'other-tab');
     } else if (type === 'logout' || type === 'session-end') {
       this.#noticeSeq++;
       if (type === 'logout') this.#signedOut('other-tab');
