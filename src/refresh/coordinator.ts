@@ -141,7 +141,7 @@ export class RefreshCoordinator {
     const generation = this.#generation;
     this.ready = options.storage
       .get()
-      .catch((error: unknown) => options.log.warn('authfetch: reading stored tokens failed', error))
+      .catch((error: unknown) => options.log.warn('authfetch: storage read failed', error))
       .then((tokens) => {
         // A login() or logout() that ran before the first read finished wins over what storage held.
         if (this.#generation === generation && this.tokens === undefined && this.endReason === undefined) this.tokens = tokens || undefined;
@@ -353,7 +353,8 @@ export class RefreshCoordinator {
   /** Start a new session generation: abort the old one's refresh and hand back its flight, unsettled. */
   #advance(): Flight | undefined {
     this.#generation++;
-    this.#session.abort(new DOMException('The session changed', 'AbortError'));
+    // Its reason is the platform's AbortError: the strategy's fetch ends as an abort, and nobody hears the result.
+    this.#session.abort();
     this.#session = new AbortController();
     const flight = this.#flight;
     this.#flight = undefined;
@@ -673,7 +674,7 @@ function userChanged(): SessionExpiredError {
 
 /** Write `tokens` (clear without them); a failure is logged to `log` when given, and the session goes on. */
 function put(storage: TokenStorage, log: Log | undefined, tokens?: TokenSet): Promise<unknown> {
-  return (tokens ? storage.set(tokens) : storage.clear()).catch((error: unknown) => log?.warn('authfetch: writing tokens to storage failed', error));
+  return (tokens ? storage.set(tokens) : storage.clear()).catch((error: unknown) => log?.warn('authfetch: storage write failed', error));
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
