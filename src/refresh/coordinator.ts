@@ -141,7 +141,7 @@ export class RefreshCoordinator {
     const generation = this.#generation;
     this.ready = options.storage
       .get()
-      .catch((error: unknown) => options.log.warn('authfetch: storage read failed', error))
+      .catch((error: unknown) => options.log.warn('authfetch: reading stored tokens failed', error))
       .then((tokens) => {
         // A login() or logout() that ran before the first read finished wins over what storage held.
         if (this.#generation === generation && this.tokens === undefined && this.endReason === undefined) this.tokens = tokens || undefined;
