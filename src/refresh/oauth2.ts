@@ -83,8 +83,8 @@ export function oauth2Refresh(options: OAuth2RefreshOptions): RefreshStrategy {
       if (scope !== undefined) form.set('scope', scope);
       const request = { method: 'POST', url: tokenEndpoint };
       const secrets = [refreshToken, clientSecret, basic?.slice(6)];
-
-      const send = async (): Promise<Response> => {
+      // RFC 9449 section 8: a server that wants a nonce gets one more try with it, not counted as a retry.
+      for (let nonceTry = !!dpop; ; nonceTry = false) {
         const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' };
         if (basic) headers.authorization = basic;
         // RFC 9449 section 5: the token request carries a proof without `ath`.
@@ -102,29 +102,16 @@ export function oauth2Refresh(options: OAuth2RefreshOptions): RefreshStrategy {
         });
         const nonce = response.headers.get('dpop-nonce');
         if (dpop && nonce) dpop.rememberNonce(tokenEndpoint, nonce);
-        return response;
-      };
-
-      let response = await send();
-      if (!response.ok) {
-        let failure = await readTokenEndpointFailure(response, request, secrets);
-        // RFC 9449 section 8: the server wants a nonce; one more try with it, not counted as a retry.
-        if (dpop && failure.oauthError === 'use_dpop_nonce' && response.headers.get('dpop-nonce')) {
-          response = await send();
-          if (!response.ok) failure = await readTokenEndpointFailure(response, request, secrets);
+        if (response.ok) return readTokenResponse(response, request, tokens);
+        const failure = await readTokenEndpointFailure(response, request, secrets);
+        if (nonceTry && nonce && failure.oauthError === 'use_dpop_nonce') continue;
+        // RFC 6749 section 5.2: the refresh token is invalid, expired, revoked or spent. Its description is the
+        // server's text (one echoed the request, refresh token included): never kept.
+        if (failure.oauthError === 'invalid_grant') {
+          throw new SessionExpiredError('The token endpoint rejected the refresh token (invalid_grant)', { reason: 'refresh-rejected' });
         }
-        if (!response.ok) {
-          // RFC 6749 section 5.2: the refresh token is invalid, expired, revoked or spent. Its description is the
-          // server's text (one echoed the request, refresh token included): never kept.
-          if (failure.oauthError === 'invalid_grant') {
-            throw new SessionExpiredError('The token endpoint rejected the refresh token (invalid_grant)', {
-              reason: 'refresh-rejected',
-            });
-          }
-          throw failure.error;
-        }
+        throw failure.error;
       }
-      return readTokenResponse(response, request, tokens);
     },
   };
 }
