@@ -35,6 +35,10 @@ const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
 /** RFC 6749 appendix A: refresh tokens, ID tokens, scopes and token types are visible ASCII (`VSCHAR`, and spaces). */
 const VISIBLE_ASCII = /^[\x20-\x7E]*$/;
 
+/** What a token must be, and an optional member, in the messages (which never quote a value). */
+const B64TOKEN_TEXT = 'a valid header value (RFC 6750 b64token)';
+const VISIBLE_TEXT = 'a string of visible ASCII characters';
+
 /** The optional string members of a token set, each with its name in an OAuth token response (RFC 6749 5.1). */
 const OPTIONAL = { refreshToken: 'refresh_token', idToken: 'id_token', scope: 'scope', tokenType: 'token_type' } as const;
 
@@ -56,11 +60,11 @@ function tokenSetProblem(value: unknown): string | undefined {
   const v = value as Record<string, unknown>;
   const accessToken = own(v, 'accessToken');
   if (typeof accessToken !== 'string' || accessToken === '') return 'accessToken must be a non-empty string';
-  if (!B64TOKEN.test(accessToken)) return 'accessToken is not a valid header value (RFC 6750 b64token)';
+  if (!B64TOKEN.test(accessToken)) return `accessToken is not ${B64TOKEN_TEXT}`;
   for (const key in OPTIONAL) {
     // Absent, empty (as older versions stored it), or visible ASCII.
     const member = own(v, key);
-    if (member !== undefined && (typeof member !== 'string' || !VISIBLE_ASCII.test(member))) return `${key} must be a string of visible ASCII characters`;
+    if (member !== undefined && (typeof member !== 'string' || !VISIBLE_ASCII.test(member))) return `${key} must be ${VISIBLE_TEXT}`;
   }
   const expiresAt = own(v, 'expiresAt');
   if (expiresAt !== undefined && !isUsableTime(expiresAt)) return 'expiresAt is not a finite time';
@@ -103,12 +107,12 @@ export function normalizeTokens(input: unknown, context: NormalizeContext = {}, 
   } else {
     const accessToken = own(raw, 'access_token');
     if (typeof accessToken !== 'string' || accessToken === '') throw unusable('has no access_token');
-    if (!B64TOKEN.test(accessToken)) throw unusable('has an access_token that is not a valid header value (RFC 6750 b64token)');
+    if (!B64TOKEN.test(accessToken)) throw unusable(`has an access_token that is not ${B64TOKEN_TEXT}`);
     tokens = { accessToken };
     for (const [key, name] of Object.entries(OPTIONAL)) {
       const value = own(raw, name) ?? undefined;
       if (value !== undefined && (typeof value !== 'string' || !VISIBLE_ASCII.test(value))) {
-        throw unusable(`has a ${name} that is not a string of visible ASCII characters`);
+        throw unusable(`has a ${name} that is not ${VISIBLE_TEXT}`);
       }
       tokens[key] = value || undefined;
     }
