@@ -132,7 +132,7 @@ export class RefreshCoordinator {
   /** A one-entry cache of the leeway for the current token set (it is read before every request). */
   #leewayTokens: TokenSet | undefined;
   #leewayMs = 0;
-  /** The access token of the last token set this client's refresh stored (see `#clearIfOurs`). */
+  /** The access token of the last token set this client's refresh stored (see `handleNotice`, logout). */
   #lastStored: string | undefined;
 
   constructor(options: CoordinatorOptions) {
