@@ -16,7 +16,7 @@ export class ServerClock {
   /** Whether a `Date` of the token endpoint (the issuer) was seen: from then on APIs' are not read. */
   #issuerKnown = false;
   /** `Date.now()` of the last {@link wantsDate} that said yes. */
-  #lastRead = Number.NEGATIVE_INFINITY;
+  #lastRead = -Infinity;
 
   /**
    * Whether the next response's `Date` header is worth reading: at most once a second, since the header has

@@ -209,20 +209,14 @@ export class RefreshCoordinator {
   /**
    * The tokens to send in place of `picked`, which was chosen before an await (a refresh, a sign-in): a sign-in or
    * sign-out since then wins. The current tokens when they are the same user's; otherwise `SessionExpiredError`
-   * (`'user-changed'`, or why the session is gone).
+   * (`'user-changed'`, or why the session is gone: its end reason, or `'logout'`).
    */
   reconfirm(picked: TokenSet): TokenSet {
     const current = this.tokens;
     if (current === picked) return picked;
-    if (!current) throw this.#goneError();
+    if (!current) throw ended(this.endReason ?? 'logout');
     if (!maySameUser(picked, current)) throw userChanged();
     return current;
-  }
-
-  /** Why there are no tokens now: the session ended (its reason), or the user signed out. */
-  #goneError(): SessionExpiredError {
-    const reason = this.endReason;
-    return reason ? ended(reason) : ended('logout');
   }
 
   /** The refresh in flight, if any: requests starting now wait for it instead of going out with a stale token. */
@@ -321,7 +315,7 @@ export class RefreshCoordinator {
     if (rejected) {
       // The session ended (or the user signed out) after this token was sent: its late 401 must not end the
       // session a second time (a second sessionExpired, with a wrong reason).
-      if (!current && !flight) return Promise.reject(this.#goneError());
+      if (!current && !flight) return Promise.reject(ended(this.endReason ?? 'logout'));
       // Another user signed in since this token was sent: their tokens never carry this request.
       if (!maySameUser(rejected, flight ? flight.basis : current)) return Promise.reject(userChanged());
     }
