@@ -1,16 +1,9 @@
 /**
- * The token policy for the app's own calls, beside the auth path's (src/auth-path/tokens-for-request.ts): refresh
- * first when the token is expiring and can be refreshed; a sign-out or another user's sign-in while waiting wins
- * over what the refresh gave (`coordinator.reconfirm`).
+ * The app's own token calls: `getAccessToken` and the wake-up check follow the coordinator's one token policy
+ * (`coordinator.tokenFor`); `refresh()` asks for a refresh now.
  */
-import { SessionExpiredError, isSessionExpiredError } from './errors/index.js';
+import { SessionExpiredError } from './errors/index.js';
 import type { RefreshCoordinator } from './refresh/coordinator.js';
-import type { TokenSet } from './types.js';
-
-/** Whether `tokens` should be renewed before they are used: expiring within the leeway, and renewable. */
-export function shouldRefreshFirst(coordinator: RefreshCoordinator, tokens: TokenSet): boolean {
-  return coordinator.isExpiring(tokens) && coordinator.canRefresh(tokens);
-}
 
 /**
  * `auth.getAccessToken()`: a valid access token, refreshing first if within the leeway, or `undefined` when signed
@@ -19,23 +12,7 @@ export function shouldRefreshFirst(coordinator: RefreshCoordinator, tokens: Toke
  */
 export async function getAccessToken(coordinator: RefreshCoordinator): Promise<string | undefined> {
   await coordinator.ready;
-  try {
-    if (coordinator.inflight) return coordinator.reconfirm(await coordinator.inflight).accessToken;
-  } catch (error) {
-    if (isSessionExpiredError(error)) return coordinator.tokens?.accessToken;
-    throw error;
-  }
-  const tokens = coordinator.tokens;
-  if (!tokens) return undefined;
-  if (!shouldRefreshFirst(coordinator, tokens)) return tokens.accessToken;
-  try {
-    return coordinator.reconfirm(await coordinator.refresh('expiring', tokens)).accessToken;
-  } catch (error) {
-    if (isSessionExpiredError(error)) return coordinator.tokens?.accessToken;
-    const expiresAt = coordinator.expiresAt(tokens);
-    if (coordinator.tokens === tokens && expiresAt !== undefined && expiresAt > Date.now()) return tokens.accessToken;
-    throw error;
-  }
+  return (await coordinator.tokenFor())?.accessToken;
 }
 
 /**
@@ -48,7 +25,7 @@ export async function refreshNow(coordinator: RefreshCoordinator, hasStrategy: b
   const signOutsBefore = signOuts();
   await coordinator.ready;
   if (signOuts() !== signOutsBefore) throw new SessionExpiredError('Signed out', { reason: 'logout' });
-  if (!hasStrategy) throw new TypeError('authfetch: refresh() needs a refresh strategy (the refresh option)');
+  if (!hasStrategy) throw new TypeError('authfetch: refresh() needs the refresh option');
   if (!coordinator.canRefresh(coordinator.tokens) && !coordinator.inflight) {
     throw new SessionExpiredError('There is no refresh token to renew the session with', { reason: 'no-refresh-token' });
   }
@@ -60,6 +37,5 @@ export async function refreshNow(coordinator: RefreshCoordinator, hasStrategy: b
  * expiring, instead of trusting timers that slept. A failure is reported by the coordinator (`refreshError`).
  */
 export function refreshIfExpiring(coordinator: RefreshCoordinator): void {
-  const tokens = coordinator.tokens;
-  if (tokens && shouldRefreshFirst(coordinator, tokens)) coordinator.refresh('expiring', tokens).catch(() => undefined);
+  coordinator.tokenFor().catch(() => undefined);
 }

@@ -5,7 +5,6 @@
  * one of those was seen (tokens from `login()`), so an API whose clock disagrees with the issuer's cannot make every
  * fresh token look expired (a refresh per second of traffic, each spending a rotated refresh token).
  */
-import { clockOffsetFromDate } from './tokens.js';
 
 /** Tracks "server clock minus local clock" from `Date` headers. */
 export class ServerClock {
@@ -17,7 +16,7 @@ export class ServerClock {
   /** Whether a `Date` of the token endpoint (the issuer) was seen: from then on APIs' are not read. */
   #issuerKnown = false;
   /** `Date.now()` of the last {@link wantsDate} that said yes. */
-  #lastRead = Number.NEGATIVE_INFINITY;
+  #lastRead = -Infinity;
 
   /**
    * Whether the next response's `Date` header is worth reading: at most once a second, since the header has
@@ -41,10 +40,11 @@ export class ServerClock {
     const firstFromIssuer = fromIssuer && !this.#issuerKnown;
     if (dateHeader === this.#lastHeader && !firstFromIssuer) return;
     this.#lastHeader = dateHeader;
-    const offset = clockOffsetFromDate(dateHeader);
-    if (offset === undefined) return;
-    // Date has one-second resolution and responses arrive with latency: move only on a real change (> 2 s),
-    // so the offset does not jitter with every second boundary.
+    let offset = Date.parse(dateHeader) - Date.now();
+    if (Number.isNaN(offset)) return;
+    // `Date` has one-second resolution, so offsets under 1.5 s are noise and read as 0; and responses arrive with
+    // latency: move only on a real change (> 2 s), so the offset does not jitter with every second boundary.
+    if (Math.abs(offset) < 1500) offset = 0;
     if (!this.known || firstFromIssuer || Math.abs(offset - this.offsetMs) > 2000) this.offsetMs = offset;
     this.known = true;
     if (fromIssuer) this.#issuerKnown = true;

@@ -4,20 +4,12 @@
  * is renewed (or the user signs in again) and the request replayed once; a 401 on the replay is final.
  */
 import { parseChallenges, summarizeChallenges } from '../challenge.js';
-import { SessionExpiredError, isSessionExpiredError, type UnauthorizedError } from '../errors/index.js';
+import { SessionExpiredError, type UnauthorizedError } from '../errors/index.js';
 import { discardBody } from '../lib/discard-body.js';
-import { untilAborted } from '../lib/abort.js';
 import { settledWithin } from '../lib/settled-within.js';
 import type { TokenSet } from '../types.js';
 import type { AuthRequest } from './request.js';
 import { send } from './send.js';
-import { expiredError, waitForSignIn } from './tokens-for-request.js';
-
-/** Thrown (as a TypeError) when a 401 must be replayed but the body was a one-shot stream. */
-const ONE_SHOT_MESSAGE =
-  'authfetch: the request got 401 and the token was renewed, but its body is a one-shot ReadableStream (or async iterable) that ' +
-  'cannot be sent again. Pass the body as a string, Blob, ArrayBuffer, FormData or URLSearchParams (or a Request) ' +
-  'so it can be replayed.';
 
 /**
  * How long a final 401 waits for its event's error to be built (its body read) before it is handed back anyway: long
@@ -26,108 +18,70 @@ const ONE_SHOT_MESSAGE =
 const EVENT_WAIT_MS = 200;
 
 /**
- * After a 401: the tokens to replay with, or `undefined` when nothing can cure it (the 401 is final).
- * Keyed on the rejected token: a late 401 for a token already renewed replays without a second refresh.
+ * Emit an event about this 401 once its typed error is built, which reads a copy of the body (bounded, but a slow
+ * body takes seconds): the response waits for that only {@link EVENT_WAIT_MS}, so the event comes first whenever the
+ * body is there (the usual case), and a slow body does not hold `auth.fetch`. `auth.http` rejects with the same
+ * memoized error, so its listeners always hear it first.
  */
-export async function afterUnauthorized(request: AuthRequest, sent: TokenSet | undefined): Promise<TokenSet | undefined> {
-  const { coordinator, mode, gate } = request.path;
-  // `waitForSignIn` is returned, not awaited, inside the try: its own rejection (logout, loginTimeout) is final and
-  // must not be caught below and held a second time.
-  try {
-    if (sent) {
-      // End the session only while the rejected token is still the current one: when it is already gone (the
-      // session ended or the user signed out meanwhile), coordinator.refresh says so without ending it a second time.
-      if (!coordinator.canRefresh(sent) && coordinator.tokens?.accessToken === sent.accessToken) {
-        return waitForSignIn(await coordinator.endSession('no-refresh-token'), request);
-      }
-      return await untilAborted(coordinator.refresh('unauthorized', sent), request.signal);
-    }
-    // Sent without a token.
-    if (coordinator.inflight) return await untilAborted(coordinator.inflight, request.signal);
-    if (coordinator.tokens) return coordinator.tokens; // signed in while this request was out
-    if (coordinator.status === 'expired') return waitForSignIn(expiredError(request), request);
-    // A cookie session can mint a token although we hold none (a reload with a live session), but not after the user
-    // signed out: a background request must not sign them back in.
-    if (coordinator.canRefresh(undefined) && !coordinator.signedOutByUser) return await untilAborted(coordinator.refresh('unauthorized'), request.signal);
-    if (mode === 'wait') {
-      gate.announce('signed-out');
-      await gate.hold(request.signal);
-      return coordinator.tokens;
-    }
-    return undefined;
-  } catch (error) {
-    if (isSessionExpiredError(error)) return waitForSignIn(error, request);
-    throw error;
-  }
+function emitWithin(response: Response, request: AuthRequest, emit: (error: UnauthorizedError) => void): Promise<void> {
+  return settledWithin(request.path.errors.forResponse(response, request).then((error) => emit(error as UnauthorizedError)), EVENT_WAIT_MS);
 }
 
-/**
- * A 401 nothing could cure goes back to the caller. Its `unauthorized` event is emitted when the typed error is
- * built, which reads a copy of the body (bounded, but a slow body takes seconds): the response waits for that only
- * {@link EVENT_WAIT_MS}, so the event comes first whenever the body is there (the usual case), and a slow body does
- * not hold `auth.fetch`. `auth.http` rejects with the same memoized error, so its listeners always hear it first.
- */
+/** A 401 nothing could cure goes back to the caller, after its `unauthorized` event. */
 async function finalUnauthorized(response: Response, request: AuthRequest): Promise<Response> {
-  const { bus, errors, log } = request.path;
-  if (bus.has('unauthorized')) {
-    await settledWithin(
-      errors.forResponse(response, request).then((error) => bus.emit('unauthorized', error as UnauthorizedError)),
-      EVENT_WAIT_MS,
-    );
-  }
-  log.debug('authfetch: 401 could not be cured by a refresh');
+  const { bus, log } = request.path;
+  if (bus.has('unauthorized')) await emitWithin(response, request, (error) => bus.emit('unauthorized', error));
+  log.debug('authfetch: 401 is final');
   return response;
 }
 
 /** A 401 to an authorized request: retry with a new DPoP nonce, report a step-up, or renew the token and replay once. */
 export async function handleUnauthorized(response: Response, request: AuthRequest): Promise<Response> {
-  const { dpop, errors, log, bus, coordinator, mode, stepUpGate } = request.path;
+  const { dpop, log, bus, coordinator, mode, stepUpGate } = request.path;
   const header = response.headers.get('www-authenticate');
   const summary = header ? summarizeChallenges(parseChallenges(header)) : {};
   // RFC 9449 section 9: the resource server wants a (new) nonce: one more try, not a refresh, not a retry.
   if (dpop && summary.error === 'use_dpop_nonce') {
-    if (!request.nonceRetried && response.headers.get('dpop-nonce') && !request.oneShotBody) {
-      discardBody(response);
-      request.nonceRetried = true;
-      return send(request, request.tokens);
-    }
     // Asked again, or without a nonce to use: the token is not what is wrong, so a refresh cannot cure it.
-    return finalUnauthorized(response, request);
+    if (request.nonceRetried || !response.headers.get('dpop-nonce') || request.oneShotBody) return finalUnauthorized(response, request);
+    discardBody(response);
+    request.nonceRetried = true;
+    return send(request, request.tokens);
   }
   // RFC 9470: a stronger sign-in is needed; a refresh cannot give one.
   if (summary.error === 'insufficient_user_authentication') {
-    log.debug('authfetch: step-up authentication required');
-    // Emitted once the error is built (it reads a copy of the body); the response waits for that only briefly.
-    await settledWithin(
-      errors.forResponse(response, request).then((error) =>
-        bus.emit('stepUp', { acrValues: summary.acrValues, maxAge: summary.maxAge, error: error as UnauthorizedError }),
-      ),
-      EVENT_WAIT_MS,
-    );
+    const stepUp = { acrValues: summary.acrValues, maxAge: summary.maxAge };
+    log.debug('authfetch: step-up required');
+    await emitWithin(response, request, (error) => bus.emit('stepUp', { ...stepUp, error }));
     // 'wait': hold the request until the app obtained the stronger sign-in (signIn({ acrValues, maxAge })), then
     // replay it once with the new token.
-    if (mode === 'wait' && !request.steppedUp && !request.oneShotBody) {
-      request.steppedUp = true;
-      stepUpGate.announce('step-up', { acrValues: summary.acrValues, maxAge: summary.maxAge });
-      // Only the same user's stronger sign-in releases it (another user's rejects it: 'user-changed').
-      await stepUpGate.hold(request.signal, request.tokens);
-      const tokens = coordinator.tokens;
-      if (!tokens) throw new SessionExpiredError('Signed out', { reason: 'logout' });
-      discardBody(response);
-      log.debug('authfetch: replaying a request after step-up');
-      return send(request, tokens);
-    }
-    return response;
+    if (mode === 'reject' || request.steppedUp || request.oneShotBody) return response;
+    request.steppedUp = true;
+    stepUpGate.announce('step-up', stepUp);
+    // Only the same user's stronger sign-in releases it (another user's rejects it: 'user-changed').
+    await stepUpGate.hold(request.signal, request.tokens);
+    const tokens = coordinator.tokens;
+    if (!tokens) throw new SessionExpiredError('Signed out', { reason: 'logout' });
+    discardBody(response);
+    return replay(request, tokens);
   }
   // A 401 on the replay is final: no refresh loop, ever.
   if (request.replayed) return finalUnauthorized(response, request);
-  const renewed = await afterUnauthorized(request, request.tokens);
+  // The coordinator's token policy: a refresh (keyed on the rejected token), or a sign-in when the session is over.
+  const renewed = await coordinator.afterUnauthorized(request.tokens, request.signal, request.path);
   if (!renewed) return finalUnauthorized(response, request);
   discardBody(response);
-  if (request.oneShotBody) throw new TypeError(ONE_SHOT_MESSAGE);
-  log.debug('authfetch: replaying a request after 401');
+  if (request.oneShotBody) {
+    throw new TypeError('authfetch: a 401 needs a replay, but the body is a one-shot ReadableStream (or async iterable) that cannot be sent again');
+  }
   request.replayed = true;
   request.nonceRetried = false;
   // Tokens picked before an await: a sign-in or sign-out since then wins (coordinator.reconfirm).
-  return send(request, coordinator.reconfirm(renewed));
+  return replay(request, coordinator.reconfirm(renewed));
+}
+
+/** Send the request once more, with `tokens`. */
+function replay(request: AuthRequest, tokens: TokenSet): Promise<Response> {
+  request.path.log.debug('authfetch: replaying the request');
+  return send(request, tokens);
 }

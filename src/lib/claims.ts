@@ -7,9 +7,8 @@ import { decodeJwt, type JWTPayload } from 'jose';
 import type { TokenSet } from '../types.js';
 
 function claimsOf(jwt: string | undefined): JWTPayload | undefined {
-  if (jwt === undefined) return undefined;
   try {
-    return decodeJwt(jwt);
+    return jwt ? decodeJwt(jwt) : undefined;
   } catch {
     return undefined;
   }
@@ -20,9 +19,8 @@ function claimsOf(jwt: string | undefined): JWTPayload | undefined {
  * the access token's `sub` where it is a JWT (RFC 9068 section 2.2), else `undefined`.
  */
 export function subjectOf(tokens: TokenSet | undefined): string | undefined {
-  if (tokens === undefined) return undefined;
-  const sub = claimsOf(tokens.idToken)?.sub ?? claimsOf(tokens.accessToken)?.sub;
-  return typeof sub === 'string' && sub.length > 0 ? sub : undefined;
+  const sub = claimsOf(tokens?.idToken)?.sub ?? claimsOf(tokens?.accessToken)?.sub;
+  return typeof sub === 'string' && sub ? sub : undefined;
 }
 
 /**
@@ -32,15 +30,12 @@ export function subjectOf(tokens: TokenSet | undefined): string | undefined {
 export function maySameUser(a: TokenSet | undefined, b: TokenSet | undefined): boolean {
   const first = subjectOf(a);
   const second = subjectOf(b);
-  return first === undefined || second === undefined || first === second;
+  return !first || !second || first === second;
 }
 
 /** The lifetime a JWT access token was issued with (`exp - iat`, RFC 7519 section 4.1.4 and 4.1.6), in ms. */
 export function jwtLifetimeMs(accessToken: string): number | undefined {
-  const claims = claimsOf(accessToken);
-  const exp = claims?.exp;
-  const iat = claims?.iat;
-  if (typeof exp !== 'number' || typeof iat !== 'number') return undefined;
-  const lifetime = (exp - iat) * 1000;
-  return Number.isFinite(lifetime) && lifetime > 0 ? lifetime : undefined;
+  const { exp, iat } = claimsOf(accessToken) ?? {};
+  const lifetime = typeof exp === 'number' && typeof iat === 'number' ? (exp - iat) * 1000 : NaN;
+  return lifetime > 0 && lifetime < Infinity ? lifetime : undefined;
 }

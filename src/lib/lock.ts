@@ -7,6 +7,7 @@
  * which is not in the core bundle unless imported.
  */
 import { untilAborted } from './abort.js';
+import { serialized } from './serial.js';
 
 /** A lock for work that one tab (or client) at a time may do. */
 export interface TabLock {
@@ -17,8 +18,6 @@ export interface TabLock {
   run<T>(name: string, fn: () => Promise<T>, signal?: AbortSignal): Promise<T>;
 }
 
-const pageLocks = new Map<string, Promise<unknown>>();
-
 /** Whether Web Locks can be used here: they exist only in secure contexts of browsers and workers. */
 export function hasWebLocks(): boolean {
   const locks = (globalThis as { navigator?: { locks?: { request?: unknown } } }).navigator?.locks;
@@ -26,30 +25,21 @@ export function hasWebLocks(): boolean {
 }
 
 /**
- * The lock of a client: the in-page lock, then, with `crossTab`, a Web Lock where there is one, else `fallback` (an
- * opt-in cross-tab lock for pages without Web Locks), else nothing more.
+ * The lock of a client: the in-page lock (a queue per name, shared with every client of this page), then, with
+ * `crossTab`, a Web Lock where there is one, else `fallback` (an opt-in cross-tab lock for pages without Web Locks),
+ * else nothing more. A waiter whose signal aborts leaves at once; its turn in the queue then passes without running.
  */
 export function tabLock(crossTab: boolean, fallback?: TabLock): TabLock {
   return {
-    async run<T>(name: string, fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
-      const previous = pageLocks.get(name) ?? Promise.resolve();
-      let release!: () => void;
-      const mine = new Promise<void>((resolve) => (release = resolve));
-      const chain = previous.then(() => mine);
-      pageLocks.set(name, chain);
-      try {
-        await untilAborted(previous.catch(() => undefined), signal);
-        if (crossTab && hasWebLocks()) {
-          const options: LockOptions = signal ? { mode: 'exclusive', signal } : { mode: 'exclusive' };
-          return (await navigator.locks.request(name, options, fn)) as T;
-        }
-        if (crossTab && fallback) return await fallback.run(name, fn, signal);
-        return await fn();
-      } finally {
-        release();
-        // Drop the entry when nobody queued behind us, so the map does not grow with every name ever used.
-        if (pageLocks.get(name) === chain) pageLocks.delete(name);
-      }
-    },
+    run: <T>(name: string, fn: () => Promise<T>, signal?: AbortSignal): Promise<T> =>
+      untilAborted(
+        serialized(name, async () => {
+          signal?.throwIfAborted();
+          // An exclusive lock (the default mode); an absent signal is no signal.
+          if (crossTab && hasWebLocks()) return (await navigator.locks.request(name, { signal }, fn)) as T;
+          return crossTab && fallback ? fallback.run(name, fn, signal) : fn();
+        }),
+        signal,
+      ),
   };
 }

@@ -33,10 +33,8 @@ export function openTabChannel(name: string, onNotice: (notice: TabNotice) => vo
   const channel = new BroadcastChannel(`authfetch:${name}`);
   const id = randomId();
   let version = 0;
-  channel.onmessage = (event: MessageEvent<unknown>) => {
-    const notice = event.data;
-    if (!isNotice(notice) || notice.from === id) return;
-    onNotice(notice);
+  channel.onmessage = ({ data }: MessageEvent<unknown>) => {
+    if (isNotice(data) && data.from !== id) onNotice(data);
   };
   // Node 20 has BroadcastChannel too: an open one keeps the process alive unless unref'd.
   (channel as unknown as { unref?: () => void }).unref?.();
@@ -48,20 +46,15 @@ export function openTabChannel(name: string, onNotice: (notice: TabNotice) => vo
         // A closed channel (after dispose) or an uncloneable value: tabs just do not hear this one.
       }
     },
-    close() {
-      channel.close();
-    },
+    close: () => channel.close(),
   };
 }
 
+const TYPES: unknown[] = ['login', 'refresh', 'logout', 'session-end', 'activity'];
+const TRIGGERS: unknown[] = [undefined, 'unauthorized', 'expiring', 'manual'];
+
+/** Whether a message is a notice of this shape (anything can be posted on a channel of this name). */
 function isNotice(value: unknown): value is TabNotice {
-  if (typeof value !== 'object' || value === null) return false;
-  const v = value as Record<string, unknown>;
-  return (
-    (v.trigger === undefined || v.trigger === 'unauthorized' || v.trigger === 'expiring' || v.trigger === 'manual') &&
-    typeof v.type === 'string' &&
-    ['login', 'refresh', 'logout', 'session-end', 'activity'].includes(v.type) &&
-    typeof v.version === 'number' &&
-    typeof v.from === 'string'
-  );
+  const v = (value ?? {}) as Record<string, unknown>;
+  return TYPES.includes(v.type) && TRIGGERS.includes(v.trigger) && typeof v.version === 'number' && typeof v.from === 'string';
 }

@@ -17,13 +17,16 @@ import {
   isSessionExpiredError,
   isTransient,
   refreshFailure,
+  type SessionExpiredReason,
 } from '../errors/index.js';
 import { retryAfterMs as retryAfterFrom } from '../lib/retry-after.js';
 import type { EventBus } from '../events.js';
 import type { ServerClock } from '../clock.js';
 import type { Dpop } from '../dpop/types.js';
+import { untilAborted } from '../lib/abort.js';
 import { jwtLifetimeMs, maySameUser } from '../lib/claims.js';
 import { serialized } from '../lib/serial.js';
+import type { LoginGate, LoginRequiredMode } from '../login-gate.js';
 import { normalizeTokens, tokenExpiry } from '../tokens.js';
 import type { RefreshTrigger, SessionEndReason, TokenSet, TokenStorage } from '../types.js';
 import type { Log } from '../log.js';
@@ -82,10 +85,19 @@ interface Flight {
   readonly generation: number;
 }
 
+/**
+ * How a request waits for a sign-in when its session is over: the auth path's login gate and `loginRequired` mode
+ * (its context has both).
+ */
+export interface SignInWait {
+  readonly gate: LoginGate;
+  readonly mode: LoginRequiredMode;
+}
+
 /** Thrown inside a refresh whose generation is over; nobody hears it (its flight was settled already). */
 const SUPERSEDED = Symbol('superseded');
 
-/** Single-flight refresh, token state, session generations, and the cross-tab side of all three. */
+/** Single-flight refresh, token state, session generations, the one token policy, and the cross-tab side of all. */
 export class RefreshCoordinator {
   /** The current token set, mirrored from storage. Read on every request, so it is a plain field. */
   tokens: TokenSet | undefined;
@@ -103,6 +115,7 @@ export class RefreshCoordinator {
   /** True once `ready` resolved: lets the request path skip an await. */
   isReady = false;
 
+  readonly #options: CoordinatorOptions;
   #flight: Flight | undefined;
   /** The transient failures this coordinator has reported (after its own retries); see `isRefreshFailure`. */
   #failures = new WeakSet<object>();
@@ -112,37 +125,35 @@ export class RefreshCoordinator {
   /** Aborted when the current generation ends: the strategy's signal and the retry waits hang off it. */
   #session = new AbortController();
   #disposed = false;
-  #lockName: string;
   /** Chosen once: Web Locks across tabs where they exist, else the storage's opt-in fallback, else in-page only. */
   #lock: TabLock;
-  /** Storage writes of every client over this storage name in this page run one at a time, in order. */
-  #writeQueue: string;
   /** Counts notices that change the session, so a slow storage read for an older notice is dropped. */
   #noticeSeq = 0;
   /** A one-entry cache of the leeway for the current token set (it is read before every request). */
   #leewayTokens: TokenSet | undefined;
   #leewayMs = 0;
-  /** The access token of the last token set this client's refresh stored (see `#clearIfOurs`). */
+  /** The access token of the last token set this client's refresh stored (see `handleNotice`, logout). */
   #lastStored: string | undefined;
 
-  constructor(private readonly o: CoordinatorOptions) {
-    this.#lockName = `authfetch:${o.storage.name}:refresh`;
-    this.#lock = tabLock(o.crossTab, o.storage.lockFallback);
-    this.#writeQueue = `authfetch:${o.storage.name}:storage`;
+  constructor(options: CoordinatorOptions) {
+    this.#options = options;
+    this.#lock = tabLock(options.crossTab, options.storage.lockFallback);
     const generation = this.#generation;
-    this.ready = o.storage
+    this.ready = options.storage
       .get()
-      .catch((error: unknown) => {
-        o.log.warn('authfetch: reading stored tokens failed; starting signed out', error);
-        return undefined;
-      })
+      .catch((error: unknown) => options.log.warn('authfetch: reading stored tokens failed', error))
       .then((tokens) => {
         // A login() or logout() that ran before the first read finished wins over what storage held.
-        if (this.#generation === generation && this.tokens === undefined && this.endReason === undefined) this.tokens = tokens;
+        if (this.#generation === generation && this.tokens === undefined && this.endReason === undefined) this.tokens = tokens || undefined;
         this.isReady = true;
-        if (tokens) o.log.debug('authfetch: restored a stored session');
-        o.onStatusChange?.();
+        if (tokens) this.#say('session restored');
+        options.onStatusChange?.();
       });
+  }
+
+  /** A debug line of the lifecycle log. */
+  #say(line: string): void {
+    this.#options.log.debug(`authfetch: ${line}`);
   }
 
   /** Connect the cross-tab channel (the client opens it; the coordinator both posts and handles notices). */
@@ -152,14 +163,12 @@ export class RefreshCoordinator {
 
   /** `signed-out`, `active`, `refreshing` or `expired`. */
   get status(): SessionStatus {
-    if (this.#flight) return 'refreshing';
-    if (this.tokens) return 'active';
-    return this.endReason ? 'expired' : 'signed-out';
+    return this.#flight ? 'refreshing' : this.tokens ? 'active' : this.endReason ? 'expired' : 'signed-out';
   }
 
   /** Expiry of the current access token in local epoch ms, judged with the server clock. */
   expiresAt(tokens = this.tokens): number | undefined {
-    return tokens ? tokenExpiry(tokens, this.o.clock.offsetMs) : undefined;
+    return tokens && tokenExpiry(tokens, this.#options.clock.offsetMs);
   }
 
   /**
@@ -168,10 +177,8 @@ export class RefreshCoordinator {
    * once a `Date` header was seen, by the local clock before.
    */
   isExpiring(tokens: TokenSet): boolean {
-    const expiresAt = tokenExpiry(tokens, this.o.clock.offsetMs);
-    if (expiresAt === undefined) return false;
-    const leewayMs = tokens === this.#leewayTokens ? this.#leewayMs : this.#noteLifetime(tokens, expiresAt);
-    return expiresAt - Date.now() <= leewayMs;
+    const expiresAt = this.expiresAt(tokens);
+    return expiresAt !== undefined && expiresAt - Date.now() <= (tokens === this.#leewayTokens ? this.#leewayMs : this.#noteLifetime(tokens));
   }
 
   /**
@@ -179,19 +186,16 @@ export class RefreshCoordinator {
    * is one (both in the server's clock, so no skew); else what is left of it now (exact for tokens just received,
    * since `expires_in` counts from their arrival; a lower bound for tokens restored from storage).
    */
-  #noteLifetime(tokens: TokenSet, expiresAt = tokenExpiry(tokens, this.o.clock.offsetMs)): number {
-    const left = expiresAt === undefined ? 0 : expiresAt - Date.now();
-    const lifetime = jwtLifetimeMs(tokens.accessToken) ?? Math.max(0, left);
+  #noteLifetime(tokens: TokenSet): number {
+    const lifetime = jwtLifetimeMs(tokens.accessToken) ?? Math.max(0, (this.expiresAt(tokens) ?? 0) - Date.now());
     this.#leewayTokens = tokens;
-    this.#leewayMs = Math.min(this.o.refreshLeeway * 1000, lifetime / 2);
-    return this.#leewayMs;
+    return (this.#leewayMs = Math.min(this.#options.refreshLeeway * 1000, lifetime / 2));
   }
 
   /** Whether a refresh can be attempted for these tokens. */
   canRefresh(tokens: TokenSet | undefined): boolean {
-    const strategy = this.o.strategy;
-    if (!strategy) return false;
-    return !strategy.requiresRefreshToken || tokens?.refreshToken !== undefined;
+    const strategy = this.#options.strategy;
+    return !!strategy && (!strategy.requiresRefreshToken || tokens?.refreshToken !== undefined);
   }
 
   /**
@@ -199,31 +203,103 @@ export class RefreshCoordinator {
    * that carries it: each of ky's retries would run the whole refresh again (more attempts, another refreshError).
    */
   isRefreshFailure(error: unknown): boolean {
-    return typeof error === 'object' && error !== null && this.#failures.has(error);
+    return this.#failures.has(error as object);
   }
 
   /**
    * The tokens to send in place of `picked`, which was chosen before an await (a refresh, a sign-in): a sign-in or
    * sign-out since then wins. The current tokens when they are the same user's; otherwise `SessionExpiredError`
-   * (`'user-changed'`, or why the session is gone).
+   * (`'user-changed'`, or why the session is gone: its end reason, or `'logout'`).
    */
   reconfirm(picked: TokenSet): TokenSet {
     const current = this.tokens;
     if (current === picked) return picked;
-    if (current === undefined) throw this.#goneError();
-    if (!maySameUser(picked, current)) throw userChangedError();
+    if (!current) throw ended(this.endReason ?? 'logout');
+    if (!maySameUser(picked, current)) throw userChanged();
     return current;
-  }
-
-  /** Why there are no tokens now: the session ended (its reason), or the user signed out. */
-  #goneError(): SessionExpiredError {
-    const reason = this.endReason;
-    return reason ? new SessionExpiredError(sessionEndMessage(reason), { reason }) : signedOutError('Signed out');
   }
 
   /** The refresh in flight, if any: requests starting now wait for it instead of going out with a stale token. */
   get inflight(): Promise<TokenSet> | undefined {
     return this.#flight?.promise;
+  }
+
+  /**
+   * The token policy, the one for every caller (the auth path, `getAccessToken`, wake-up): the tokens to use now.
+   * After the refresh in flight; after a refresh started now when the token is expiring and renewable; else the
+   * current tokens. After a transient failure (reported as `refreshError`) the old token may be good a while yet: a
+   * request goes out with what is current (the server judges it), the app gets it only while it is still current
+   * and unexpired. When the session is over, a request (given `wait`) waits for the same user's sign-in in `'wait'`
+   * mode and fails in `'reject'` mode; the app's own call gets whatever is current (or `undefined`).
+   *
+   * @param wait the auth path's login gate and mode; absent for the app's own calls
+   */
+  async tokenFor(signal?: AbortSignal | null, wait?: SignInWait): Promise<TokenSet | undefined> {
+    const tokens = this.tokens;
+    // Whose request this is, fixed now: a notice handled while it waits may change what is remembered.
+    const owner = tokens ?? this.endedTokens;
+    const inflight = this.inflight;
+    const renewal = inflight ?? (tokens && this.isExpiring(tokens) && this.canRefresh(tokens) ? this.refresh('expiring', tokens) : undefined);
+    if (!renewal) {
+      return !tokens && this.endReason && wait?.mode === 'wait' ? this.#signIn(ended(this.endReason), wait, signal, owner) : tokens;
+    }
+    try {
+      const renewed = await untilAborted(renewal, signal);
+      // The app's call: a sign-in or sign-out while it waited wins (what `reconfirm` gives, or nothing).
+      return wait ? renewed : this.tokens;
+    } catch (error) {
+      if (isSessionExpiredError(error)) return wait ? this.#signIn(error, wait, signal, owner) : this.tokens;
+      if (inflight || signal?.aborted || !tokens) throw error;
+      if (wait) return this.tokens ?? tokens;
+      if (this.tokens === tokens && (this.expiresAt(tokens) ?? 0) > Date.now()) return tokens;
+      throw error;
+    }
+  }
+
+  /**
+   * After a 401: the tokens to replay with, or `undefined` when nothing can cure it (the 401 is final). Keyed on the
+   * rejected token `sent`: a late 401 for a token already renewed replays without a second refresh.
+   */
+  async afterUnauthorized(sent: TokenSet | undefined, signal: AbortSignal | null | undefined, wait: SignInWait): Promise<TokenSet | undefined> {
+    // `#signIn` is returned, not awaited, inside the try: its own rejection (logout, loginTimeout) is final and
+    // must not be caught below and held a second time.
+    try {
+      if (sent) {
+        // End the session only while the rejected token is still the current one: when it is already gone (the
+        // session ended or the user signed out meanwhile), refresh() says so without ending it a second time.
+        if (!this.canRefresh(sent) && this.tokens?.accessToken === sent.accessToken) {
+          return this.#signIn(await this.endSession('no-refresh-token'), wait, signal, sent);
+        }
+        return await untilAborted(this.refresh('unauthorized', sent), signal);
+      }
+      // Sent without a token.
+      if (this.#flight) return await untilAborted(this.#flight.promise, signal);
+      if (this.tokens) return this.tokens; // signed in while this request was out
+      if (this.endReason) return this.#signIn(ended(this.endReason), wait, signal, this.endedTokens);
+      // A cookie session can mint a token although we hold none (a reload with a live session), but not after the user
+      // signed out: a background request must not sign them back in.
+      if (this.canRefresh(undefined) && !this.signedOutByUser) return await untilAborted(this.refresh('unauthorized'), signal);
+      if (wait.mode === 'reject') return undefined;
+      wait.gate.announce('signed-out');
+      await wait.gate.hold(signal);
+      return this.tokens;
+    } catch (error) {
+      if (isSessionExpiredError(error)) return this.#signIn(error, wait, signal, sent ?? this.endedTokens);
+      throw error;
+    }
+  }
+
+  /**
+   * The session is over: hold the request until sign-in and go on with the new tokens (`'wait'`), or fail now.
+   * `owner`: the tokens of the session the request belongs to; only the same user's sign-in releases it.
+   */
+  async #signIn(error: SessionExpiredError, wait: SignInWait, signal: AbortSignal | null | undefined, owner: TokenSet | undefined): Promise<TokenSet> {
+    // A request still out when the user signed out ends with the logout, as the requests held then do.
+    // Another user's sign-in never carries this request either.
+    if (wait.mode === 'reject' || error.reason === 'logout' || error.reason === 'user-changed') throw error;
+    await wait.gate.hold(signal, owner);
+    if (!this.tokens) throw error;
+    return this.tokens;
   }
 
   /**
@@ -233,22 +309,18 @@ export class RefreshCoordinator {
    * when another user signed in since `rejected` was sent), or with the typed cause of a transient failure.
    */
   refresh(trigger: RefreshTrigger, rejected?: TokenSet): Promise<TokenSet> {
-    if (this.#disposed) return Promise.reject(disposedError());
+    if (this.#disposed) return Promise.reject(ended('logout', DISPOSED));
     const current = this.tokens;
     const flight = this.#flight;
-    if (rejected !== undefined) {
-      if (current === undefined && flight === undefined) {
-        // The session ended (or the user signed out) after this token was sent: its late 401 must not end the
-        // session a second time (a second sessionExpired, with a wrong reason).
-        return Promise.reject(this.#goneError());
-      }
+    if (rejected) {
+      // The session ended (or the user signed out) after this token was sent: its late 401 must not end the
+      // session a second time (a second sessionExpired, with a wrong reason).
+      if (!current && !flight) return Promise.reject(ended(this.endReason ?? 'logout'));
       // Another user signed in since this token was sent: their tokens never carry this request.
-      if (!maySameUser(rejected, flight ? flight.basis : current)) return Promise.reject(userChangedError());
+      if (!maySameUser(rejected, flight ? flight.basis : current)) return Promise.reject(userChanged());
     }
     if (flight) return flight.promise;
-    if (rejected !== undefined && current !== undefined && current.accessToken !== rejected.accessToken) {
-      return Promise.resolve(current);
-    }
+    if (rejected && current && current.accessToken !== rejected.accessToken) return Promise.resolve(current);
     let resolve!: (tokens: TokenSet) => void;
     let reject!: (error: unknown) => void;
     const promise = new Promise<TokenSet>((res, rej) => {
@@ -257,168 +329,159 @@ export class RefreshCoordinator {
     });
     const started: Flight = { promise, resolve, reject, basis: current, generation: this.#generation };
     this.#flight = started;
-    this.o.onStatusChange?.();
+    this.#options.onStatusChange?.();
+    const settle = (done: () => void) => {
+      // Unless its generation ended first (it was settled then).
+      if (this.#flight !== started) return;
+      this.#flight = undefined;
+      this.#options.onStatusChange?.();
+      done();
+    };
     this.#run(trigger, rejected, started).then(
-      (tokens) => this.#settle(started, () => started.resolve(tokens)),
-      (error: unknown) => this.#settle(started, () => started.reject(error)),
+      (tokens) => settle(() => resolve(tokens)),
+      (error: unknown) => settle(() => reject(error)),
     );
     return promise;
-  }
-
-  /** Settle a flight with its own outcome, unless its generation ended first (it was settled then). */
-  #settle(flight: Flight, settle: () => void): void {
-    if (this.#flight !== flight) return;
-    this.#flight = undefined;
-    this.o.onStatusChange?.();
-    settle();
   }
 
   /** Start a new session generation: abort the old one's refresh and hand back its flight, unsettled. */
   #advance(): Flight | undefined {
     this.#generation++;
-    this.#session.abort(new DOMException('The session changed', 'AbortError'));
+    // Its reason is the platform's AbortError: the strategy's fetch ends as an abort, and nobody hears the result.
+    this.#session.abort();
     this.#session = new AbortController();
     const flight = this.#flight;
     this.#flight = undefined;
-    if (flight) this.o.onStatusChange?.();
+    if (flight) this.#options.onStatusChange?.();
     return flight;
   }
 
-  /** Queue a storage write behind every earlier one of this page over this storage name. */
-  #write<T>(work: () => Promise<T>): Promise<T> {
-    return serialized(this.#writeQueue, work);
+  /**
+   * Queue storage work behind every earlier write of this page over this storage name (clients of one page share the
+   * queue): a write queued earlier (a refresh's result) never lands after one queued later (a logout's clear).
+   */
+  #write<T>(work: (storage: TokenStorage) => Promise<T>): Promise<T> {
+    const storage = this.#options.storage;
+    return serialized(`authfetch:${storage.name}:storage`, () => work(storage));
   }
 
-  /** Read the storage after every write this page queued before (a read of shared storage must see our own clear). */
-  #read(): Promise<TokenSet | undefined> {
-    return this.#write(() => this.o.storage.get().catch(() => undefined));
+  /** Store `tokens` (clear without), in the page's write order; a failure is logged (`quiet`: not) and the session goes on. */
+  #save(tokens?: TokenSet, quiet?: boolean): Promise<unknown> {
+    return this.#write((storage) => put(storage, quiet ? undefined : this.#options.log, tokens));
   }
 
   async #run(trigger: RefreshTrigger, rejected: TokenSet | undefined, flight: Flight): Promise<TokenSet> {
-    const { storage, log, bus } = this.o;
-    const generation = flight.generation;
+    const { storage, log, bus } = this.#options;
     const signal = this.#session.signal;
-    const stale = () => this.#generation !== generation;
-    log.debug(`authfetch: refresh started (${trigger})`);
-    // Waiting for the lock ends with the generation: a refresh queued behind another tab's is dropped at a logout.
-    return this.#lock.run(this.#lockName, async () => {
+    const stale = () => this.#generation !== flight.generation;
+    const over = () => {
       if (stale() || this.#disposed) throw SUPERSEDED;
+    };
+    this.#say(`refresh (${trigger})`);
+    // Waiting for the lock ends with the generation: a refresh queued behind another tab's is dropped at a logout.
+    return this.#lock.run(`authfetch:${storage.name}:refresh`, async () => {
+      over();
       // Another tab (or client over this storage, or a notice that arrived while we waited for the lock) may have
       // refreshed already: use those tokens rather than spend a rotated refresh token twice (RFC 9700 section 4.14.2:
       // a rotated refresh token used twice may revoke the whole grant).
       let basis = this.tokens;
       if (storage.shared) {
         const read = await this.#write(() => storage.get().then((stored) => ({ stored }), () => undefined));
-        if (stale() || this.#disposed) throw SUPERSEDED;
+        over();
         if (read?.stored) basis = read.stored;
-        else if (read && this.tokens !== undefined) {
+        else if (read && this.tokens) {
           // Shared storage is the truth: it is empty, so another tab signed out or ended the session while we
           // waited (its notice may still be on the way). Spending our stale refresh token now would be a reuse.
           throw await this.endSession('other-tab', undefined, true);
         }
       }
-      if (rejected !== undefined && basis && basis.accessToken !== rejected.accessToken && !this.isExpiring(basis)) {
+      if (rejected && basis && basis.accessToken !== rejected.accessToken && !this.isExpiring(basis)) {
         // Another user signed in in another tab: its notice brings the sign-in; these requests are not theirs.
-        if (!maySameUser(rejected, basis)) throw userChangedError();
-        if (basis.accessToken !== this.tokens?.accessToken) {
-          log.debug('authfetch: another tab already refreshed; using its tokens');
-          this.#adopt(basis, 'refresh', trigger);
-        }
+        if (!maySameUser(rejected, basis)) throw userChanged();
+        if (basis.accessToken !== this.tokens?.accessToken) this.#take(basis, 'refresh', trigger, 'other-tab');
         return basis;
       }
-      if (!this.canRefresh(basis)) {
-        throw await this.endSession('no-refresh-token');
-      }
+      if (!this.canRefresh(basis)) throw await this.endSession('no-refresh-token');
       let tokens: TokenSet;
       try {
         tokens = await this.#attemptWithRetries(basis, signal);
       } catch (error) {
         // The session changed meanwhile (logout, another sign-in, dispose): this refresh's outcome is nobody's.
-        if (stale() || this.#disposed) throw SUPERSEDED;
+        over();
         if (isSessionExpiredError(error)) {
-          const reason = error.reason === 'no-refresh-token' ? 'no-refresh-token' : 'refresh-rejected';
-          throw await this.endSession(reason, error);
+          throw await this.endSession(error.reason === 'no-refresh-token' ? 'no-refresh-token' : 'refresh-rejected', error);
         }
         const typed = refreshFailure(error);
         this.#failures.add(typed);
-        log.warn(`authfetch: refresh failed (${typed.code}); the session is kept`);
+        log.warn(`authfetch: refresh failed (${typed.code})`);
         bus.emit('refreshError', { error: typed });
         throw typed;
       }
       if (stale()) throw SUPERSEDED;
       // Compare and set, in the page's write order: a sign-in or sign-out queued after this write lands after it,
       // and one that landed before it (another client over the same storage) wins over this late result.
-      const outcome = await this.#write(async (): Promise<{ stored: true } | { changed: TokenSet | undefined }> => {
-        if (stale()) return { changed: undefined };
+      const changed = await this.#write(async (): Promise<{ now: TokenSet | undefined } | undefined> => {
+        if (stale()) return { now: undefined };
         if (storage.shared) {
           const now = await storage.get().catch(() => basis);
-          if (now?.accessToken !== basis?.accessToken) return { changed: now };
+          if (now?.accessToken !== basis?.accessToken) return { now };
         }
-        await storage.set(tokens).catch((error: unknown) => log.warn('authfetch: storing refreshed tokens failed', error));
+        await put(storage, log, tokens);
         this.#lastStored = tokens.accessToken;
-        return { stored: true };
       });
       // Disposed while it ran (over shared storage, see dispose()): stored for the other tabs, nothing more.
-      if (stale() || this.#disposed) throw SUPERSEDED;
-      if ('changed' in outcome) return this.#changedElsewhere(outcome.changed, rejected ?? basis, trigger);
-      this.tokens = tokens;
-      this.endReason = undefined;
+      over();
+      if (changed) {
+        // The shared storage changed while this refresh ran (another client signed in or out there): its result is
+        // dropped, and the waiting requests follow what is stored now. The other client's notice brings the events.
+        const { now } = changed;
+        if (!now) throw await this.endSession('other-tab', undefined, true);
+        if (!maySameUser(rejected ?? basis, now)) throw userChanged();
+        this.#take(now, 'refresh', trigger, 'other-tab');
+        return now;
+      }
       this.#noteLifetime(tokens);
-      const expiresAt = this.expiresAt(tokens);
-      log.debug('authfetch: refresh succeeded');
-      this.#channel?.post({ type: 'refresh', expiresAt, trigger });
-      bus.emit('refresh', { expiresAt, trigger, source: 'local' });
-      this.o.onTokens(tokens);
+      this.#take(tokens, 'refresh', trigger, 'local');
       return tokens;
     }, signal);
   }
 
   /**
-   * The shared storage changed while this refresh ran (another client signed in or out there): its result is
-   * dropped, and the waiting requests follow what is stored now. The other client's notice brings the events.
+   * Make `tokens` the session's and say so with `event`: this client's refresh (`'local'`: other tabs hear of it), or
+   * tokens another tab (or client over this storage) stored, taken as ours.
    */
-  async #changedElsewhere(stored: TokenSet | undefined, owner: TokenSet | undefined, trigger: RefreshTrigger): Promise<TokenSet> {
-    this.o.log.debug('authfetch: the session changed in another tab during the refresh; its result is dropped');
-    if (stored === undefined) throw await this.endSession('other-tab', undefined, true);
-    if (!maySameUser(owner, stored)) throw userChangedError();
-    this.#adopt(stored, 'refresh', trigger);
-    return stored;
-  }
-
-  /** Take the tokens another tab (or client over this storage) stored as ours, and say so with `event`. */
-  #adopt(stored: TokenSet, event: 'login' | 'refresh', trigger: RefreshTrigger): void {
-    this.tokens = stored;
+  #take(tokens: TokenSet, event: 'login' | 'refresh', trigger: RefreshTrigger, source: 'local' | 'other-tab'): void {
+    const { bus, onTokens } = this.#options;
+    this.tokens = tokens;
     this.endReason = undefined;
-    const expiresAt = this.expiresAt(stored);
-    if (event === 'login') this.o.bus.emit('login', { expiresAt, source: 'other-tab' });
-    else this.o.bus.emit('refresh', { expiresAt, trigger, source: 'other-tab' });
-    this.o.onTokens(stored);
+    const expiresAt = this.expiresAt(tokens);
+    this.#say(source === 'local' ? 'refresh succeeded' : `${event} in another tab`);
+    if (source === 'local') this.#channel?.post({ type: 'refresh', expiresAt, trigger });
+    if (event === 'login') bus.emit('login', { expiresAt, source });
+    else bus.emit('refresh', { expiresAt, trigger, source });
+    onTokens(tokens);
   }
 
   /** One refresh with up to `retry.limit` retries of transient failures, exponential backoff and jitter. */
   async #attemptWithRetries(basis: TokenSet | undefined, signal: AbortSignal): Promise<TokenSet> {
-    const { strategy, retry } = this.o;
+    const { retry } = this.#options;
     for (let attempt = 0; ; attempt++) {
       try {
-        return await this.#attempt(strategy as RefreshStrategy, basis, signal);
+        return await this.#attempt(basis, signal);
       } catch (error) {
-        const code = isAuthFetchError(error) ? error.code : undefined;
-        if (attempt >= retry.limit || code === undefined || !isTransient(error) || signal.aborted) {
-          throw error;
-        }
+        if (attempt >= retry.limit || !isTransient(error) || signal.aborted) throw error;
         // Exponential backoff with "equal jitter": half fixed, half random, so tabs and clients spread out.
-        const base = Math.min(retry.backoffLimit, 300 * 2 ** attempt);
-        let delay = base / 2 + Math.random() * (base / 2);
+        const base = Math.min(retry.backoffLimit, 300 * 2 ** attempt) / 2;
+        let delay = base + Math.random() * base;
         // Retry-After (RFC 9110 10.2.3) on a 429, and on a 503 too, where a server in maintenance sends it. Honoured
         // up to maxRetryAfter; a server asking for longer gets its error handed on now, not a refresh held for an hour.
-        const retryAfterMs =
-          (error as { retryAfterMs?: number }).retryAfterMs ??
-          (code === 'ERR_SERVER' ? retryAfterFrom((error as { response: Response }).response.headers) : undefined);
-        if (typeof retryAfterMs === 'number') {
+        const { code, retryAfterMs = code === 'ERR_SERVER' ? retryAfterFrom((error as { response: Response }).response.headers) : undefined } =
+          error as { code: string; retryAfterMs?: number };
+        if (retryAfterMs !== undefined) {
           if (retryAfterMs > retry.maxRetryAfter) throw error;
           delay = Math.max(delay, retryAfterMs);
         }
-        this.o.log.debug(`authfetch: refresh attempt ${attempt + 1} failed (${code}); retrying in ${Math.round(delay)} ms`);
+        this.#say(`refresh attempt ${attempt + 1} failed (${code}); retry in ${Math.round(delay)} ms`);
         await sleep(delay, signal);
         if (signal.aborted) throw error;
       }
@@ -429,36 +492,20 @@ export class RefreshCoordinator {
    * One call of the strategy, bounded by `timeout` even if the strategy ignores its signal, and ended at once when
    * the session generation ends (the strategy's signal is aborted; a strategy that ignores it is no longer waited for).
    */
-  async #attempt(strategy: RefreshStrategy, basis: TokenSet | undefined, session: AbortSignal): Promise<TokenSet> {
+  async #attempt(basis: TokenSet | undefined, session: AbortSignal): Promise<TokenSet> {
+    const { strategy, timeout, fetch, dpop } = this.#options;
     const controller = new AbortController();
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    let onSessionEnd: (() => void) | undefined;
-    const stopped = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        const error = new TimeoutError(`The refresh took longer than ${this.o.timeout} ms`);
-        controller.abort(error);
-        reject(error);
-      }, this.o.timeout);
-      onSessionEnd = () => {
-        controller.abort(session.reason);
-        reject(session.reason);
-      };
-      if (session.aborted) onSessionEnd();
-      else session.addEventListener('abort', onSessionEnd, { once: true });
-    });
+    const timer = setTimeout(() => controller.abort(new TimeoutError(`The refresh took longer than ${timeout} ms`)), timeout);
+    const onSessionEnd = () => controller.abort(session.reason);
+    if (session.aborted) onSessionEnd();
+    session.addEventListener('abort', onSessionEnd);
     try {
-      const result = await Promise.race([
-        strategy.refresh({ tokens: basis, signal: controller.signal, fetch: this.o.fetch, dpop: this.o.dpop }),
-        stopped,
-      ]);
+      const signal = controller.signal;
       // A custom strategy may hand back anything: normalise (and validate) once more.
-      return normalizeTokens(result, { receivedAt: Date.now() }, basis);
-    } catch (error) {
-      if (controller.signal.aborted && controller.signal.reason instanceof TimeoutError) throw controller.signal.reason;
-      throw error;
+      return normalizeTokens(await untilAborted(Promise.resolve((strategy as RefreshStrategy).refresh({ tokens: basis, signal, fetch, dpop })), signal), { receivedAt: Date.now() }, basis);
     } finally {
       clearTimeout(timer);
-      if (onSessionEnd) session.removeEventListener('abort', onSessionEnd);
+      session.removeEventListener('abort', onSessionEnd);
     }
   }
 
@@ -468,25 +515,21 @@ export class RefreshCoordinator {
    * requests waiting on a refresh (events come before the settlement they explain). Returns the error for them.
    */
   async endSession(reason: SessionEndReason, cause?: unknown, fromOtherTab = false): Promise<SessionExpiredError> {
-    const { storage, log, bus } = this.o;
-    const error =
-      isSessionExpiredError(cause) && cause.reason === reason
-        ? cause
-        : new SessionExpiredError(sessionEndMessage(reason), { reason, cause });
-    const hadSession = this.tokens !== undefined || this.#flight !== undefined;
+    const { log, bus, onSessionEnd } = this.#options;
+    const error = isSessionExpiredError(cause) && cause.reason === reason ? cause : new SessionExpiredError(ENDED[reason], { reason, cause });
     // Another tab's session ended, but this one had none (signed out already, or ended): nothing ends here, and the
     // status stays what it was (a signed-out tab does not turn 'expired' without ever hearing sessionExpired).
-    if (fromOtherTab && !hadSession) return error;
+    if (fromOtherTab && !this.tokens && !this.#flight) return error;
     this.endedTokens = this.tokens ?? this.#flight?.basis ?? this.endedTokens;
     this.tokens = undefined;
     this.endReason = reason;
     const flight = this.#advance();
-    const cleared = fromOtherTab ? undefined : this.#write(() => storage.clear().catch((e: unknown) => log.warn('authfetch: clearing stored tokens failed', e)));
+    const cleared = fromOtherTab || this.#save();
     log.warn(`authfetch: session ended (${reason})`);
-    bus.emit('sessionExpired', { reason, ...(isAuthFetchError(cause) ? { error: cause } : {}) });
-    this.o.onSessionEnd(reason);
+    bus.emit('sessionExpired', isAuthFetchError(cause) ? { reason, error: cause } : { reason });
+    onSessionEnd(reason);
     flight?.reject(error);
-    if (cleared) {
+    if (cleared !== true) {
       await cleared;
       this.#channel?.post({ type: 'session-end', reason });
     }
@@ -499,110 +542,89 @@ export class RefreshCoordinator {
    */
   async login(tokens: TokenSet): Promise<void> {
     // A disposed client has nobody listening to its events any more: a sign-in there would attach tokens unseen.
-    if (this.#disposed) throw new TypeError('authfetch: login() on a client that was disposed; create a new client');
-    this.signedOutByUser = false;
-    const flight = this.#advance();
+    if (this.#disposed) throw new TypeError('authfetch: login() after dispose()');
+    const flight = this.#begin(tokens);
     const generation = this.#generation;
-    this.tokens = tokens;
-    this.endReason = undefined;
-    this.endedTokens = undefined;
     this.#noteLifetime(tokens);
     if (flight) {
       if (maySameUser(flight.basis, tokens)) flight.resolve(tokens);
-      else flight.reject(userChangedError());
+      else flight.reject(userChanged());
     }
-    await this.#write(() => this.o.storage.set(tokens).catch((e: unknown) => this.o.log.warn('authfetch: storing tokens failed', e)));
+    await this.#save(tokens);
     const expiresAt = this.expiresAt(tokens);
     this.#channel?.post({ type: 'login', expiresAt });
-    this.o.log.debug('authfetch: signed in');
-    this.o.bus.emit('login', { expiresAt, source: 'local' });
+    this.#say('signed in');
+    this.#options.bus.emit('login', { expiresAt, source: 'local' });
     // A sign-out or another sign-in while storing is newer: held requests follow that one.
-    if (this.#generation === generation) this.o.onTokens(tokens);
+    if (this.#generation === generation) this.#options.onTokens(tokens);
+  }
+
+  /** A sign-in or sign-out: a new generation with these tokens (or none), no ended session. Returns the old flight. */
+  #begin(tokens: TokenSet | undefined): Flight | undefined {
+    const flight = this.#advance();
+    this.tokens = tokens;
+    this.endReason = this.endedTokens = undefined;
+    this.signedOutByUser = !tokens;
+    return flight;
   }
 
   /** Clear tokens here and in other tabs; a refresh in flight is aborted and its requests reject (`'logout'`). */
   async logout(): Promise<void> {
     this.#signedOut('local');
-    await this.#write(() => this.o.storage.clear().catch((e: unknown) => this.o.log.warn('authfetch: clearing tokens failed', e)));
+    await this.#save();
     this.#channel?.post({ type: 'logout' });
   }
 
   /** The sign-out itself: a new generation, no tokens, the `logout` event, then its refresh's requests rejected. */
   #signedOut(source: 'local' | 'other-tab'): void {
-    const flight = this.#advance();
-    this.tokens = undefined;
-    this.endReason = undefined;
-    this.endedTokens = undefined;
-    this.signedOutByUser = true;
-    const message = source === 'local' ? 'Signed out' : 'Signed out in another tab';
-    this.o.log.debug(`authfetch: ${message.toLowerCase()}`);
-    this.o.bus.emit('logout', { source });
-    flight?.reject(signedOutError(message));
-    this.o.onLogout();
-  }
-
-  /**
-   * Another tab signed out, yet the shared storage may still hold tokens this client's refresh wrote: across tabs a
-   * refresh's compare-and-set is two IndexedDB transactions, and the other tab's clear can land between them. Such
-   * tokens are from before that sign-out (this client had not heard of it): clear them, or a reload would restore
-   * the session.
-   */
-  async #clearIfOurs(): Promise<void> {
-    const ours = this.#lastStored;
-    if (ours === undefined) return;
-    await this.#write(async () => {
-      const now = await this.o.storage.get().catch(() => undefined);
-      if (now?.accessToken === ours) await this.o.storage.clear().catch(() => undefined);
-    });
+    const flight = this.#begin(undefined);
+    this.#say(`signed out (${source})`);
+    this.#options.bus.emit('logout', { source });
+    flight?.reject(ended('logout', source === 'local' ? undefined : OTHER_TAB));
+    this.#options.onLogout();
   }
 
   /** React to another tab's notice. Tokens never travel in notices: shared storage is re-read. */
   async handleNotice(notice: TabNotice): Promise<void> {
-    const { storage, bus, log } = this.o;
-    switch (notice.type) {
-      case 'login':
-      case 'refresh': {
-        // The other tab may have signed in with a DPoP key it rotated (rotateOnLogout): re-read the shared key before
-        // the next proof rather than wait for the key store's own notice (src/dpop/key-store.ts).
-        if (notice.type === 'login') this.o.dpop?.forgetCachedKey?.();
-        if (!storage.shared) return; // each tab keeps its own session over memory storage
-        const seq = ++this.#noticeSeq;
-        // A sign-in elsewhere starts a new generation here too: a refresh of ours must not overwrite it.
-        const flight = notice.type === 'login' ? this.#advance() : undefined;
-        const generation = this.#generation;
-        const before = this.tokens;
-        // Read behind this page's own queued writes: a sign-out here after that sign-in there must win.
-        const stored = await this.#read();
-        if (flight) {
-          if (stored && maySameUser(flight.basis, stored)) flight.resolve(stored);
-          // Empty: a sign-out there followed the sign-in (its notice is on the way).
-          else flight.reject(stored ? userChangedError() : signedOutError('Signed out in another tab'));
-        }
-        // While we read, a later notice (a logout) or a local sign-in, refresh or sign-out may have changed the
-        // session: that one is newer, and this read must not bring back the tokens it replaced.
-        if (seq !== this.#noticeSeq || this.#generation !== generation || this.tokens !== before) return;
-        if (!stored || stored.accessToken === this.tokens?.accessToken) return;
-        log.debug(`authfetch: ${notice.type} in another tab`);
-        // A tab that had no session and now has one was signed in, whichever notice it heard last.
-        this.#adopt(stored, notice.type === 'login' || before === undefined ? 'login' : 'refresh', notice.trigger ?? 'unauthorized');
-        return;
+    const { storage, dpop } = this.#options;
+    const type = notice.type;
+    // The other tab may have signed in or out with a DPoP key it rotated (rotateOnLogout): re-read the shared key
+    // before the next proof rather than wait for the key store's own notice (src/dpop/key-store.ts).
+    if (type === 'login' || type === 'logout') dpop?.forgetCachedKey?.();
+    if (type === 'login' || type === 'refresh') {
+      if (!storage.shared) return; // each tab keeps its own session over memory storage
+      const seq = ++this.#noticeSeq;
+      // A sign-in elsewhere starts a new generation here too: a refresh of ours must not overwrite it.
+      const flight = type === 'login' ? this.#advance() : undefined;
+      const generation = this.#generation;
+      const before = this.tokens;
+      // Read behind this page's own queued writes: a sign-out here after that sign-in there must win.
+      const stored = await this.#write((s) => s.get().catch(() => undefined));
+      if (flight) {
+        if (stored && maySameUser(flight.basis, stored)) flight.resolve(stored);
+        // Empty: a sign-out there followed the sign-in (its notice is on the way).
+        else flight.reject(stored ? userChanged() : ended('logout', OTHER_TAB));
       }
-      case 'logout': {
-        this.o.dpop?.forgetCachedKey?.(); // a logout there may have rotated the key (rotateOnLogout)
-        this.#noticeSeq++;
-        this.#signedOut('other-tab');
-        if (!storage.shared) await this.#write(() => storage.clear().catch(() => undefined));
-        else await this.#clearIfOurs();
-        return;
+      // While we read, a later notice (a logout) or a local sign-in, refresh or sign-out may have changed the
+      // session: that one is newer, and this read must not bring back the tokens it replaced.
+      if (seq !== this.#noticeSeq || this.#generation !== generation || this.tokens !== before) return;
+      if (!stored || stored.accessToken === before?.accessToken) return;
+      // A tab that had no session and now has one was signed in, whichever notice it heard last.
+      this.#take(stored, type === 'login' || !before ? 'login' : 'refresh', notice.trigger ?? 'unauthorized', 'other-tab');
+    } else if (type === 'logout' || type === 'session-end') {
+      this.#noticeSeq++;
+      if (type === 'logout') this.#signedOut('other-tab');
+      else await this.endSession('other-tab', undefined, true);
+      const ours = this.#lastStored;
+      // Over shared storage, another tab's sign-out may have landed between the two transactions of this client's
+      // refresh (its compare-and-set), leaving tokens from before that sign-out: cleared, or a reload would restore
+      // the session. Tokens the other tab stored since are its own and stay.
+      if (!storage.shared) await this.#save(undefined, true);
+      else if (type === 'logout' && ours !== undefined) {
+        await this.#write(async (s) => {
+          if ((await s.get().catch(() => undefined))?.accessToken === ours) await put(s, undefined);
+        });
       }
-      case 'session-end': {
-        this.#noticeSeq++;
-        await this.endSession('other-tab', undefined, true);
-        if (!storage.shared) await this.#write(() => storage.clear().catch(() => undefined));
-        return;
-      }
-      default:
-        return;
     }
   }
 
@@ -614,51 +636,49 @@ export class RefreshCoordinator {
    */
   dispose(): void {
     this.#disposed = true;
-    const flight = this.#flight;
-    if (flight && this.o.storage.shared) {
-      this.#flight = undefined;
-      flight.reject(disposedError());
-      return;
-    }
-    this.#advance()?.reject(disposedError());
+    let flight = this.#flight;
+    if (flight && this.#options.storage.shared) this.#flight = undefined;
+    else flight = this.#advance();
+    flight?.reject(ended('logout', DISPOSED));
   }
 }
 
-function sessionEndMessage(reason: SessionEndReason): string {
-  switch (reason) {
-    case 'refresh-rejected':
-      return 'The session ended: the refresh was rejected';
-    case 'idle':
-      return 'The session ended after a period of inactivity';
-    case 'no-refresh-token':
-      return 'The session ended: the access token was rejected and there is no way to renew it';
-    case 'other-tab':
-      return 'The session ended in another tab';
-  }
+const DISPOSED = 'The client was disposed';
+const OTHER_TAB = 'Signed out in another tab';
+
+/** The messages of the ways a session ends (`SessionExpiredError.message`), by reason. */
+const ENDED: Partial<Record<SessionExpiredReason, string>> = {
+  'refresh-rejected': 'The session ended: the refresh was rejected',
+  idle: 'The session ended after a period of inactivity',
+  'no-refresh-token': 'The session ended: the access token was rejected and there is no way to renew it',
+  'other-tab': 'The session ended in another tab',
+  logout: 'Signed out',
+  // Requests made in one user's session are never carried by another user's tokens.
+  'user-changed': 'Another user signed in; this request belonged to the session before',
+};
+
+/** The error of requests whose session is over, with the message for `reason` unless another is given. */
+function ended(reason: SessionExpiredReason, message = ENDED[reason]): SessionExpiredError {
+  return new SessionExpiredError(message, { reason });
 }
 
-/** Requests made in one user's session are never carried by another user's tokens. */
-function userChangedError(): SessionExpiredError {
-  return new SessionExpiredError('Another user signed in; this request belonged to the session before', { reason: 'user-changed' });
+function userChanged(): SessionExpiredError {
+  return ended('user-changed');
 }
 
-function disposedError(): SessionExpiredError {
-  return signedOutError('The client was disposed');
-}
-
-/** The error of requests whose session was signed out (reason `'logout'`). */
-function signedOutError(message: string): SessionExpiredError {
-  return new SessionExpiredError(message, { reason: 'logout' });
+/** Write `tokens` (clear without them); a failure is logged to `log` when given, and the session goes on. */
+function put(storage: TokenStorage, log: Log | undefined, tokens?: TokenSet): Promise<unknown> {
+  return (tokens ? storage.set(tokens) : storage.clear()).catch((error: unknown) => log?.warn('authfetch: storage write failed', error));
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done() {
+    const done = () => {
       clearTimeout(timer);
       signal.removeEventListener('abort', done);
       resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done);
   });
 }

@@ -67,24 +67,21 @@ export async function readTokenResponse(
   parse?: (body: unknown) => unknown,
 ): Promise<TokenSet> {
   const receivedAt = Date.now();
-  const where = `${request.method} ${redactUrl(request.url)}`;
+  const { status } = response;
+  const refused = (what: string) => new TokenResponseError(`${what}: ${where(request)}`, { status });
   // A declared length over the limit is refused before a byte is read.
-  const declared = Number(response.headers.get('content-length') ?? Number.NaN);
-  const read = declared > MAX_TOKEN_RESPONSE_BYTES ? { bytes: new Uint8Array(0), complete: false } : await readBounded(response.body, MAX_TOKEN_RESPONSE_BYTES);
-  if (read && !read.complete) {
+  const tooLarge = +(response.headers.get('content-length') ?? NaN) > MAX_TOKEN_RESPONSE_BYTES;
+  const read = tooLarge ? undefined : await readBounded(response.body, MAX_TOKEN_RESPONSE_BYTES);
+  if (tooLarge || read?.complete === false) {
     discardBody(response);
-    throw new TokenResponseError(`The token response is larger than ${MAX_TOKEN_RESPONSE_BYTES} bytes: ${where}`, {
-      status: response.status,
-    });
+    throw refused(`The token response is larger than ${MAX_TOKEN_RESPONSE_BYTES} bytes`);
   }
   let body: unknown;
   try {
-    body = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(read?.complete ? read.bytes : undefined));
+    body = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(read?.bytes));
   } catch {
     // No cause: the parser's message quotes the start of the body, which is the server's text.
-    throw new TokenResponseError(`The refresh endpoint answered ${response.status} with a body that is not JSON: ${where}`, {
-      status: response.status,
-    });
+    throw refused(`The refresh endpoint answered ${status} with a body that is not JSON`);
   }
   return normalizeTokens(parse ? parse(body) : body, { receivedAt }, previous);
 }
@@ -112,7 +109,7 @@ export async function readTokenEndpointFailure(
   secrets: readonly (string | undefined)[],
 ): Promise<TokenEndpointFailure> {
   const body = await readErrorBody(response, 5_000, false);
-  const oauthError = oauthErrorCode(readField(body, 'error'), secrets);
+  const oauthError = oauthErrorCode(readProperty(body, 'error'), secrets);
   if (isTransientStatus(response.status) || response.status === 429) {
     // The typed HTTP error reaches the app (refreshError, a rejected request), but nothing the server chose for
     // this request does: a server that echoes the request would hand back the refresh token in the body, the
@@ -127,12 +124,13 @@ export async function readTokenEndpointFailure(
     return { oauthError, error: await errorFromResponse(kept, request, { body: undefined }) };
   }
   const error = new TokenResponseError(
-    `The token endpoint ${oauthError === undefined ? 'gave an unusable answer' : 'refused the request'} (status ${response.status}): ${request.method} ${redactUrl(request.url)}`,
+    `The token endpoint ${oauthError === undefined ? 'gave an unusable answer' : 'refused the request'} (status ${response.status}): ${where(request)}`,
     { status: response.status, oauthError },
   );
   return { oauthError, error };
 }
 
-function readField(body: unknown, key: string): unknown {
-  return typeof body === 'object' && body !== null && !Array.isArray(body) ? (body as Record<string, unknown>)[key] : undefined;
+/** `POST https://auth.example/token` for a message: the method and the URL without query or user info. */
+function where(request: { method: string; url: string }): string {
+  return `${request.method} ${redactUrl(request.url)}`;
 }

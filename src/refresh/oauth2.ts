@@ -54,7 +54,7 @@ export interface OAuth2RefreshOptions {
 export function oauth2Refresh(options: OAuth2RefreshOptions): RefreshStrategy {
   const { tokenEndpoint, clientId, clientSecret, scope, extraParams } = options;
   if (typeof tokenEndpoint !== 'string' || !/^https?:\/\//i.test(tokenEndpoint)) {
-    throw new TypeError('authfetch: oauth2Refresh needs tokenEndpoint as an absolute http(s) URL');
+    throw new TypeError('authfetch: oauth2Refresh tokenEndpoint must be an http(s) URL');
   }
   if (typeof clientId !== 'string' || clientId === '') {
     throw new TypeError('authfetch: oauth2Refresh needs a clientId');
@@ -82,13 +82,10 @@ export function oauth2Refresh(options: OAuth2RefreshOptions): RefreshStrategy {
       if (clientAuth === 'client_secret_post') form.set('client_secret', clientSecret ?? '');
       if (scope !== undefined) form.set('scope', scope);
       const request = { method: 'POST', url: tokenEndpoint };
-      const secrets = [refreshToken, clientSecret, basic?.slice('Basic '.length)];
-
-      const send = async (): Promise<Response> => {
-        const headers: Record<string, string> = {
-          'content-type': 'application/x-www-form-urlencoded',
-          accept: 'application/json',
-        };
+      const secrets = [refreshToken, clientSecret, basic?.slice(6)];
+      // RFC 9449 section 8: a server that wants a nonce gets one more try with it, not counted as a retry.
+      for (let nonceTry = !!dpop; ; nonceTry = false) {
+        const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' };
         if (basic) headers.authorization = basic;
         // RFC 9449 section 5: the token request carries a proof without `ath`.
         if (dpop) headers.dpop = await dpop.proof('POST', tokenEndpoint);
@@ -105,29 +102,16 @@ export function oauth2Refresh(options: OAuth2RefreshOptions): RefreshStrategy {
         });
         const nonce = response.headers.get('dpop-nonce');
         if (dpop && nonce) dpop.rememberNonce(tokenEndpoint, nonce);
-        return response;
-      };
-
-      let response = await send();
-      if (!response.ok) {
-        let failure = await readTokenEndpointFailure(response, request, secrets);
-        // RFC 9449 section 8: the server wants a nonce; one more try with it, not counted as a retry.
-        if (dpop && failure.oauthError === 'use_dpop_nonce' && response.headers.get('dpop-nonce')) {
-          response = await send();
-          if (!response.ok) failure = await readTokenEndpointFailure(response, request, secrets);
+        if (response.ok) return readTokenResponse(response, request, tokens);
+        const failure = await readTokenEndpointFailure(response, request, secrets);
+        if (nonceTry && nonce && failure.oauthError === 'use_dpop_nonce') continue;
+        // RFC 6749 section 5.2: the refresh token is invalid, expired, revoked or spent. Its description is the
+        // server's text (one echoed the request, refresh token included): never kept.
+        if (failure.oauthError === 'invalid_grant') {
+          throw new SessionExpiredError('The token endpoint rejected the refresh token (invalid_grant)', { reason: 'refresh-rejected' });
         }
-        if (!response.ok) {
-          // RFC 6749 section 5.2: the refresh token is invalid, expired, revoked or spent. Its description is the
-          // server's text (one echoed the request, refresh token included): never kept.
-          if (failure.oauthError === 'invalid_grant') {
-            throw new SessionExpiredError('The token endpoint rejected the refresh token (invalid_grant)', {
-              reason: 'refresh-rejected',
-            });
-          }
-          throw failure.error;
-        }
+        throw failure.error;
       }
-      return readTokenResponse(response, request, tokens);
     },
   };
 }
