@@ -23,6 +23,12 @@ export function originOf(url: string): string | undefined {
   }
 }
 
+/** Whether two absolute URLs have the same (non-opaque) origin. */
+export function sameOrigin(a: string, b: string): boolean {
+  const origin = originOf(a);
+  return origin !== undefined && origin === originOf(b);
+}
+
 /**
  * Build the matcher. String rules are reduced to their origin (`https://api.example.com/v1` authorizes
  * `https://api.example.com`); a rule that is not an absolute URL throws a TypeError at creation rather than

@@ -1,37 +1,25 @@
 /**
  * Step 2 of the auth path: attach the token. The headers of one attempt: the app's own (a copy), or ky's Request's
- * own (set in place), with `Authorization` and, for a DPoP-bound token, a fresh proof (RFC 9449 section 7).
+ * own (set in place), with `Authorization`. A DPoP-bound token also needs a fresh proof (RFC 9449 section 7), added
+ * by the `dpop()` object (src/auth-path/dpop-steps.ts), so an app without it ships none of that code.
  */
 import type { TokenSet } from '../types.js';
-import type { AuthPathContext } from './context.js';
 import type { AuthRequest } from './request.js';
 
 /** The headers of one attempt. */
 export type AttemptHeaders = Headers | Record<string, string>;
 
-/** The app's headers for one attempt (a copy), ky's Request's own (set in place), or none (`auth.fetch(url)`). */
-function ownHeaders(request: AuthRequest): Headers | undefined {
-  const template = request.template;
-  // ky's own Request: set the header in place instead of copying every header for fetch to copy again.
-  if (template && request.ownsTemplate) return template.headers;
+/**
+ * The attempt's headers: a copy of the app's, ky's Request's own (set in place instead of copying every header for
+ * fetch to copy again), or a plain object when there are none (`auth.fetch(url)`); with `authorization` and `dpop`
+ * set when given.
+ */
+export function withAuthorization(request: AuthRequest, authorization?: string, proof?: string): AttemptHeaders {
+  const { template, ownsTemplate } = request;
   const given = template ? template.headers : request.init?.headers;
-  return given === undefined ? undefined : new Headers(given);
-}
-
-/** `Bearer <token>` for the last token seen, built once per token. */
-function bearerAuthorization(path: AuthPathContext, accessToken: string): string {
-  if (accessToken !== path.bearerToken) {
-    path.bearerToken = accessToken;
-    path.bearerHeader = `Bearer ${accessToken}`;
-  }
-  return path.bearerHeader;
-}
-
-/** The attempt's headers with `Authorization` (and a DPoP proof) added. */
-function withAuthorization(request: AuthRequest, authorization: string, proof?: string): AttemptHeaders {
-  const own = ownHeaders(request);
-  if (own === undefined) return proof === undefined ? { authorization } : { authorization, dpop: proof };
-  own.set('authorization', authorization);
+  if (given === undefined) return authorization === undefined ? {} : proof === undefined ? { authorization } : { authorization, dpop: proof };
+  const own = template && ownsTemplate ? template.headers : new Headers(given);
+  if (authorization !== undefined) own.set('authorization', authorization);
   if (proof !== undefined) own.set('dpop', proof);
   return own;
 }
@@ -44,16 +32,11 @@ function withAuthorization(request: AuthRequest, authorization: string, proof?: 
 export function attachToken(request: AuthRequest, tokens: TokenSet | undefined): AttemptHeaders | Promise<AttemptHeaders> {
   request.tokens = tokens;
   request.manualRedirect = false;
-  if (!tokens) return ownHeaders(request) ?? {};
-  const dpop = request.path.dpop;
-  if (dpop === undefined || tokens.tokenType?.toLowerCase() === 'bearer') {
-    return withAuthorization(request, bearerAuthorization(request.path, tokens.accessToken));
-  }
-  // RFC 9449 section 7: a fresh proof for every request and every replay, bound to the token by `ath`. The proof
-  // must reach no other origin, so redirects are followed by the auth path (unless the app chose its own redirect
-  // mode): src/auth-path/follow-redirect.ts.
-  request.manualRedirect = (request.template ? request.template.redirect : (request.init?.redirect ?? 'follow')) === 'follow';
-  return dpop
-    .proof(request.method, request.url, { accessToken: tokens.accessToken })
-    .then((proof) => withAuthorization(request, `DPoP ${tokens.accessToken}`, proof));
+  if (!tokens) return withAuthorization(request);
+  const { path } = request;
+  const token = tokens.accessToken;
+  if (path.dpop && tokens.tokenType?.toLowerCase() !== 'bearer') return path.dpop.attach!(request, token);
+  // `Bearer <token>`, built once per token: a header string per request is measurable garbage (bench/overhead.ts).
+  if (token !== path.bearerToken) path.bearerHeader = `Bearer ${(path.bearerToken = token)}`;
+  return withAuthorization(request, path.bearerHeader);
 }

@@ -4,8 +4,8 @@
  * 1. prepare the request and resolve its URL once (request.ts, url.ts);
  * 2. attach the token (attach-token.ts), after the refresh in flight or an early refresh when the token is expiring
  *    (tokens-for-request.ts);
- * 3. send one attempt, bounded by the per-attempt timeout (send.ts, attempt.ts; DPoP-bound redirects in
- *    follow-redirect.ts);
+ * 3. send one attempt, bounded by the per-attempt timeout (send.ts, attempt.ts; with `dpop()`, the proof and
+ *    the redirects it follows itself come from dpop-steps.ts, through the `dpop()` object);
  * 4. after a 401, wait for the coordinator and replay once (after-unauthorized.ts).
  *
  * `auth.fetch` is its app entry; `auth.http` is ky with its ky entry as `fetch` (src/ky-instance.ts).

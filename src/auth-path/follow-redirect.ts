@@ -10,8 +10,8 @@ import {
   methodAfterRedirect,
   refusedRedirectError,
   requestForHop,
-  sameOrigin,
 } from './redirect.js';
+import { sameOrigin } from '../origins.js';
 import { discardBody } from '../lib/discard-body.js';
 import type { AuthRequest } from './request.js';
 import { send } from './send.js';
@@ -32,7 +32,7 @@ export function followRedirect(response: Response, request: AuthRequest): Promis
     throw brokenRedirectError(request.method, request.url, 'the redirect Location is not a URL');
   }
   if (!/^https?:/.test(next)) throw brokenRedirectError(request.method, request.url, 'the redirect leads to a URL that is not http(s)');
-  if (++request.redirects > MAX_REDIRECTS) throw brokenRedirectError(request.method, request.url, 'too many redirects');
+  if ((request.redirects = (request.redirects ?? 0) + 1) > MAX_REDIRECTS) throw brokenRedirectError(request.method, request.url, 'too many redirects');
   const { method, dropBody } = methodAfterRedirect(response.status, request.method);
   if (!dropBody && request.oneShotBody) throw new TypeError(ONE_SHOT_REDIRECT_MESSAGE);
   const stays = sameOrigin(next, request.url);

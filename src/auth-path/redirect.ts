@@ -16,7 +16,6 @@
  */
 import { NetworkError } from '../errors/index.js';
 import { redactUrl } from '../lib/redact-url.js';
-import { originOf } from '../origins.js';
 
 /** The statuses fetch follows (Fetch standard, "redirect status"). */
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
@@ -30,12 +29,6 @@ const BODY_HEADERS = ['content-encoding', 'content-language', 'content-location'
 /** Whether `response` is a redirect to follow: a 3xx with a `Location`, or a browser's opaque redirect. */
 export function isRedirect(response: Response): boolean {
   return response.type === 'opaqueredirect' || (REDIRECT_STATUSES.has(response.status) && response.headers.has('location'));
-}
-
-/** Whether two absolute URLs have the same (non-opaque) origin. */
-export function sameOrigin(a: string, b: string): boolean {
-  const origin = originOf(a);
-  return origin !== undefined && origin === originOf(b);
 }
 
 /**

@@ -31,17 +31,17 @@ export interface AuthRequest {
   /** The tokens the current attempt was sent with. */
   tokens: TokenSet | undefined;
   /** The current attempt is the replay after a 401 (whose own 401 is final). */
-  replayed: boolean;
+  replayed?: boolean;
   /** The current attempt is the one retry with a new DPoP nonce. */
-  nonceRetried: boolean;
+  nonceRetried?: boolean;
   /** The request was already held for a step-up and replayed after it (it is held once, never in a loop). */
-  steppedUp: boolean;
+  steppedUp?: boolean;
   /** The current attempt is DPoP-bound and follows its redirects itself (`redirect: 'manual'`; src/auth-path/redirect.ts). */
   manualRedirect: boolean;
   /** Redirects followed so far (src/auth-path/follow-redirect.ts). */
-  redirects: number;
+  redirects?: number;
   /** A redirect took the request to another origin: whatever answers now does not speak for the session. */
-  leftOrigin: boolean;
+  leftOrigin?: boolean;
 }
 
 /**
@@ -112,12 +112,8 @@ export function prepareRequest(
     signal: template ? template.signal : init?.signal,
     oneShotBody,
     authorized: path.isAuthorized(url) && !appAuthorization,
+    // The rest is set when it happens (each reads as false until then): `tokens` and `manualRedirect` by every attempt.
     tokens: undefined,
-    replayed: false,
-    nonceRetried: false,
-    steppedUp: false,
     manualRedirect: false,
-    redirects: 0,
-    leftOrigin: false,
   };
 }

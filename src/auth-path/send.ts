@@ -2,15 +2,14 @@
  * Step 3 of the auth path: send one attempt (src/auth-path/attempt.ts bounds it by the per-attempt timeout) and read
  * what came back. A 2xx is handed back as it is: the response is handled in the same promise as fetch's, and nothing
  * is read on it but the `Date` header (at most once a second), since bench/overhead.ts holds the path to 1.05x of
- * raw fetch. A 401 goes on to src/auth-path/after-unauthorized.ts, a DPoP-bound redirect to
- * src/auth-path/follow-redirect.ts.
+ * raw fetch. A 401 goes on to src/auth-path/after-unauthorized.ts; with `dpop()`, its steps see the response first
+ * (src/auth-path/dpop-steps.ts: redirects it follows itself, nonces).
  */
 import type { ForbiddenError } from '../errors/index.js';
 import type { TokenSet } from '../types.js';
 import { handleUnauthorized } from './after-unauthorized.js';
 import { attachToken, type AttemptHeaders } from './attach-token.js';
-import { followRedirect } from './follow-redirect.js';
-import { isRedirect, sameOrigin } from './redirect.js';
+import { sameOrigin } from '../origins.js';
 import type { AuthRequest } from './request.js';
 
 /** Send one attempt of `request` with these tokens (or none), and settle with its handled response. */
@@ -28,16 +27,9 @@ function dispatch(request: AuthRequest, headers: AttemptHeaders): Promise<Respon
   // A Request goes out as fetch(request, init): fetch builds the one Request it sends from both. Building it here
   // first cost a second Request and a second signal hook-up per attempt (bench/overhead.ts). A body is teed by
   // clone() so the template can be sent again on a replay.
-  let input: RequestInfo;
-  let init: RequestInit | undefined;
-  if (template) {
-    input = template.body ? template.clone() : template;
-    init = request.ownsTemplate ? (request.manualRedirect ? { redirect: 'manual' } : undefined) : { headers };
-  } else {
-    input = request.url;
-    init = request.init ? { ...request.init, headers } : { headers };
-  }
-  if (request.manualRedirect && init) init.redirect = 'manual';
+  const input = template ? (template.body ? template.clone() : template) : request.url;
+  let init: RequestInit | undefined = template && request.ownsTemplate ? undefined : { ...request.init, headers };
+  if (request.manualRedirect) (init ??= {}).redirect = 'manual';
   // The per-attempt timeout covers the wait for the response headers only (as ky's does), never the time a request
   // spends held for a refresh or a sign-in, and never the body download.
   return request.path.attempt(input, init, request, handleResponse, handleFailure);
@@ -54,25 +46,26 @@ function handleFailure(error: unknown, request: AuthRequest): never {
   throw request.path.errors.forFailure(error, request);
 }
 
+/**
+ * Only the request's own origin speaks for the session: an answer from another origin, reached by redirects, is
+ * handed back untouched (no refresh, no step-up, no events, its DPoP-Nonce and Date ignored). `redirected` is read
+ * first: it is false on almost every response, and cheap.
+ */
+export function speaksForSession(response: Response, request: AuthRequest): boolean {
+  return !request.leftOrigin && (!response.redirected || sameOrigin(response.url, request.url));
+}
+
 /** An attempt's response: handed back as it is, or, for a 401 with a token, on to {@link handleUnauthorized}. */
 function handleResponse(response: Response, request: AuthRequest): Response | Promise<Response> {
-  if (request.manualRedirect && isRedirect(response)) return followRedirect(response, request);
   const path = request.path;
-  // Only the request's own origin speaks for the session: an answer from another origin, reached by redirects, is
-  // handed back untouched (no refresh, no step-up, no events, its DPoP-Nonce and Date ignored). `redirected` is read
-  // first: it is false on almost every response, and cheap.
-  const own = !request.leftOrigin && (!response.redirected || sameOrigin(response.url, request.url));
+  const followed = path.dpop?.receive!(response, request);
+  if (followed) return followed;
+  const own = speaksForSession(response, request);
   // Only a non-2xx response ever gets a typed error, the one reader of this note: a 2xx skips the WeakMap entry
   // (a WeakMap entry per response is GC work on every request).
   if (!response.ok) path.errors.noteCredentials(response, own ? request.tokens : undefined);
   if (!own) return response;
-  if (request.authorized) {
-    if (path.clock.wantsDate()) path.clock.observe(response.headers.get('date'));
-    if (path.dpop) {
-      const nonce = response.headers.get('dpop-nonce');
-      if (nonce) path.dpop.rememberNonce(request.url, nonce);
-    }
-  }
+  if (request.authorized && path.clock.wantsDate()) path.clock.observe(response.headers.get('date'));
   const status = response.status;
   if (status === 401 && request.authorized) return handleUnauthorized(response, request);
   if (status === 403) emitForbidden(response, request);

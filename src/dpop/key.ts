@@ -4,6 +4,7 @@
  * defines functions, so bundlers drop it, jose's signing code and idb-keyval when `dpop()` is not called.
  */
 import type { JWK } from 'jose';
+import { dpopSteps } from '../auth-path/dpop-steps.js';
 import { tabLock, type TabLock } from '../lib/lock.js';
 import { originOf } from '../origins.js';
 import { openTimeoutFrom } from '../lib/idb-store.js';
@@ -105,6 +106,7 @@ export function dpop(options: DpopOptions = {}): Dpop {
   };
 
   return {
+    ...dpopSteps,
     rotateOnLogout: options.rotateOnLogout ?? false,
     async proof(method: string, url: string, proofOptions: DpopProofOptions = {}): Promise<string> {
       const key = await current();
