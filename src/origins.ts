@@ -45,7 +45,7 @@ export function createOriginMatcher(rules: readonly OriginRule[]): OriginMatcher
       // wrapping below silently matching nothing the app meant.
       if (!rule.source.startsWith('^') || !UNESCAPED_END_ANCHOR.test(rule.source)) {
         throw new TypeError(
-          `authfetch: authorizedOrigins entry ${String(rule)} must be anchored (^...$): it is matched against the whole origin, as in /^https:\\/\\/api\\.example\\.com$/`,
+          `authfetch: authorizedOrigins entry ${String(rule)} must be anchored (^...$) and match the whole origin`,
         );
       }
       // The rule must match the whole origin, as an HTML `pattern` attribute does: `test()` alone finds a match
@@ -67,16 +67,8 @@ export function createOriginMatcher(rules: readonly OriginRule[]): OriginMatcher
     // Fast path, without parsing: a URL that starts with an authorized origin followed by "/", "?", "#" or nothing
     // has exactly that origin (a userinfo "@", a port ":" or a longer host would follow the prefix otherwise).
     // Anything else (uppercase, default ports, other origins) is decided by the URL parser as before.
-    for (const origin of exactList) {
-      if (url.startsWith(origin)) {
-        const next = url.charCodeAt(origin.length);
-        if (Number.isNaN(next) || next === 47 /* / */ || next === 63 /* ? */ || next === 35 /* # */) return true;
-      }
-    }
+    for (const origin of exactList) if (url.startsWith(origin) && '/?#'.includes(url[origin.length] ?? '/')) return true;
     const origin = originOf(url);
-    if (origin === undefined) return false;
-    if (exact.has(origin)) return true;
-    for (const pattern of patterns) if (pattern.test(origin)) return true;
-    return false;
+    return origin !== undefined && (exact.has(origin) || patterns.some((pattern) => pattern.test(origin)));
   };
 }

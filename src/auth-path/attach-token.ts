@@ -11,16 +11,14 @@ export type AttemptHeaders = Headers | Record<string, string>;
 
 /**
  * The attempt's headers: a copy of the app's, ky's Request's own (set in place instead of copying every header for
- * fetch to copy again), or a plain object when there are none (`auth.fetch(url)`); with `authorization` and `dpop`
- * set when given.
+ * fetch to copy again), or a plain object when there are none (`auth.fetch(url)`); with `authorization` when given.
  */
-export function withAuthorization(request: AuthRequest, authorization?: string, proof?: string): AttemptHeaders {
-  const { template, ownsTemplate } = request;
+export function withAuthorization(request: AuthRequest, authorization?: string): AttemptHeaders {
+  const template = request.template;
   const given = template ? template.headers : request.init?.headers;
-  if (given === undefined) return authorization === undefined ? {} : proof === undefined ? { authorization } : { authorization, dpop: proof };
-  const own = template && ownsTemplate ? template.headers : new Headers(given);
-  if (authorization !== undefined) own.set('authorization', authorization);
-  if (proof !== undefined) own.set('dpop', proof);
+  if (given === undefined) return authorization ? { authorization } : {};
+  const own = template && request.ownsTemplate ? template.headers : new Headers(given);
+  if (authorization) own.set('authorization', authorization);
   return own;
 }
 

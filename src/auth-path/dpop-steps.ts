@@ -14,9 +14,12 @@ function attach(request: AuthRequest, accessToken: string): Promise<AttemptHeade
   // must reach no other origin, so redirects are followed by the auth path (unless the app chose its own redirect
   // mode): src/auth-path/follow-redirect.ts.
   request.manualRedirect = (request.template ? request.template.redirect : (request.init?.redirect ?? 'follow')) === 'follow';
-  return request.path
-    .dpop!.proof(request.method, request.url, { accessToken })
-    .then((proof) => withAuthorization(request, `DPoP ${accessToken}`, proof));
+  return request.path.dpop!.proof(request.method, request.url, { accessToken }).then((proof) => {
+    const headers = withAuthorization(request, `DPoP ${accessToken}`);
+    if (headers instanceof Headers) headers.set('dpop', proof);
+    else headers.dpop = proof;
+    return headers;
+  });
 }
 
 /**

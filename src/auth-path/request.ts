@@ -45,20 +45,19 @@ export interface AuthRequest {
 }
 
 /**
- * Whether a body can be sent only once: a `ReadableStream`, or an async iterable (an async generator, a Node
- * `Readable`), which Node's fetch, Deno and Bun accept with `duplex: 'half'` and which a replay would find drained.
+ * Whether a body can be sent only once: a `ReadableStream` (of any realm), or an async iterable (an async generator,
+ * a Node `Readable`), which Node's fetch, Deno and Bun accept with `duplex: 'half'` and which a replay would find
+ * drained. No replayable body (string, Blob, BufferSource, FormData, URLSearchParams) has either member.
  */
 function isOneShotBody(body: unknown): boolean {
-  if (typeof body !== 'object' || body === null) return false;
-  if (typeof ReadableStream !== 'undefined' && body instanceof ReadableStream) return true;
-  return typeof (body as { [Symbol.asyncIterator]?: unknown })[Symbol.asyncIterator] === 'function';
+  const candidate = body as { getReader?: unknown; [Symbol.asyncIterator]?: unknown } | null | undefined;
+  return typeof candidate?.getReader === 'function' || typeof candidate?.[Symbol.asyncIterator] === 'function';
 }
 
 /** Whether an input is a Request (of this realm or another: an iframe's, a test environment's), not a URL-like. */
 function isRequestLike(input: unknown): input is Request {
-  if (input instanceof Request) return true;
-  const candidate = input as Partial<Request> | null;
-  return typeof candidate === 'object' && candidate !== null && typeof candidate.url === 'string' && typeof candidate.clone === 'function';
+  const candidate = input as Partial<Request> | null | undefined;
+  return input instanceof Request || (typeof candidate?.url === 'string' && typeof candidate.clone === 'function');
 }
 
 /** Whether an init carries no option (ky passes `{}`), without allocating the array `Object.keys` would. */
@@ -84,13 +83,11 @@ export function prepareRequest(
   let method: string;
   let template: Request | undefined;
   let ownsTemplate = false;
-  let oneShotBody = false;
-  if (typeof input === 'string' || input instanceof URL || !isRequestLike(input)) {
+  if (input instanceof URL || !isRequestLike(input)) {
     // fetch takes any object with a stringifier (a `Location`, a URL of another realm or a router's URL-like): it is
     // the string it turns into, resolved as fetch resolves it.
-    url = typeof input === 'string' ? path.resolveUrl(input) : input instanceof URL ? input.href : path.resolveUrl(String(input));
+    url = input instanceof URL ? input.href : path.resolveUrl(String(input));
     method = (init?.method ?? 'GET').toUpperCase();
-    oneShotBody = isOneShotBody(init?.body);
   } else {
     // A Request (ky always passes one). Merge init into a template (our own object then); its body is teed per
     // attempt by clone().
@@ -99,19 +96,19 @@ export function prepareRequest(
     ownsTemplate = merged || kyOwned;
     url = template.url;
     method = template.method;
+    init = undefined;
   }
-  const given = template ? template.headers : init?.headers;
-  const appAuthorization = given !== undefined && (given instanceof Headers ? given : new Headers(given)).has('authorization');
+  const given = (template ?? init)?.headers;
   return {
     path,
     url,
     method,
-    init: template ? undefined : init,
+    init,
     template,
     ownsTemplate,
-    signal: template ? template.signal : init?.signal,
-    oneShotBody,
-    authorized: path.isAuthorized(url) && !appAuthorization,
+    signal: (template ?? init)?.signal,
+    oneShotBody: isOneShotBody(init?.body),
+    authorized: path.isAuthorized(url) && !(given !== undefined && (given instanceof Headers ? given : new Headers(given)).has('authorization')),
     // The rest is set when it happens (each reads as false until then): `tokens` and `manualRedirect` by every attempt.
     tokens: undefined,
     manualRedirect: false,
