@@ -29,6 +29,11 @@ export function sameOrigin(a: string, b: string): boolean {
   return origin !== undefined && origin === originOf(b);
 }
 
+/** A rule that could authorize the wrong origins, refused when the client is created. */
+function refuse(why: string): never {
+  throw new TypeError(`authfetch: authorizedOrigins entry ${why}`);
+}
+
 /**
  * Build the matcher. String rules are reduced to their origin (`https://api.example.com/v1` authorizes
  * `https://api.example.com`); a rule that is not an absolute URL throws a TypeError at creation rather than
@@ -43,11 +48,7 @@ export function createOriginMatcher(rules: readonly OriginRule[]): OriginMatcher
     if (rule instanceof RegExp) {
       // An unanchored rule is how a token reaches a look-alike host; refusing it at creation is louder than the
       // wrapping below silently matching nothing the app meant.
-      if (!rule.source.startsWith('^') || !UNESCAPED_END_ANCHOR.test(rule.source)) {
-        throw new TypeError(
-          `authfetch: authorizedOrigins entry ${String(rule)} must be anchored (^...$) and match the whole origin`,
-        );
-      }
+      if (!rule.source.startsWith('^') || !UNESCAPED_END_ANCHOR.test(rule.source)) refuse(`${rule} must be anchored (^...$) and match the whole origin`);
       // The rule must match the whole origin, as an HTML `pattern` attribute does: `test()` alone finds a match
       // anywhere, so `/^https:\/\/api\.example\.com/` (no `$`) also authorized `https://api.example.com.evil.net`,
       // and `/^https:\/\/a$|^https:\/\/b/` anchored only one side of each alternative. The group keeps the
@@ -55,11 +56,7 @@ export function createOriginMatcher(rules: readonly OriginRule[]): OriginMatcher
       // alternate true/false, so those flags are dropped.
       patterns.push(new RegExp(`^(?:${rule.source})$`, rule.flags.replace(/[gy]/g, '')));
     } else {
-      const origin = originOf(rule);
-      if (origin === undefined) {
-        throw new TypeError(`authfetch: authorizedOrigins entry "${rule}" is not an absolute http(s) URL`);
-      }
-      exact.add(origin);
+      exact.add(originOf(rule) ?? refuse(`"${rule}" is not an absolute http(s) URL`));
     }
   }
   const exactList = [...exact];

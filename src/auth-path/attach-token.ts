@@ -1,9 +1,9 @@
 /**
  * Step 2 of the auth path: attach the token. The headers of one attempt: the app's own (a copy), or ky's Request's
- * own (set in place), with `Authorization`. A DPoP-bound token also needs a fresh proof (RFC 9449 section 7), added
- * by the `dpop()` object (src/auth-path/dpop-steps.ts), so an app without it ships none of that code.
+ * own (set in place), with `Authorization` (src/auth-path/send.ts picks its value). A DPoP-bound token also needs a
+ * fresh proof (RFC 9449 section 7), added by the `dpop()` object (src/auth-path/dpop-steps.ts), so an app without
+ * it ships none of that code.
  */
-import type { TokenSet } from '../types.js';
 import type { AuthRequest } from './request.js';
 
 /** The headers of one attempt. */
@@ -20,21 +20,4 @@ export function withAuthorization(request: AuthRequest, authorization?: string):
   const own = template && request.ownsTemplate ? template.headers : new Headers(given);
   if (authorization) own.set('authorization', authorization);
   return own;
-}
-
-/**
- * The headers for an attempt with `tokens` (or none), recorded on the request as the tokens it was sent with. A
- * DPoP-bound token needs a proof signed for this URL and method, hence a promise; everything else is synchronous,
- * so the common case adds no promise layer (bench/overhead.ts).
- */
-export function attachToken(request: AuthRequest, tokens: TokenSet | undefined): AttemptHeaders | Promise<AttemptHeaders> {
-  request.tokens = tokens;
-  request.manualRedirect = false;
-  if (!tokens) return withAuthorization(request);
-  const { path } = request;
-  const token = tokens.accessToken;
-  if (path.dpop && tokens.tokenType?.toLowerCase() !== 'bearer') return path.dpop.attach!(request, token);
-  // `Bearer <token>`, built once per token: a header string per request is measurable garbage (bench/overhead.ts).
-  if (token !== path.bearerToken) path.bearerHeader = `Bearer ${(path.bearerToken = token)}`;
-  return withAuthorization(request, path.bearerHeader);
 }

@@ -136,7 +136,7 @@ const boundBySignal =
       controller.abort(user!.reason);
       settleEarly?.(user!.reason);
     };
-    user?.addEventListener('abort', onUserAbort, { once: true });
+    user?.addEventListener('abort', onUserAbort); // a signal aborts once, and settled() removes it
     let timedOut = false;
     const timer = setTimeout(() => {
       timedOut = true;

@@ -2,14 +2,14 @@
  * The auth path's DPoP-only steps (RFC 9449). The core steps reach them through the object `dpop()` returns (it
  * carries them as members) instead of importing them, so an app that never calls `dpop()` ships none of this code.
  */
-import { withAuthorization, type AttemptHeaders } from './attach-token.js';
+import { withAuthorization } from './attach-token.js';
 import { followRedirect } from './follow-redirect.js';
 import { isRedirect } from './redirect.js';
 import type { AuthRequest } from './request.js';
-import { speaksForSession } from './send.js';
+import { dispatch, speaksForSession } from './send.js';
 
-/** The headers of an attempt with a DPoP-bound token: `Authorization: DPoP <token>` and a fresh proof. */
-function attach(request: AuthRequest, accessToken: string): Promise<AttemptHeaders> {
+/** Send an attempt with a DPoP-bound token: `Authorization: DPoP <token>` and a fresh proof. */
+function attach(request: AuthRequest, accessToken: string): Promise<Response> {
   // RFC 9449 section 7: a fresh proof for every request and every replay, bound to the token by `ath`. The proof
   // must reach no other origin, so redirects are followed by the auth path (unless the app chose its own redirect
   // mode): src/auth-path/follow-redirect.ts.
@@ -18,7 +18,7 @@ function attach(request: AuthRequest, accessToken: string): Promise<AttemptHeade
     const headers = withAuthorization(request, `DPoP ${accessToken}`);
     if (headers instanceof Headers) headers.set('dpop', proof);
     else headers.dpop = proof;
-    return headers;
+    return dispatch(request, headers);
   });
 }
 

@@ -52,5 +52,5 @@ export function followRedirect(response: Response, request: AuthRequest): Promis
     return send(request, sent !== undefined && request.path.coordinator.tokens?.accessToken === sent.accessToken ? sent : undefined);
   }
   request.leftOrigin = true;
-  return send(request, undefined);
+  return send(request);
 }

@@ -54,12 +54,6 @@ function isOneShotBody(body: unknown): boolean {
   return typeof candidate?.getReader === 'function' || typeof candidate?.[Symbol.asyncIterator] === 'function';
 }
 
-/** Whether an input is a Request (of this realm or another: an iframe's, a test environment's), not a URL-like. */
-function isRequestLike(input: unknown): input is Request {
-  const candidate = input as Partial<Request> | null | undefined;
-  return input instanceof Request || (typeof candidate?.url === 'string' && typeof candidate.clone === 'function');
-}
-
 /** Whether an init carries no option (ky passes `{}`), without allocating the array `Object.keys` would. */
 function isEmptyInit(init: RequestInit): boolean {
   for (const key in init) if (Object.hasOwn(init, key)) return false;
@@ -83,7 +77,9 @@ export function prepareRequest(
   let method: string;
   let template: Request | undefined;
   let ownsTemplate = false;
-  if (input instanceof URL || !isRequestLike(input)) {
+  const candidate = input as Partial<Request> | null | undefined;
+  // Not a Request (of this realm or another: an iframe's, a test environment's).
+  if (input instanceof URL || !(input instanceof Request || (typeof candidate?.url === 'string' && typeof candidate.clone === 'function'))) {
     // fetch takes any object with a stringifier (a `Location`, a URL of another realm or a router's URL-like): it is
     // the string it turns into, resolved as fetch resolves it.
     url = input instanceof URL ? input.href : path.resolveUrl(String(input));
@@ -92,7 +88,7 @@ export function prepareRequest(
     // A Request (ky always passes one). Merge init into a template (our own object then); its body is teed per
     // attempt by clone().
     const merged = init !== undefined && !isEmptyInit(init);
-    template = merged ? new Request(input, init) : input;
+    template = merged ? new Request(input as Request, init) : (input as Request);
     ownsTemplate = merged || kyOwned;
     url = template.url;
     method = template.method;

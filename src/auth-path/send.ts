@@ -8,21 +8,35 @@
 import type { ForbiddenError } from '../errors/index.js';
 import type { TokenSet } from '../types.js';
 import { handleUnauthorized } from './after-unauthorized.js';
-import { attachToken, type AttemptHeaders } from './attach-token.js';
+import { withAuthorization, type AttemptHeaders } from './attach-token.js';
 import { sameOrigin } from '../origins.js';
 import type { AuthRequest } from './request.js';
 
-/** Send one attempt of `request` with these tokens (or none), and settle with its handled response. */
-export function send(request: AuthRequest, tokens: TokenSet | undefined): Promise<Response> {
-  try {
-    const headers = attachToken(request, tokens);
-    return headers instanceof Promise ? headers.then((ready) => dispatch(request, ready)) : dispatch(request, headers);
-  } catch (error) {
-    return Promise.reject(error);
+/**
+ * Send one attempt of `request` with these tokens (or none), recorded on the request as the tokens it was sent with,
+ * and settle with its handled response. It may throw synchronously (invalid headers): its callers are promise
+ * callbacks and async functions, or turn that into a rejection (src/auth-path/auth-path.ts).
+ */
+export function send(request: AuthRequest, tokens?: TokenSet): Promise<Response> {
+  const path = request.path;
+  request.tokens = tokens;
+  request.manualRedirect = false;
+  let authorization: string | undefined;
+  if (tokens) {
+    const token = tokens.accessToken;
+    // A DPoP-bound token (any type but Bearer, with `dpop()`) needs a proof signed for this URL and method, hence a
+    // promise (src/auth-path/dpop-steps.ts); everything else is synchronous, so the common case adds no promise
+    // layer (bench/overhead.ts).
+    if (path.dpop && tokens.tokenType?.toLowerCase() !== 'bearer') return path.dpop.attach!(request, token);
+    // `Bearer <token>`, built once per token: a header string per request is measurable garbage.
+    if (token !== path.bearerToken) path.bearerHeader = `Bearer ${(path.bearerToken = token)}`;
+    authorization = path.bearerHeader;
   }
+  return dispatch(request, withAuthorization(request, authorization));
 }
 
-function dispatch(request: AuthRequest, headers: AttemptHeaders): Promise<Response> {
+/** Send the attempt with these headers. @internal (for src/auth-path/dpop-steps.ts) */
+export function dispatch(request: AuthRequest, headers: AttemptHeaders): Promise<Response> {
   const template = request.template;
   // A Request goes out as fetch(request, init): fetch builds the one Request it sends from both. Building it here
   // first cost a second Request and a second signal hook-up per attempt (bench/overhead.ts). A body is teed by
@@ -37,11 +51,12 @@ function dispatch(request: AuthRequest, headers: AttemptHeaders): Promise<Respon
 
 /** A failure without a response: typed (NetworkError, TimeoutError) where it is one; an app's abort as it is. */
 function handleFailure(error: unknown, request: AuthRequest): never {
-  if (request.ownsTemplate && request.template) {
-    // The Request is ky's, and ky's own TimeoutError (an app's per-call `timeout`) holds on to it: no token may
-    // stay on it.
-    request.template.headers.delete('authorization');
-    request.template.headers.delete('dpop');
+  // An owned Request may be ky's, and ky's own TimeoutError (an app's per-call `timeout`) holds on to it: no token
+  // may stay on it.
+  const headers = request.ownsTemplate && request.template!.headers;
+  if (headers) {
+    headers.delete('authorization');
+    headers.delete('dpop');
   }
   throw request.path.errors.forFailure(error, request);
 }
@@ -68,12 +83,8 @@ function handleResponse(response: Response, request: AuthRequest): Response | Pr
   if (request.authorized && path.clock.wantsDate()) path.clock.observe(response.headers.get('date'));
   const status = response.status;
   if (status === 401 && request.authorized) return handleUnauthorized(response, request);
-  if (status === 403) emitForbidden(response, request);
+  // A 403 reached the app: tell `forbidden` listeners (if any) with the typed error.
+  const { bus } = path;
+  if (status === 403 && bus.has('forbidden')) void path.errors.forResponse(response, request).then((error) => bus.emit('forbidden', error as ForbiddenError));
   return response;
-}
-
-/** A 403 reached the app: tell `forbidden` listeners (if any) with the typed error. */
-function emitForbidden(response: Response, request: AuthRequest): void {
-  const { bus, errors } = request.path;
-  if (bus.has('forbidden')) void errors.forResponse(response, request).then((error) => bus.emit('forbidden', error as ForbiddenError));
 }

@@ -18,10 +18,11 @@ import { redactUrl } from '../lib/redact-url.js';
 
 /** A full `http(s)://` URL: its reading does not depend on any base (WHATWG URL "special authority slashes"). */
 const FULL_HTTP_URL = /^https?:\/\//;
-/** A scheme, as the URL parser finds one (WHATWG URL "scheme state"). */
-const SCHEME = /^[a-z][a-z\d+\-.]*:/i;
-/** Two leading slashes: a network-path reference (RFC 3986 section 4.2); for http(s) a backslash is a slash too. */
-const NETWORK_PATH = /^[\\/]{2}/;
+/**
+ * Not a path: a scheme, as the URL parser finds one (WHATWG URL "scheme state"), or two leading slashes, a
+ * network-path reference (RFC 3986 section 4.2; for http(s) a backslash is a slash too).
+ */
+const NOT_A_PATH = /^(?:[a-z][a-z\d+\-.]*:|[\\/]{2})/i;
 const TAB_OR_NEWLINE = /[\t\n\r]/g;
 const LEADING_SLASH = /^[\\/]/;
 
@@ -87,7 +88,7 @@ export function resolveRequestUrl(input: string, prefix: string | undefined): st
   // The common case costs one regular-expression test and no allocation: the string is what fetch would read.
   if (FULL_HTTP_URL.test(input)) return input;
   const text = parserView(input);
-  if (prefix !== undefined && !SCHEME.test(text) && !NETWORK_PATH.test(text)) {
+  if (prefix !== undefined && !NOT_A_PATH.test(text)) {
     // `prefix` ends in "/" and `text` does not start with a slash, so the result keeps the prefix's origin.
     return prefix + text.replace(LEADING_SLASH, '');
   }
