@@ -9,8 +9,11 @@ export type OriginRule = string | RegExp;
 /** Decides whether a URL's origin is authorized to receive the token. */
 export type OriginMatcher = (url: string) => boolean;
 
-/** A `$` at the end of a RegExp source that is an anchor, not an escaped `\$` (an even run of backslashes before it). */
-const UNESCAPED_END_ANCHOR = /(?:^|[^\\])(?:\\\\)*\$$/;
+/**
+ * A RegExp source anchored at both ends: a `^` first, and a `$` last that is an anchor, not an escaped `\$` (an even
+ * run of backslashes before it).
+ */
+const ANCHORED = /^\^(?:[^]*[^\\])?(?:\\\\)*\$$/;
 
 /** The origin of an absolute URL string, or `undefined` when it is not one. */
 export function originOf(url: string): string | undefined {
@@ -48,7 +51,7 @@ export function createOriginMatcher(rules: readonly OriginRule[]): OriginMatcher
     if (rule instanceof RegExp) {
       // An unanchored rule is how a token reaches a look-alike host; refusing it at creation is louder than the
       // wrapping below silently matching nothing the app meant.
-      if (!rule.source.startsWith('^') || !UNESCAPED_END_ANCHOR.test(rule.source)) refuse(`${rule} must be anchored (^...$) and match the whole origin`);
+      if (!ANCHORED.test(rule.source)) refuse(`${rule} must be anchored (^...$) and match the whole origin`);
       // The rule must match the whole origin, as an HTML `pattern` attribute does: `test()` alone finds a match
       // anywhere, so `/^https:\/\/api\.example\.com/` (no `$`) also authorized `https://api.example.com.evil.net`,
       // and `/^https:\/\/a$|^https:\/\/b/` anchored only one side of each alternative. The group keeps the

@@ -92,11 +92,8 @@ export function isNodeBuiltinFetch(candidate: unknown): boolean {
 /** Where undici (Node's fetch, and any copy of the undici package) keeps the global dispatcher. */
 const GLOBAL_DISPATCHER = Symbol.for('undici.globalDispatcher.1');
 
-/** The global dispatcher, or `undefined` before Node's fetch first ran (or on a runtime that keeps none). */
-function globalDispatcher(): Dispatcher | undefined {
-  const dispatcher = (globalThis as Record<symbol, Dispatcher | undefined>)[GLOBAL_DISPATCHER];
-  return typeof dispatcher?.dispatch === 'function' ? dispatcher : undefined;
-}
+/** The global dispatcher, unset before Node's fetch first ran (or on a runtime that keeps none). */
+const globalDispatcher = () => (globalThis as Record<symbol, Dispatcher | undefined>)[GLOBAL_DISPATCHER];
 
 /** The TimeoutError of an attempt whose response headers did not arrive within `timeout`. */
 function timeoutError(target: AttemptTarget, timeout: number, cause: unknown): TimeoutError {
@@ -190,7 +187,7 @@ function boundByHeadersTimeout(call: FetchCall, timeout: number, bySignal: Attem
   /** Whether the global dispatcher was seen (once undici is loaded it stays set). */
   let dispatcherKnown = false;
   return (input, init: (RequestInit & { dispatcher?: unknown }) | undefined, target, onResponse, onError) => {
-    dispatcherKnown ||= globalDispatcher() !== undefined;
+    dispatcherKnown ||= typeof globalDispatcher()?.dispatch === 'function';
     // An app's own dispatcher for this request, none known yet (the first fetch of the process loads undici, which
     // sets it), or a global fetch that is no longer Node's own (it would ignore the dispatcher): an AbortSignal then.
     if (init?.dispatcher !== undefined || !dispatcherKnown || !isNodeBuiltinFetch(globalThis.fetch)) {
@@ -201,8 +198,9 @@ function boundByHeadersTimeout(call: FetchCall, timeout: number, bySignal: Attem
       (response) => onResponse(response, target),
       (error: unknown) => {
         // undici's headers timeout fired.
-        const cause = (error as { cause?: { code?: unknown } } | undefined)?.cause;
-        if (error instanceof TypeError && cause?.code === 'UND_ERR_HEADERS_TIMEOUT') throw timeoutError(target, timeout, cause);
+        if (error instanceof TypeError && (error.cause as { code?: unknown } | undefined)?.code === 'UND_ERR_HEADERS_TIMEOUT') {
+          throw timeoutError(target, timeout, error.cause);
+        }
         return onError(error, target);
       },
     );

@@ -45,22 +45,6 @@ export interface AuthRequest {
 }
 
 /**
- * Whether a body can be sent only once: a `ReadableStream` (of any realm), or an async iterable (an async generator,
- * a Node `Readable`), which Node's fetch, Deno and Bun accept with `duplex: 'half'` and which a replay would find
- * drained. No replayable body (string, Blob, BufferSource, FormData, URLSearchParams) has either member.
- */
-function isOneShotBody(body: unknown): boolean {
-  const candidate = body as { getReader?: unknown; [Symbol.asyncIterator]?: unknown } | null | undefined;
-  return typeof candidate?.getReader === 'function' || typeof candidate?.[Symbol.asyncIterator] === 'function';
-}
-
-/** Whether an init carries no option (ky passes `{}`), without allocating the array `Object.keys` would. */
-function isEmptyInit(init: RequestInit): boolean {
-  for (const key in init) if (Object.hasOwn(init, key)) return false;
-  return true;
-}
-
-/**
  * Build the request from fetch's arguments, and decide whether it may carry the token: a token never goes to another
  * origin, and an `Authorization` the app set itself is left alone.
  *
@@ -87,7 +71,9 @@ export function prepareRequest(
   } else {
     // A Request (ky always passes one). Merge init into a template (our own object then); its body is teed per
     // attempt by clone().
-    const merged = init !== undefined && !isEmptyInit(init);
+    // An init with no option (ky passes `{}`) is not merged; a for-in allocates no array, as `Object.keys` would.
+    let merged = false;
+    for (const key in init) if ((merged = Object.hasOwn(init!, key))) break;
     template = merged ? new Request(input as Request, init) : (input as Request);
     ownsTemplate = merged || kyOwned;
     url = template.url;
@@ -95,6 +81,10 @@ export function prepareRequest(
     init = undefined;
   }
   const given = (template ?? init)?.headers;
+  // A body that can be sent only once: a `ReadableStream` (of any realm), or an async iterable (an async generator,
+  // a Node `Readable`), which Node's fetch, Deno and Bun accept with `duplex: 'half'` and which a replay would find
+  // drained. No replayable body (string, Blob, BufferSource, FormData, URLSearchParams) has either member.
+  const body = init?.body as { getReader?: unknown; [Symbol.asyncIterator]?: unknown } | null | undefined;
   return {
     path,
     url,
@@ -103,7 +93,7 @@ export function prepareRequest(
     template,
     ownsTemplate,
     signal: (template ?? init)?.signal,
-    oneShotBody: isOneShotBody(init?.body),
+    oneShotBody: typeof body?.getReader === 'function' || typeof body?.[Symbol.asyncIterator] === 'function',
     authorized: path.isAuthorized(url) && !(given !== undefined && (given instanceof Headers ? given : new Headers(given)).has('authorization')),
     // The rest is set when it happens (each reads as false until then): `tokens` and `manualRedirect` by every attempt.
     tokens: undefined,

@@ -23,7 +23,8 @@ const FULL_HTTP_URL = /^https?:\/\//;
  * network-path reference (RFC 3986 section 4.2; for http(s) a backslash is a slash too).
  */
 const NOT_A_PATH = /^(?:[a-z][a-z\d+\-.]*:|[\\/]{2})/i;
-const TAB_OR_NEWLINE = /[\t\n\r]/g;
+/** What the URL parser drops: C0 controls and spaces at the start, tabs and newlines anywhere. Linear. */
+const DROPPED = /^[\x00-\x20]+|[\t\n\r]/g;
 const LEADING_SLASH = /^[\\/]/;
 
 /** The page's own URL (its origin is authorized by default), or `undefined` outside a page or worker. */
@@ -40,18 +41,6 @@ export function pageUrl(): string | undefined {
 export function documentBase(): string | undefined {
   const baseURI = (globalThis as { document?: { baseURI?: unknown } }).document?.baseURI;
   return typeof baseURI === 'string' ? baseURI : pageUrl();
-}
-
-/**
- * The string as the URL parser reads it: without C0 controls and spaces at both ends, and without tabs and newlines
- * anywhere (WHATWG URL, basic URL parser, steps 1 and 3). Linear (no backtracking regular expression at the ends).
- */
-function parserView(input: string): string {
-  let start = 0;
-  let end = input.length;
-  while (input.charCodeAt(start) <= 0x20) start += 1; // NaN past the end
-  while (end > start && input.charCodeAt(end - 1) <= 0x20) end -= 1;
-  return input.slice(start, end).replace(TAB_OR_NEWLINE, '');
 }
 
 /** `href` ending in `/`, so that a path appended to it can never change its origin. */
@@ -87,7 +76,12 @@ export function resolveDerivedPrefix(prefixUrl: string | URL, parent: string | u
 export function resolveRequestUrl(input: string, prefix: string | undefined): string {
   // The common case costs one regular-expression test and no allocation: the string is what fetch would read.
   if (FULL_HTTP_URL.test(input)) return input;
-  const text = parserView(input);
+  // The string as the URL parser reads it: without C0 controls and spaces at both ends, and without tabs and
+  // newlines anywhere (WHATWG URL, basic URL parser, steps 1 and 3). The end is trimmed by a loop: a RegExp anchored
+  // at the end would backtrack over every run of spaces before it.
+  let end = input.length;
+  while (input.charCodeAt(end - 1) <= 0x20) end -= 1; // NaN before the start
+  const text = input.slice(0, end).replace(DROPPED, '');
   if (prefix !== undefined && !NOT_A_PATH.test(text)) {
     // `prefix` ends in "/" and `text` does not start with a slash, so the result keeps the prefix's origin.
     return prefix + text.replace(LEADING_SLASH, '');
