@@ -84,7 +84,7 @@ let judgedBuiltin = false;
 export function isNodeBuiltinFetch(candidate: unknown): boolean {
   if (candidate !== judgedFetch) {
     judgedFetch = candidate;
-    judgedBuiltin = typeof candidate === 'function' && Function.prototype.toString.call(candidate).includes("require('internal/deps/undici/undici')");
+    judgedBuiltin = typeof candidate === 'function' && Function.prototype.toString.call(candidate).includes('internal/deps/undici/undici');
   }
   return judgedBuiltin;
 }
@@ -100,24 +100,8 @@ function timeoutError(target: AttemptTarget, timeout: number, cause: unknown): T
   return new TimeoutError(undefined, { method: target.method, url: target.url, timeout, cause });
 }
 
-/** Sends one request through the app's fetch or the current global one. */
+/** Sends one request through the app's fetch or the current global one (see {@link createAttempt}). */
 type FetchCall = (input: RequestInfo, init: RequestInit | undefined) => Promise<Response>;
-
-/**
- * Call the app's fetch, else the current global one, turning a synchronous throw (a custom fetch may throw) into a
- * rejection. Called as plain functions: a browser's `window.fetch` refuses another `this`.
- */
-const fetchCaller =
-  (appFetch: typeof fetch | undefined): FetchCall =>
-  (input, init) => {
-    try {
-      const current = appFetch ?? globalThis.fetch;
-      if (typeof current !== 'function') throw new TypeError('authfetch: no fetch is available; pass the fetch option');
-      return current(input, init);
-    } catch (error) {
-      return Promise.reject(error);
-    }
-  };
 
 /** `'abort'`: each attempt gets an AbortSignal of its own, aborted at the deadline (and by the app's own signal). */
 const boundBySignal =
@@ -126,7 +110,10 @@ const boundBySignal =
     const user = target.signal;
     if (user?.aborted) return Promise.reject(user.reason);
     const controller = new AbortController();
-    const expired = () => timeoutError(target, timeout, controller.signal.reason);
+    // Aborted by the deadline or by the app's abort (onUserAbort), nothing else: `signal.aborted && !user?.aborted`
+    // says the deadline passed.
+    const signal = controller.signal;
+    const expired = () => timeoutError(target, timeout, signal.reason);
     /** Settles the attempt at the deadline when fetch ignores the signal (see below); unset for string inputs. */
     let settleEarly: ((error: unknown) => void) | undefined;
     const onUserAbort = () => {
@@ -134,21 +121,19 @@ const boundBySignal =
       settleEarly?.(user!.reason);
     };
     user?.addEventListener('abort', onUserAbort); // a signal aborts once, and settled() removes it
-    let timedOut = false;
     const timer = setTimeout(() => {
-      timedOut = true;
-      controller.abort(new DOMException(`The request took longer than ${timeout} ms`, 'TimeoutError'));
+      controller.abort(new DOMException(`Timed out after ${timeout} ms`, 'TimeoutError'));
       settleEarly?.(expired());
     }, timeout);
     const settled = () => {
       clearTimeout(timer);
       user?.removeEventListener('abort', onUserAbort);
     };
-    (init ??= {}).signal = controller.signal;
+    (init ??= {}).signal = signal;
     const sent = call(input, init).then(
       (response) => {
         settled();
-        if (settleEarly && (timedOut || user?.aborted)) {
+        if (settleEarly && signal.aborted) {
           // The attempt was settled already; this late response is nobody's.
           discardBody(response);
           throw expired();
@@ -158,7 +143,7 @@ const boundBySignal =
       (error: unknown) => {
         settled();
         // The app's abort wins over a timeout that fired in the same turn: it is what the app asked for.
-        if (timedOut && !user?.aborted) throw expired();
+        if (signal.aborted && !user?.aborted) throw expired();
         return onError(error, target);
       },
     );
@@ -187,7 +172,7 @@ function boundByHeadersTimeout(call: FetchCall, timeout: number, bySignal: Attem
   /** Whether the global dispatcher was seen (once undici is loaded it stays set). */
   let dispatcherKnown = false;
   return (input, init: (RequestInit & { dispatcher?: unknown }) | undefined, target, onResponse, onError) => {
-    dispatcherKnown ||= typeof globalDispatcher()?.dispatch === 'function';
+    dispatcherKnown ||= globalDispatcher() !== undefined;
     // An app's own dispatcher for this request, none known yet (the first fetch of the process loads undici, which
     // sets it), or a global fetch that is no longer Node's own (it would ignore the dispatcher): an AbortSignal then.
     if (init?.dispatcher !== undefined || !dispatcherKnown || !isNodeBuiltinFetch(globalThis.fetch)) {
@@ -208,8 +193,18 @@ function boundByHeadersTimeout(call: FetchCall, timeout: number, bySignal: Attem
 }
 
 /** Build the attempt function for one client. */
-export function createAttempt({ fetch, timeout, bounding }: AttemptOptions): Attempt {
-  const call = fetchCaller(fetch);
+export function createAttempt({ fetch: appFetch, timeout, bounding }: AttemptOptions): Attempt {
+  // The app's fetch, else the current global one, with a synchronous throw (a custom fetch may throw) turned into a
+  // rejection. Called as plain functions: a browser's `window.fetch` refuses another `this`.
+  const call: FetchCall = (input, init) => {
+    try {
+      const current = appFetch ?? globalThis.fetch;
+      if (typeof current !== 'function') throw new TypeError('authfetch: no fetch is available; pass the fetch option');
+      return current(input, init);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  };
   const bySignal = boundBySignal(call, timeout);
   return bounding === 'abort' ? bySignal : boundByHeadersTimeout(call, timeout, bySignal);
 }

@@ -13,12 +13,11 @@ function attach(request: AuthRequest, accessToken: string): Promise<Response> {
   // RFC 9449 section 7: a fresh proof for every request and every replay, bound to the token by `ath`. The proof
   // must reach no other origin, so redirects are followed by the auth path (unless the app chose its own redirect
   // mode): src/auth-path/follow-redirect.ts.
-  request.manualRedirect = (request.template ? request.template.redirect : (request.init?.redirect ?? 'follow')) === 'follow';
   return request.path.dpop!.proof(request.method, request.url, { accessToken }).then((proof) => {
     const headers = withAuthorization(request, `DPoP ${accessToken}`);
     if (headers instanceof Headers) headers.set('dpop', proof);
     else headers.dpop = proof;
-    return dispatch(request, headers);
+    return dispatch(request, headers, (request.template ? request.template.redirect : (request.init?.redirect ?? 'follow')) === 'follow');
   });
 }
 

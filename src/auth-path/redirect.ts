@@ -69,6 +69,7 @@ export function requestForHop(request: Request, url: string, method: string, dro
   return new Request(url, init);
 }
 
+/** The refused-redirect errors made here. */
 const refused = new WeakSet<object>();
 
 /** The failure of a DPoP-bound request whose redirect a browser keeps opaque: it is not followed. */
@@ -83,7 +84,8 @@ export function refusedRedirectError(method: string, url: string): NetworkError 
 
 /** Whether an error is a refused redirect (retrying it would meet the same redirect). */
 export function isRefusedRedirect(error: unknown): boolean {
-  return typeof error === 'object' && error !== null && refused.has(error);
+  // WeakSet.has answers false for a primitive (ECMAScript: "CanBeHeldWeakly"), never throws.
+  return refused.has(error as object);
 }
 
 /** A redirect that cannot be followed (too many, no usable `Location`): a network error, as fetch reports it. */

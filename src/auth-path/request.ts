@@ -61,9 +61,11 @@ export function prepareRequest(
   let method: string;
   let template: Request | undefined;
   let ownsTemplate = false;
-  const candidate = input as Partial<Request> | null | undefined;
   // Not a Request (of this realm or another: an iframe's, a test environment's).
-  if (input instanceof URL || !(input instanceof Request || (typeof candidate?.url === 'string' && typeof candidate.clone === 'function'))) {
+  if (
+    input instanceof URL ||
+    !(input instanceof Request || (typeof (input as Partial<Request>)?.url === 'string' && typeof (input as Partial<Request>).clone === 'function'))
+  ) {
     // fetch takes any object with a stringifier (a `Location`, a URL of another realm or a router's URL-like): it is
     // the string it turns into, resolved as fetch resolves it.
     url = input instanceof URL ? input.href : path.resolveUrl(String(input));

@@ -20,7 +20,6 @@ import type { AuthRequest } from './request.js';
 export function send(request: AuthRequest, tokens?: TokenSet): Promise<Response> {
   const path = request.path;
   request.tokens = tokens;
-  request.manualRedirect = false;
   let authorization: string | undefined;
   if (tokens) {
     const token = tokens.accessToken;
@@ -35,15 +34,18 @@ export function send(request: AuthRequest, tokens?: TokenSet): Promise<Response>
   return dispatch(request, withAuthorization(request, authorization));
 }
 
-/** Send the attempt with these headers. @internal (for src/auth-path/dpop-steps.ts) */
-export function dispatch(request: AuthRequest, headers: AttemptHeaders): Promise<Response> {
+/**
+ * Send the attempt with these headers; `manualRedirect`: it follows its redirects itself (a DPoP-bound attempt,
+ * src/auth-path/dpop-steps.ts), recorded on the request for its response.
+ */
+export function dispatch(request: AuthRequest, headers: AttemptHeaders, manualRedirect?: boolean): Promise<Response> {
   const template = request.template;
   // A Request goes out as fetch(request, init): fetch builds the one Request it sends from both. Building it here
   // first cost a second Request and a second signal hook-up per attempt (bench/overhead.ts). A body is teed by
   // clone() so the template can be sent again on a replay.
   const input = template ? (template.body ? template.clone() : template) : request.url;
   let init: RequestInit | undefined = template && request.ownsTemplate ? undefined : { ...request.init, headers };
-  if (request.manualRedirect) (init ??= {}).redirect = 'manual';
+  if ((request.manualRedirect = !!manualRedirect)) (init ??= {}).redirect = 'manual';
   // The per-attempt timeout covers the wait for the response headers only (as ky's does), never the time a request
   // spends held for a refresh or a sign-in, and never the body download.
   return request.path.attempt(input, init, request, handleResponse, handleFailure);
