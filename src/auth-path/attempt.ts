@@ -84,7 +84,7 @@ let judgedBuiltin = false;
 export function isNodeBuiltinFetch(candidate: unknown): boolean {
   if (candidate !== judgedFetch) {
     judgedFetch = candidate;
-    judgedBuiltin = typeof candidate === 'function' && Function.prototype.toString.call(candidate).includes("require('internal/deps/undici/undici')");
+    judgedBuiltin = typeof candidate === 'function' && Function.prototype.toString.call(candidate).includes('internal/deps/undici/undici');
   }
   return judgedBuiltin;
 }
@@ -92,91 +92,70 @@ export function isNodeBuiltinFetch(candidate: unknown): boolean {
 /** Where undici (Node's fetch, and any copy of the undici package) keeps the global dispatcher. */
 const GLOBAL_DISPATCHER = Symbol.for('undici.globalDispatcher.1');
 
-/** The global dispatcher, or `undefined` before Node's fetch first ran (or on a runtime that keeps none). */
-function globalDispatcher(): Dispatcher | undefined {
-  const dispatcher = (globalThis as Record<symbol, unknown>)[GLOBAL_DISPATCHER] as Partial<Dispatcher> | undefined;
-  return typeof dispatcher?.dispatch === 'function' ? (dispatcher as Dispatcher) : undefined;
-}
-
-/** Whether a fetch failure is undici's headers timeout firing. */
-function isHeadersTimeout(error: unknown): boolean {
-  return error instanceof TypeError && (error.cause as { code?: unknown } | undefined)?.code === 'UND_ERR_HEADERS_TIMEOUT';
-}
+/** The global dispatcher, unset before Node's fetch first ran (or on a runtime that keeps none). */
+const globalDispatcher = () => (globalThis as Record<symbol, Dispatcher | undefined>)[GLOBAL_DISPATCHER];
 
 /** The TimeoutError of an attempt whose response headers did not arrive within `timeout`. */
 function timeoutError(target: AttemptTarget, timeout: number, cause: unknown): TimeoutError {
   return new TimeoutError(undefined, { method: target.method, url: target.url, timeout, cause });
 }
 
-/** Sends one request through the app's fetch or the current global one. */
+/** Sends one request through the app's fetch or the current global one (see {@link createAttempt}). */
 type FetchCall = (input: RequestInfo, init: RequestInit | undefined) => Promise<Response>;
 
-/**
- * Call the app's fetch, else the current global one, turning a synchronous throw (a custom fetch may throw) into a
- * rejection. Called as plain functions: a browser's `window.fetch` refuses another `this`.
- */
-function fetchCaller(appFetch: typeof fetch | undefined): FetchCall {
-  return (input, init) => {
-    try {
-      if (appFetch !== undefined) return appFetch(input, init);
-      const current = globalThis.fetch;
-      if (typeof current !== 'function') throw new TypeError('authfetch: no fetch is available; pass the fetch option');
-      return current(input, init);
-    } catch (error) {
-      return Promise.reject(error);
-    }
-  };
-}
-
 /** `'abort'`: each attempt gets an AbortSignal of its own, aborted at the deadline (and by the app's own signal). */
-function boundBySignal(call: FetchCall, timeout: number): Attempt {
-  return (input, init, target, onResponse, onError) => {
+const boundBySignal =
+  (call: FetchCall, timeout: number): Attempt =>
+  (input, init, target, onResponse, onError) => {
     const user = target.signal;
     if (user?.aborted) return Promise.reject(user.reason);
     const controller = new AbortController();
+    // Aborted by the deadline or by the app's abort (onUserAbort), nothing else: `signal.aborted && !user?.aborted`
+    // says the deadline passed.
+    const signal = controller.signal;
+    const expired = () => timeoutError(target, timeout, signal.reason);
     /** Settles the attempt at the deadline when fetch ignores the signal (see below); unset for string inputs. */
     let settleEarly: ((error: unknown) => void) | undefined;
     const onUserAbort = () => {
-      controller.abort(user?.reason);
-      settleEarly?.(user?.reason);
+      controller.abort(user!.reason);
+      settleEarly?.(user!.reason);
     };
-    user?.addEventListener('abort', onUserAbort, { once: true });
-    let timedOut = false;
+    user?.addEventListener('abort', onUserAbort); // a signal aborts once, and settled() removes it
     const timer = setTimeout(() => {
-      timedOut = true;
-      controller.abort(new DOMException(`The request took longer than ${timeout} ms`, 'TimeoutError'));
-      settleEarly?.(timeoutError(target, timeout, controller.signal.reason));
+      controller.abort(new DOMException(`Timed out after ${timeout} ms`, 'TimeoutError'));
+      settleEarly?.(expired());
     }, timeout);
-    const withSignal = init ?? {};
-    withSignal.signal = controller.signal;
-    const sent = call(input, withSignal).then(
+    const settled = () => {
+      clearTimeout(timer);
+      user?.removeEventListener('abort', onUserAbort);
+    };
+    (init ??= {}).signal = signal;
+    const sent = call(input, init).then(
       (response) => {
-        clearTimeout(timer);
-        user?.removeEventListener('abort', onUserAbort);
-        if (settleEarly !== undefined && (timedOut || user?.aborted)) {
+        settled();
+        if (settleEarly && signal.aborted) {
           // The attempt was settled already; this late response is nobody's.
           discardBody(response);
-          throw timeoutError(target, timeout, controller.signal.reason);
+          throw expired();
         }
         return onResponse(response, target);
       },
       (error: unknown) => {
-        clearTimeout(timer);
-        user?.removeEventListener('abort', onUserAbort);
+        settled();
         // The app's abort wins over a timeout that fired in the same turn: it is what the app asked for.
-        if (timedOut && !user?.aborted) throw timeoutError(target, timeout, controller.signal.reason);
+        if (signal.aborted && !user?.aborted) throw expired();
         return onError(error, target);
       },
     );
-    if (typeof input === 'string') return sent;
     // A Request input: some fetch implementations (happy-dom 21) ignore `init.signal` when the input is a Request, and
     // the attempt would outlive its deadline. It settles at the deadline (or the app's abort) by itself then.
-    return new Promise<Response>((resolve, reject) => {
-      settleEarly = reject;
-      sent.then(resolve, reject);
-    });
+    return typeof input === 'string'
+      ? sent
+      : new Promise<Response>((resolve, reject) => {
+          settleEarly = reject;
+          sent.then(resolve, reject);
+        });
   };
-}
 
 /**
  * `'undici'`: each attempt goes through a dispatcher with `headersTimeout` set; `bySignal` where that cannot apply
@@ -184,30 +163,29 @@ function boundBySignal(call: FetchCall, timeout: number): Attempt {
  */
 function boundByHeadersTimeout(call: FetchCall, timeout: number, bySignal: Attempt): Attempt {
   /** Forwards to the global dispatcher at each request (so a later setGlobalDispatcher applies), with the limit set. */
-  const withHeadersTimeout: Dispatcher = {
+  const dispatcher: Dispatcher = {
     dispatch(options, handler) {
       options.headersTimeout = timeout;
-      return (globalDispatcher() as Dispatcher).dispatch(options, handler);
+      return globalDispatcher()!.dispatch(options, handler);
     },
   };
-
   /** Whether the global dispatcher was seen (once undici is loaded it stays set). */
   let dispatcherKnown = false;
-
-  return function viaUndici(input, init, target, onResponse, onError) {
-    const given = init as (RequestInit & { dispatcher?: unknown }) | undefined;
-    if (!dispatcherKnown) dispatcherKnown = globalDispatcher() !== undefined;
+  return (input, init: (RequestInit & { dispatcher?: unknown }) | undefined, target, onResponse, onError) => {
+    dispatcherKnown ||= globalDispatcher() !== undefined;
     // An app's own dispatcher for this request, none known yet (the first fetch of the process loads undici, which
     // sets it), or a global fetch that is no longer Node's own (it would ignore the dispatcher): an AbortSignal then.
-    if (given?.dispatcher !== undefined || !dispatcherKnown || !isNodeBuiltinFetch(globalThis.fetch)) {
+    if (init?.dispatcher !== undefined || !dispatcherKnown || !isNodeBuiltinFetch(globalThis.fetch)) {
       return bySignal(input, init, target, onResponse, onError);
     }
-    const withDispatcher: RequestInit & { dispatcher?: unknown } = given ?? {};
-    withDispatcher.dispatcher = withHeadersTimeout;
-    return call(input, withDispatcher).then(
+    (init ??= {}).dispatcher = dispatcher;
+    return call(input, init).then(
       (response) => onResponse(response, target),
       (error: unknown) => {
-        if (isHeadersTimeout(error)) throw timeoutError(target, timeout, (error as TypeError).cause);
+        // undici's headers timeout fired.
+        if (error instanceof TypeError && (error.cause as { code?: unknown } | undefined)?.code === 'UND_ERR_HEADERS_TIMEOUT') {
+          throw timeoutError(target, timeout, error.cause);
+        }
         return onError(error, target);
       },
     );
@@ -215,8 +193,18 @@ function boundByHeadersTimeout(call: FetchCall, timeout: number, bySignal: Attem
 }
 
 /** Build the attempt function for one client. */
-export function createAttempt(options: AttemptOptions): Attempt {
-  const call = fetchCaller(options.fetch);
-  const bySignal = boundBySignal(call, options.timeout);
-  return options.bounding === 'abort' ? bySignal : boundByHeadersTimeout(call, options.timeout, bySignal);
+export function createAttempt({ fetch: appFetch, timeout, bounding }: AttemptOptions): Attempt {
+  // The app's fetch, else the current global one, with a synchronous throw (a custom fetch may throw) turned into a
+  // rejection. Called as plain functions: a browser's `window.fetch` refuses another `this`.
+  const call: FetchCall = (input, init) => {
+    try {
+      const current = appFetch ?? globalThis.fetch;
+      if (typeof current !== 'function') throw new TypeError('authfetch: no fetch is available; pass the fetch option');
+      return current(input, init);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  };
+  const bySignal = boundBySignal(call, timeout);
+  return bounding === 'abort' ? bySignal : boundByHeadersTimeout(call, timeout, bySignal);
 }

@@ -4,14 +4,14 @@
  * 1. prepare the request and resolve its URL once (request.ts, url.ts);
  * 2. attach the token (attach-token.ts), after the refresh in flight or an early refresh when the token is expiring
  *    (tokens-for-request.ts);
- * 3. send one attempt, bounded by the per-attempt timeout (send.ts, attempt.ts; DPoP-bound redirects in
- *    follow-redirect.ts);
+ * 3. send one attempt, bounded by the per-attempt timeout (send.ts, attempt.ts; with `dpop()`, the proof and
+ *    the redirects it follows itself come from dpop-steps.ts, through the `dpop()` object);
  * 4. after a 401, wait for the coordinator and replay once (after-unauthorized.ts).
  *
  * `auth.fetch` is its app entry; `auth.http` is ky with its ky entry as `fetch` (src/ky-instance.ts).
  */
 import type { AuthPathContext, AuthPathOptions } from './context.js';
-import { prepareRequest, type AuthRequest } from './request.js';
+import { prepareRequest } from './request.js';
 import { send } from './send.js';
 import { tokensForRequest } from './tokens-for-request.js';
 
@@ -29,24 +29,25 @@ export interface AuthPath {
 function authFetch(path: AuthPathContext, input: RequestInfo | URL, init: RequestInit | undefined, kyOwned: boolean): Promise<Response> {
   const coordinator = path.coordinator;
   if (!coordinator.isReady) return coordinator.ready.then(() => authFetch(path, input, init, kyOwned));
-  let request: AuthRequest;
+  // A synchronous throw (an input that is no URL, invalid headers) is the promise's rejection, as fetch reports it.
+  // Every other call of `send` is inside a promise callback or an async function already.
   try {
-    request = prepareRequest(path, input, init, kyOwned);
+    const request = prepareRequest(path, input, init, kyOwned);
+    if (!request.authorized) return send(request);
+    path.onActivity();
+    // The common case (signed in, no refresh in flight, not expiring) goes out at once, without an async hop.
+    const current = coordinator.tokens;
+    if (current && !coordinator.inflight && !coordinator.isExpiring(current)) return send(request, current);
+    // Tokens picked before an await: a sign-in or sign-out since then wins (coordinator.reconfirm).
+    return tokensForRequest(request).then((tokens) => send(request, tokens && coordinator.reconfirm(tokens)));
   } catch (error) {
     return Promise.reject(error);
   }
-  if (!request.authorized) return send(request, undefined);
-  path.onActivity();
-  // The common case (signed in, no refresh in flight, not expiring) goes out at once, without an async hop.
-  const current = coordinator.tokens;
-  if (current && !coordinator.inflight && !coordinator.isExpiring(current)) return send(request, current);
-  // Tokens picked before an await: a sign-in or sign-out since then wins (coordinator.reconfirm).
-  return tokensForRequest(request).then((tokens) => send(request, tokens && coordinator.reconfirm(tokens)));
 }
 
 /** Build the auth path of one client. */
 export function createAuthPath(options: AuthPathOptions): AuthPath {
-  const path: AuthPathContext = { ...options, bearerToken: undefined, bearerHeader: '' };
+  const path: AuthPathContext = { ...options };
   return {
     fetch: (input, init) => authFetch(path, input, init, false),
     fetchForKy: (input, init) => authFetch(path, input, init, true),

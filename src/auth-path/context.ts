@@ -37,7 +37,7 @@ export interface AuthPathOptions {
 /** The auth path's context: its options, and the `Authorization` value built for the last token seen. */
 export interface AuthPathContext extends AuthPathOptions {
   /** The token {@link AuthPathContext.bearerHeader} was built for. */
-  bearerToken: string | undefined;
+  bearerToken?: string;
   /** `Bearer <bearerToken>`, kept: a header string per request is measurable garbage (bench/overhead.ts). */
-  bearerHeader: string;
+  bearerHeader?: string;
 }

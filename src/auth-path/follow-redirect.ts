@@ -10,8 +10,8 @@ import {
   methodAfterRedirect,
   refusedRedirectError,
   requestForHop,
-  sameOrigin,
 } from './redirect.js';
+import { sameOrigin } from '../origins.js';
 import { discardBody } from '../lib/discard-body.js';
 import type { AuthRequest } from './request.js';
 import { send } from './send.js';
@@ -22,35 +22,35 @@ const ONE_SHOT_REDIRECT_MESSAGE =
 
 /** Follow one redirect of a DPoP-bound request: the next hop goes back through {@link send}. */
 export function followRedirect(response: Response, request: AuthRequest): Promise<Response> {
-  if (response.type === 'opaqueredirect') throw refusedRedirectError(request.method, request.url);
-  const location = response.headers.get('location') as string;
+  if (response.type === 'opaqueredirect') throw refusedRedirectError(request);
   discardBody(response);
+  const { url, method, template } = request;
   let next: string;
   try {
-    next = new URL(location, request.url).href;
+    next = new URL(response.headers.get('location')!, url).href;
   } catch {
-    throw brokenRedirectError(request.method, request.url, 'the redirect Location is not a URL');
+    throw brokenRedirectError(request, 'the redirect Location is not a URL');
   }
-  if (!/^https?:/.test(next)) throw brokenRedirectError(request.method, request.url, 'the redirect leads to a URL that is not http(s)');
-  if (++request.redirects > MAX_REDIRECTS) throw brokenRedirectError(request.method, request.url, 'too many redirects');
-  const { method, dropBody } = methodAfterRedirect(response.status, request.method);
+  if (!/^https?:/.test(next)) throw brokenRedirectError(request, 'the redirect leads to a URL that is not http(s)');
+  if ((request.redirects = (request.redirects ?? 0) + 1) > MAX_REDIRECTS) throw brokenRedirectError(request, 'too many redirects');
+  const nextMethod = methodAfterRedirect(response.status, method);
+  const dropBody = nextMethod !== method;
   if (!dropBody && request.oneShotBody) throw new TypeError(ONE_SHOT_REDIRECT_MESSAGE);
-  const stays = sameOrigin(next, request.url);
   request.url = next;
-  request.method = method;
-  if (request.template) {
-    request.template = requestForHop(request.template, next, method, dropBody);
+  request.method = nextMethod;
+  if (template) {
+    request.template = requestForHop(template, next, nextMethod, dropBody);
     request.ownsTemplate = true;
   } else if (dropBody) {
-    request.init = { ...request.init, method, body: null, headers: headersForHop(request.init?.headers, true) };
+    request.init = { ...request.init, method: nextMethod, body: null, headers: headersForHop(request.init?.headers, true) };
     request.oneShotBody = false;
   }
-  if (stays) {
+  if (sameOrigin(next, url)) {
     // The token the chain started with, while it is still the session's: after a logout, a new sign-in or a
     // refresh meanwhile the hop goes without one, and its 401 (if any) is handled as for any request.
     const sent = request.tokens;
-    return send(request, sent !== undefined && request.path.coordinator.tokens?.accessToken === sent.accessToken ? sent : undefined);
+    return send(request, sent && request.path.coordinator.tokens?.accessToken === sent.accessToken ? sent : undefined);
   }
   request.leftOrigin = true;
-  return send(request, undefined);
+  return send(request);
 }

@@ -16,45 +16,34 @@
  */
 import { NetworkError } from '../errors/index.js';
 import { redactUrl } from '../lib/redact-url.js';
-import { originOf } from '../origins.js';
 
 /** The statuses fetch follows (Fetch standard, "redirect status"). */
-const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
+const REDIRECT_STATUSES = [301, 302, 303, 307, 308];
 
 /** Fetch gives up after 20 redirects (Fetch standard, "HTTP-redirect fetch", step 5). */
 export const MAX_REDIRECTS = 20;
 
 /** Headers that describe a body, dropped with it when a redirect turns the request into a GET (Fetch standard). */
-const BODY_HEADERS = ['content-encoding', 'content-language', 'content-location', 'content-type'] as const;
+const BODY_HEADERS = ['content-encoding', 'content-language', 'content-location', 'content-type'];
 
 /** Whether `response` is a redirect to follow: a 3xx with a `Location`, or a browser's opaque redirect. */
 export function isRedirect(response: Response): boolean {
-  return response.type === 'opaqueredirect' || (REDIRECT_STATUSES.has(response.status) && response.headers.has('location'));
-}
-
-/** Whether two absolute URLs have the same (non-opaque) origin. */
-export function sameOrigin(a: string, b: string): boolean {
-  const origin = originOf(a);
-  return origin !== undefined && origin === originOf(b);
+  return response.type === 'opaqueredirect' || (REDIRECT_STATUSES.includes(response.status) && response.headers.has('location'));
 }
 
 /**
- * The method after a redirect, and whether the body is dropped (Fetch standard, "HTTP-redirect fetch", step 12):
- * 301 and 302 turn a POST into a GET, 303 turns anything but GET and HEAD into a GET; 307 and 308 keep both.
+ * The method after a redirect (Fetch standard, "HTTP-redirect fetch", step 12): 301 and 302 turn a POST into a GET,
+ * 303 turns anything but GET and HEAD into a GET, and the body is dropped with it; 307 and 308 keep both. So the
+ * body is dropped exactly when the method changes.
  */
-export function methodAfterRedirect(status: number, method: string): { method: string; dropBody: boolean } {
-  if (((status === 301 || status === 302) && method === 'POST') || (status === 303 && method !== 'GET' && method !== 'HEAD')) {
-    return { method: 'GET', dropBody: true };
-  }
-  return { method, dropBody: false };
+export function methodAfterRedirect(status: number, method: string): string {
+  return ((status === 301 || status === 302) && method === 'POST') || (status === 303 && method !== 'GET' && method !== 'HEAD') ? 'GET' : method;
 }
 
 /** `headers` without the token, the proof and (with `dropBody`) the body's own headers. */
 export function headersForHop(headers: HeadersInit | undefined, dropBody: boolean): Headers {
   const copy = new Headers(headers);
-  copy.delete('authorization');
-  copy.delete('dpop');
-  if (dropBody) for (const name of BODY_HEADERS) copy.delete(name);
+  for (const name of ['authorization', 'dpop', ...(dropBody ? BODY_HEADERS : [])]) copy.delete(name);
   return copy;
 }
 
@@ -76,10 +65,11 @@ export function requestForHop(request: Request, url: string, method: string, dro
   return new Request(url, init);
 }
 
+/** The refused-redirect errors made here. */
 const refused = new WeakSet<object>();
 
 /** The failure of a DPoP-bound request whose redirect a browser keeps opaque: it is not followed. */
-export function refusedRedirectError(method: string, url: string): NetworkError {
+export function refusedRedirectError({ method, url }: { method: string; url: string }): NetworkError {
   const error = new NetworkError(
     `Redirect not followed: ${method} ${redactUrl(url)}: a DPoP proof may not follow a redirect whose target the browser hides`,
     { method, url, action: 'contact-support' },
@@ -90,10 +80,11 @@ export function refusedRedirectError(method: string, url: string): NetworkError 
 
 /** Whether an error is a refused redirect (retrying it would meet the same redirect). */
 export function isRefusedRedirect(error: unknown): boolean {
-  return typeof error === 'object' && error !== null && refused.has(error);
+  // WeakSet.has answers false for a primitive (ECMAScript: "CanBeHeldWeakly"), never throws.
+  return refused.has(error as object);
 }
 
 /** A redirect that cannot be followed (too many, no usable `Location`): a network error, as fetch reports it. */
-export function brokenRedirectError(method: string, url: string, why: string): NetworkError {
+export function brokenRedirectError({ method, url }: { method: string; url: string }, why: string): NetworkError {
   return new NetworkError(undefined, { method, url, cause: new TypeError(`authfetch: ${why}`) });
 }

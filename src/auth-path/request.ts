@@ -31,40 +31,17 @@ export interface AuthRequest {
   /** The tokens the current attempt was sent with. */
   tokens: TokenSet | undefined;
   /** The current attempt is the replay after a 401 (whose own 401 is final). */
-  replayed: boolean;
+  replayed?: boolean;
   /** The current attempt is the one retry with a new DPoP nonce. */
-  nonceRetried: boolean;
+  nonceRetried?: boolean;
   /** The request was already held for a step-up and replayed after it (it is held once, never in a loop). */
-  steppedUp: boolean;
+  steppedUp?: boolean;
   /** The current attempt is DPoP-bound and follows its redirects itself (`redirect: 'manual'`; src/auth-path/redirect.ts). */
   manualRedirect: boolean;
   /** Redirects followed so far (src/auth-path/follow-redirect.ts). */
-  redirects: number;
+  redirects?: number;
   /** A redirect took the request to another origin: whatever answers now does not speak for the session. */
-  leftOrigin: boolean;
-}
-
-/**
- * Whether a body can be sent only once: a `ReadableStream`, or an async iterable (an async generator, a Node
- * `Readable`), which Node's fetch, Deno and Bun accept with `duplex: 'half'` and which a replay would find drained.
- */
-function isOneShotBody(body: unknown): boolean {
-  if (typeof body !== 'object' || body === null) return false;
-  if (typeof ReadableStream !== 'undefined' && body instanceof ReadableStream) return true;
-  return typeof (body as { [Symbol.asyncIterator]?: unknown })[Symbol.asyncIterator] === 'function';
-}
-
-/** Whether an input is a Request (of this realm or another: an iframe's, a test environment's), not a URL-like. */
-function isRequestLike(input: unknown): input is Request {
-  if (input instanceof Request) return true;
-  const candidate = input as Partial<Request> | null;
-  return typeof candidate === 'object' && candidate !== null && typeof candidate.url === 'string' && typeof candidate.clone === 'function';
-}
-
-/** Whether an init carries no option (ky passes `{}`), without allocating the array `Object.keys` would. */
-function isEmptyInit(init: RequestInit): boolean {
-  for (const key in init) if (Object.hasOwn(init, key)) return false;
-  return true;
+  leftOrigin?: boolean;
 }
 
 /**
@@ -84,40 +61,44 @@ export function prepareRequest(
   let method: string;
   let template: Request | undefined;
   let ownsTemplate = false;
-  let oneShotBody = false;
-  if (typeof input === 'string' || input instanceof URL || !isRequestLike(input)) {
+  // Not a Request (of this realm or another: an iframe's, a test environment's).
+  if (
+    input instanceof URL ||
+    !(input instanceof Request || (typeof (input as Partial<Request>)?.url === 'string' && typeof (input as Partial<Request>).clone === 'function'))
+  ) {
     // fetch takes any object with a stringifier (a `Location`, a URL of another realm or a router's URL-like): it is
     // the string it turns into, resolved as fetch resolves it.
-    url = typeof input === 'string' ? path.resolveUrl(input) : input instanceof URL ? input.href : path.resolveUrl(String(input));
+    url = input instanceof URL ? input.href : path.resolveUrl(String(input));
     method = (init?.method ?? 'GET').toUpperCase();
-    oneShotBody = isOneShotBody(init?.body);
   } else {
     // A Request (ky always passes one). Merge init into a template (our own object then); its body is teed per
     // attempt by clone().
-    const merged = init !== undefined && !isEmptyInit(init);
-    template = merged ? new Request(input, init) : input;
+    // An init with no option (ky passes `{}`) is not merged; a for-in allocates no array, as `Object.keys` would.
+    let merged = false;
+    for (const key in init) if ((merged = Object.hasOwn(init!, key))) break;
+    template = merged ? new Request(input as Request, init) : (input as Request);
     ownsTemplate = merged || kyOwned;
     url = template.url;
     method = template.method;
+    init = undefined;
   }
-  const given = template ? template.headers : init?.headers;
-  const appAuthorization = given !== undefined && (given instanceof Headers ? given : new Headers(given)).has('authorization');
+  const given = (template ?? init)?.headers;
+  // A body that can be sent only once: a `ReadableStream` (of any realm), or an async iterable (an async generator,
+  // a Node `Readable`), which Node's fetch, Deno and Bun accept with `duplex: 'half'` and which a replay would find
+  // drained. No replayable body (string, Blob, BufferSource, FormData, URLSearchParams) has either member.
+  const body = init?.body as { getReader?: unknown; [Symbol.asyncIterator]?: unknown } | null | undefined;
   return {
     path,
     url,
     method,
-    init: template ? undefined : init,
+    init,
     template,
     ownsTemplate,
-    signal: template ? template.signal : init?.signal,
-    oneShotBody,
-    authorized: path.isAuthorized(url) && !appAuthorization,
+    signal: (template ?? init)?.signal,
+    oneShotBody: typeof body?.getReader === 'function' || typeof body?.[Symbol.asyncIterator] === 'function',
+    authorized: path.isAuthorized(url) && !(given !== undefined && (given instanceof Headers ? given : new Headers(given)).has('authorization')),
+    // The rest is set when it happens (each reads as false until then): `tokens` and `manualRedirect` by every attempt.
     tokens: undefined,
-    replayed: false,
-    nonceRetried: false,
-    steppedUp: false,
     manualRedirect: false,
-    redirects: 0,
-    leftOrigin: false,
   };
 }

@@ -18,25 +18,14 @@ import { redactUrl } from '../lib/redact-url.js';
 
 /** A full `http(s)://` URL: its reading does not depend on any base (WHATWG URL "special authority slashes"). */
 const FULL_HTTP_URL = /^https?:\/\//;
-/** A scheme, as the URL parser finds one (WHATWG URL "scheme state"). */
-const SCHEME = /^[a-z][a-z\d+\-.]*:/i;
-/** Two leading slashes: a network-path reference (RFC 3986 section 4.2); for http(s) a backslash is a slash too. */
-const NETWORK_PATH = /^[\\/]{2}/;
-const TAB_OR_NEWLINE = /[\t\n\r]/g;
-const LEADING_SLASH = /^[\\/]/;
-
 /**
- * The base URL a platform's fetch resolves strings against: `document.baseURI` in a page (the `<base href>` if
- * any, else the page's URL; read at each call, as a `<base>` may be added later), the location in a worker,
- * `undefined` elsewhere.
+ * Not a path: a scheme, as the URL parser finds one (WHATWG URL "scheme state"), or two leading slashes, a
+ * network-path reference (RFC 3986 section 4.2; for http(s) a backslash is a slash too).
  */
-export function documentBase(): string | undefined {
-  const g = globalThis as { document?: { baseURI?: unknown }; location?: { href?: unknown } };
-  const baseURI = g.document?.baseURI;
-  if (typeof baseURI === 'string') return baseURI;
-  const href = g.location?.href;
-  return typeof href === 'string' ? href : undefined;
-}
+const NOT_A_PATH = /^(?:[a-z][a-z\d+\-.]*:|[\\/]{2})/i;
+/** What the URL parser drops: C0 controls and spaces at the start, tabs and newlines anywhere. Linear. */
+const DROPPED = /^[\x00-\x20]+|[\t\n\r]/g;
+const LEADING_SLASH = /^[\\/]/;
 
 /** The page's own URL (its origin is authorized by default), or `undefined` outside a page or worker. */
 export function pageUrl(): string | undefined {
@@ -45,31 +34,28 @@ export function pageUrl(): string | undefined {
 }
 
 /**
- * The string as the URL parser reads it: without C0 controls and spaces at both ends, and without tabs and newlines
- * anywhere (WHATWG URL, basic URL parser, steps 1 and 3). Linear, and no copy when there is nothing to drop.
+ * The base URL a platform's fetch resolves strings against: `document.baseURI` in a page (the `<base href>` if
+ * any, else the page's URL; read at each call, as a `<base>` may be added later), the location in a worker,
+ * `undefined` elsewhere.
  */
-function parserView(input: string): string {
-  let start = 0;
-  let end = input.length;
-  while (start < end && input.charCodeAt(start) <= 0x20) start += 1;
-  while (end > start && input.charCodeAt(end - 1) <= 0x20) end -= 1;
-  const text = start === 0 && end === input.length ? input : input.slice(start, end);
-  TAB_OR_NEWLINE.lastIndex = 0;
-  return TAB_OR_NEWLINE.test(text) ? text.replace(TAB_OR_NEWLINE, '') : text;
+export function documentBase(): string | undefined {
+  const baseURI = (globalThis as { document?: { baseURI?: unknown } }).document?.baseURI;
+  return typeof baseURI === 'string' ? baseURI : pageUrl();
 }
+
+/** `href` ending in `/`, so that a path appended to it can never change its origin. */
+const withSlash = (href: string): string => (href.endsWith('/') ? href : `${href}/`);
 
 /**
  * Resolve a prefix (`baseUrl`, a `prefixUrl`) into an absolute URL ending in `/`, so that a path appended to it
  * can never change its origin. Throws a TypeError naming `optionName` when it cannot be resolved.
  */
 export function resolvePrefix(prefix: string | URL, optionName: string, base = documentBase()): string {
-  let href: string;
   try {
-    href = new URL(prefix, base).href;
+    return withSlash(new URL(prefix, base).href);
   } catch {
     throw new TypeError(`authfetch: ${optionName} "${redactUrl(String(prefix))}" is not a valid URL`);
   }
-  return href.endsWith('/') ? href : `${href}/`;
 }
 
 /**
@@ -77,8 +63,7 @@ export function resolvePrefix(prefix: string | URL, optionName: string, base = d
  * prefix it derives from (so `'v2'` under `https://api/` is `https://api/v2/`), ending in `/`.
  */
 export function resolveDerivedPrefix(prefixUrl: string | URL, parent: string | undefined): string {
-  const href = typeof prefixUrl === 'string' ? resolveRequestUrl(prefixUrl, parent) : prefixUrl.href;
-  return href.endsWith('/') ? href : `${href}/`;
+  return withSlash(typeof prefixUrl === 'string' ? resolveRequestUrl(prefixUrl, parent) : prefixUrl.href);
 }
 
 /**
@@ -91,8 +76,13 @@ export function resolveDerivedPrefix(prefixUrl: string | URL, parent: string | u
 export function resolveRequestUrl(input: string, prefix: string | undefined): string {
   // The common case costs one regular-expression test and no allocation: the string is what fetch would read.
   if (FULL_HTTP_URL.test(input)) return input;
-  const text = parserView(input);
-  if (prefix !== undefined && !SCHEME.test(text) && !NETWORK_PATH.test(text)) {
+  // The string as the URL parser reads it: without C0 controls and spaces at both ends, and without tabs and
+  // newlines anywhere (WHATWG URL, basic URL parser, steps 1 and 3). The end is trimmed by a loop: a RegExp anchored
+  // at the end would backtrack over every run of spaces before it.
+  let end = input.length;
+  while (input.charCodeAt(end - 1) <= 0x20) end -= 1; // NaN before the start
+  const text = input.slice(0, end).replace(DROPPED, '');
+  if (prefix !== undefined && !NOT_A_PATH.test(text)) {
     // `prefix` ends in "/" and `text` does not start with a slash, so the result keeps the prefix's origin.
     return prefix + text.replace(LEADING_SLASH, '');
   }
@@ -100,10 +90,6 @@ export function resolveRequestUrl(input: string, prefix: string | undefined): st
   try {
     return new URL(input, base).href;
   } catch {
-    throw new TypeError(
-      base === undefined
-        ? `authfetch: "${redactUrl(text)}" is a relative URL, but no baseUrl is set`
-        : `authfetch: "${redactUrl(text)}" is not a valid URL`,
-    );
+    throw new TypeError(`authfetch: "${redactUrl(text)}" ${base === undefined ? 'is a relative URL, but no baseUrl is set' : 'is not a valid URL'}`);
   }
 }

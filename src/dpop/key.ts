@@ -3,6 +3,7 @@
  * (`key-store.ts`), and a fresh signed proof per request (`proof.ts`). Nothing runs at import: the module only
  * defines functions, so bundlers drop it, jose's signing code and idb-keyval when `dpop()` is not called.
  */
+import { dpopSteps } from '../auth-path/dpop-steps.js';
 import { tabLock, type TabLock } from '../lib/lock.js';
 import { originOf } from '../origins.js';
 import { openTimeoutFrom } from '../lib/idb-store.js';
@@ -94,6 +95,7 @@ export function dpop(options: DpopOptions = {}): Dpop {
   const nonceFor = (url: string): string | undefined => nonces.get(originOf(url));
 
   return {
+    ...dpopSteps,
     rotateOnLogout: options.rotateOnLogout ?? false,
     async proof(method: string, url: string, proofOptions: DpopProofOptions = {}): Promise<string> {
       return signProof(await current(), method, url, { accessToken: proofOptions.accessToken, nonce: proofOptions.nonce ?? nonceFor(url) });

@@ -47,17 +47,16 @@ function targetUri(url: string): string {
     // The URL is left out of the message: its query could carry secrets.
     throw new TypeError('authfetch: a DPoP proof needs the absolute URL of the request');
   }
-  target.search = '';
-  target.hash = '';
-  target.username = '';
-  target.password = '';
+  target.search = target.hash = target.username = target.password = '';
   return target.href;
 }
 
+/** A string's UTF-8 bytes. */
+const utf8 = (text: string) => new TextEncoder().encode(text);
+
 /** The base64url SHA-256 of a string's UTF-8 bytes: a proof's `ath` and a key's thumbprint. */
 async function sha256Base64url(text: string): Promise<string> {
-  const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text));
-  return base64url.encode(new Uint8Array(digest));
+  return base64url.encode(new Uint8Array(await crypto.subtle.digest('SHA-256', utf8(text))));
 }
 
 /**
@@ -92,7 +91,7 @@ export async function signProof(
   };
   if (options.accessToken !== undefined) claims.ath = await sha256Base64url(options.accessToken); // RFC 9449 section 4.2: the ASCII token's hash
   if (options.nonce !== undefined) claims.nonce = options.nonce;
-  return new CompactSign(new TextEncoder().encode(JSON.stringify(claims)))
+  return new CompactSign(utf8(JSON.stringify(claims)))
     .setProtectedHeader({ typ: 'dpop+jwt', alg: 'ES256', jwk: key.jwk })
     .sign(key.keyPair.privateKey);
 }

@@ -3,6 +3,7 @@
  * `src/dpop/key.ts`) is the only module that imports jose's signing code, so an app that never calls `dpop()`
  * does not ship it.
  */
+import type { DpopSteps } from '../auth-path/dpop-steps.js';
 
 /** Options of one DPoP proof. */
 export interface DpopProofOptions {
@@ -41,4 +42,12 @@ export interface Dpop {
    * @internal
    */
   forgetCachedKey?(): void;
+  /**
+   * The auth path's DPoP-only steps (src/auth-path/dpop-steps.ts): members of the object `dpop()` returns, not imports
+   * of the auth path, so an app without `dpop()` ships none of their code. Always set by `dpop()`.
+   * @internal
+   */
+  attach?: DpopSteps['attach'];
+  /** @internal see {@link Dpop.attach} */
+  receive?: DpopSteps['receive'];
 }
