@@ -4,7 +4,7 @@
  * background tabs and sleeping machines fire late.
  */
 import type { EventBus } from './events.js';
-import { listen, onVisible } from './lib/runtime.js';
+import { listenOn, onVisible } from './lib/runtime.js';
 import type { Log } from './log.js';
 
 /** Options of the idle timer. */
@@ -81,7 +81,7 @@ function trackInput(touch: () => void): (() => void)[] {
     last = now;
     touch();
   };
-  return [listen(['pointerdown', 'keydown', 'wheel', 'touchstart'], onInput, { passive: true, capture: true }), onVisible(onInput)];
+  return [listenOn(['pointerdown', 'keydown', 'wheel', 'touchstart'], onInput, { passive: true, capture: true }), onVisible(onInput)];
 }
 
 /** Make an idle timer; see {@link IdleTimer}. */

@@ -26,7 +26,7 @@ export function isNodeRuntime(): boolean {
  * Call `callback` on each of `types` at `target` (`globalThis` by default), where it can be listened to. Returns
  * the function that stops listening.
  */
-export function listen(types: readonly string[], callback: () => void, options?: AddEventListenerOptions, target: EventTarget | undefined = scope as EventTarget): () => void {
+export function listenOn(types: readonly string[], callback: () => void, options?: AddEventListenerOptions, target: EventTarget | undefined = scope as EventTarget): () => void {
   for (const type of types) target?.addEventListener?.(type, callback, options);
   return () => {
     for (const type of types) target?.removeEventListener?.(type, callback, options);
@@ -36,7 +36,7 @@ export function listen(types: readonly string[], callback: () => void, options?:
 /** Call `callback` when the page comes back to the foreground (`visibilitychange` to visible). */
 export function onVisible(callback: () => void): () => void {
   const doc = scope.document;
-  return listen(['visibilitychange'], () => doc?.visibilityState === 'visible' && callback(), undefined, doc);
+  return listenOn(['visibilitychange'], () => doc?.visibilityState === 'visible' && callback(), undefined, doc);
 }
 
 /**
@@ -46,7 +46,7 @@ export function onVisible(callback: () => void): () => void {
  */
 export function onWake(callback: () => void): () => void {
   const stopVisible = onVisible(callback);
-  const stopOnline = listen(['online'], callback);
+  const stopOnline = listenOn(['online'], callback);
   return () => {
     stopVisible();
     stopOnline();
