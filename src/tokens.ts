@@ -93,14 +93,16 @@ const unusable = (what: string) => new TokenResponseError(`The token response ${
  * exception.
  *
  * @param previous the token set being replaced: a refresh response without a new refresh token keeps the old one.
+ * @param wireOnly the input is an OAuth token endpoint's answer (RFC 6749 section 5.1): only its snake_case members
+ *   count, so a server cannot hand over a whole `TokenSet` (an `idToken` no check has seen) as `accessToken` & co.
  */
-export function normalizeTokens(input: unknown, context: NormalizeContext = {}, previous?: TokenSet): TokenSet {
+export function normalizeTokens(input: unknown, context: NormalizeContext = {}, previous?: TokenSet, wireOnly = false): TokenSet {
   if (typeof input !== 'object' || input === null) throw unusable('is not an object');
   // Members are read as own properties only: a response (or an app's parse) with a crafted prototype or a
   // `__proto__` member cannot smuggle in a token, and the token set built here is a fresh plain object.
   const raw = input as Record<string, unknown>;
   let tokens: Record<string, unknown>;
-  if (Object.hasOwn(raw, 'accessToken')) {
+  if (!wireOnly && Object.hasOwn(raw, 'accessToken')) {
     const problem = tokenSetProblem(raw);
     if (problem) throw new TokenResponseError(`The token set is unusable: ${problem}`);
     tokens = raw;

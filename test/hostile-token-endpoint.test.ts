@@ -196,6 +196,20 @@ describe('token responses with bad token values', () => {
     expectTokenFree(error.message, JSON.stringify(error), ...events.map((e) => e.text), ...lines);
     await expectKept(auth, storage);
   });
+
+  it('a TokenSet-shaped answer (camelCase) is not a token response: no idToken or expiry slips in unchecked', async () => {
+    const { auth, storage, events, lines } = await signedIn();
+    answerJson(JSON.stringify({ accessToken: 'evil', idToken: 'evil.id.token', expiresAt: Date.now() + 1e9 }));
+    const error = (await caught(auth.refresh())) as Error;
+    expect(error).toBeInstanceOf(TokenResponseError);
+    expect(error.message).toContain('no access_token');
+    expectTokenFree(error.message, JSON.stringify(error), ...events.map((e) => e.text), ...lines);
+    await expectKept(auth, storage);
+    // Beside a real access_token, the camelCase members are ignored, not taken.
+    answerJson(JSON.stringify({ access_token: 'fresh', accessToken: 'evil', idToken: 'evil.id.token' }));
+    await auth.refresh();
+    expect(await storage.get()).toEqual({ accessToken: 'fresh', refreshToken: OLD.refreshToken });
+  });
 });
 
 describe('prototype keys', () => {

@@ -59,12 +59,15 @@ function isCacheOptionRefused(error: unknown): boolean {
  * Read a successful token response: JSON with an `access_token`, at most {@link MAX_TOKEN_RESPONSE_BYTES} (a longer
  * one is not read further). Anything else is a `TokenResponseError` (reported, not retried: an endpoint that
  * answers HTML will answer HTML again).
+ *
+ * @param parse the app's own reading of the body (`sessionRefresh`), or `'oauth'` for a token endpoint, whose answer
+ *   is read as RFC 6749 section 5.1 says and never taken as a whole `TokenSet`.
  */
 export async function readTokenResponse(
   response: Response,
   request: { method: string; url: string },
   previous: TokenSet | undefined,
-  parse?: (body: unknown) => unknown,
+  parse?: ((body: unknown) => unknown) | 'oauth',
 ): Promise<TokenSet> {
   const receivedAt = Date.now();
   const { status } = response;
@@ -83,7 +86,9 @@ export async function readTokenResponse(
     // No cause: the parser's message quotes the start of the body, which is the server's text.
     throw refused(`The refresh endpoint answered ${status} with a body that is not JSON`);
   }
-  return normalizeTokens(parse ? parse(body) : body, { receivedAt }, previous);
+  return typeof parse === 'function'
+    ? normalizeTokens(parse(body), { receivedAt }, previous)
+    : normalizeTokens(body, { receivedAt }, previous, parse === 'oauth');
 }
 
 /** A token endpoint's error answer, read once: its OAuth `error` code (when usable) and the typed error for it. */

@@ -102,7 +102,7 @@ export function oauth2Refresh(options: OAuth2RefreshOptions): RefreshStrategy {
         });
         const nonce = response.headers.get('dpop-nonce');
         if (dpop && nonce) dpop.rememberNonce(tokenEndpoint, nonce);
-        if (response.ok) return readTokenResponse(response, request, tokens);
+        if (response.ok) return readTokenResponse(response, request, tokens, 'oauth');
         const failure = await readTokenEndpointFailure(response, request, secrets);
         if (nonceTry && nonce && failure.oauthError === 'use_dpop_nonce') continue;
         // RFC 6749 section 5.2: the refresh token is invalid, expired, revoked or spent. Its description is the
