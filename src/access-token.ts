@@ -2,7 +2,7 @@
  * The app's own token calls: `getAccessToken` and the wake-up check follow the coordinator's one token policy
  * (`coordinator.tokenFor`); `refresh()` asks for a refresh now.
  */
-import { SessionExpiredError } from './errors/index.js';
+import { NO_REFRESH_TOKEN, ended } from './lib/ended.js';
 import type { RefreshCoordinator } from './refresh/coordinator.js';
 
 /**
@@ -24,10 +24,10 @@ export async function getAccessToken(coordinator: RefreshCoordinator): Promise<s
 export async function refreshNow(coordinator: RefreshCoordinator, hasStrategy: boolean, signOuts: () => number): Promise<void> {
   const signOutsBefore = signOuts();
   await coordinator.ready;
-  if (signOuts() !== signOutsBefore) throw new SessionExpiredError('Signed out', { reason: 'logout' });
+  if (signOuts() !== signOutsBefore) throw ended('logout');
   if (!hasStrategy) throw new TypeError('authfetch: refresh() needs the refresh option');
   if (!coordinator.canRefresh(coordinator.tokens) && !coordinator.inflight) {
-    throw new SessionExpiredError('There is no refresh token to renew the session with', { reason: 'no-refresh-token' });
+    throw ended('no-refresh-token', NO_REFRESH_TOKEN);
   }
   await coordinator.refresh('manual');
 }

@@ -11,7 +11,6 @@ import { ServerClock } from './clock.js';
 import type { Dpop } from './dpop/types.js';
 import {
   ErrorMapper,
-  SessionExpiredError,
   localizeEvents,
   localizeRejections,
   messageLocalizer,
@@ -21,6 +20,7 @@ import { createEventBus, type EventBus } from './events.js';
 import { guardStorage } from './guarded-storage.js';
 import { createIdleTimer, type IdleTimer } from './idle-timer.js';
 import { createKyInstance, DEFAULT_MAX_RETRY_AFTER } from './ky-instance.js';
+import { ended } from './lib/ended.js';
 import { tabLock } from './lib/lock.js';
 import { MAX_TIMER_MS, timerOption } from './lib/options.js';
 import { isBrowserOrWorker, onWake } from './lib/runtime.js';
@@ -239,7 +239,6 @@ function createSession(options: AuthClientOptions, timeout: number, mode: LoginR
           sharedActivityKey: crossTab ? `authfetch:${storage.name}:activity` : undefined,
         });
   let signOuts = 0;
-  const signedOut = () => new SessionExpiredError('Signed out', { reason: 'logout' });
   const coordinator = new RefreshCoordinator({
     storage, strategy: options.refresh, bus, log, clock, fetch: refreshFetch, timeout, refreshLeeway, crossTab, dpop,
     retry: { limit: 2, backoffLimit, maxRetryAfter },
@@ -247,7 +246,7 @@ function createSession(options: AuthClientOptions, timeout: number, mode: LoginR
     onSessionEnd: (reason) => { idle?.stop(); gate.announce(reason); },
     // From a sign-in or a refresh, here or in another tab.
     onTokens: (tokens) => { gate.releaseAll(tokens); idle?.start(); },
-    onLogout: () => { signOuts += 1; idle?.stop(); gate.rejectAll(signedOut()); stepUpGate.rejectAll(signedOut()); },
+    onLogout: () => { signOuts += 1; idle?.stop(); gate.rejectAll(ended('logout')); stepUpGate.rejectAll(ended('logout')); },
     onStatusChange: signal.notify,
   });
   bus.on('login', () => coordinator.tokens && stepUpGate.releaseAll(coordinator.tokens));

@@ -2,9 +2,9 @@
  * The login gate: requests held while the session is over, until the user signs in again (`loginRequired: 'wait'`),
  * signs out, or `loginTimeout` passes; and the `loginRequired` event that tells the app to show its sign-in.
  */
-import { SessionExpiredError } from './errors/index.js';
 import type { EventBus } from './events.js';
 import { maySameUser } from './lib/claims.js';
+import { DISPOSED, ended, userChanged } from './lib/ended.js';
 import type { Log } from './log.js';
 import type { LoginRequiredReason, TokenSet } from './types.js';
 
@@ -59,7 +59,7 @@ export function createLoginGate(loginTimeout: number, mode: LoginRequiredMode, b
           else reject(error);
         };
         const onAbort = () => settle(false, signal?.reason);
-        const timer = setTimeout(() => settle(false, new SessionExpiredError('No sign-in happened within loginTimeout', { reason: 'login-timeout' })), loginTimeout);
+        const timer = setTimeout(() => settle(false, ended('login-timeout')), loginTimeout);
         signal?.addEventListener('abort', onAbort);
         held.set(settle, owner);
       }),
@@ -75,13 +75,13 @@ export function createLoginGate(loginTimeout: number, mode: LoginRequiredMode, b
     releaseAll(tokens) {
       for (const [settle, owner] of [...held]) {
         if (maySameUser(owner, tokens)) settle(true);
-        else settle(false, new SessionExpiredError('Another user signed in; this request belonged to the session before', { reason: 'user-changed' }));
+        else settle(false, userChanged());
       }
     },
     rejectAll,
     dispose() {
       clearTimeout(announceTimer);
-      rejectAll(new SessionExpiredError('The client was disposed', { reason: 'logout' }));
+      rejectAll(ended('logout', DISPOSED));
     },
   };
 }

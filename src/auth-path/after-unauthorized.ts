@@ -4,7 +4,8 @@
  * is renewed (or the user signs in again) and the request replayed once; a 401 on the replay is final.
  */
 import { parseChallenges, summarizeChallenges } from '../challenge.js';
-import { SessionExpiredError, type UnauthorizedError } from '../errors/index.js';
+import type { UnauthorizedError } from '../errors/index.js';
+import { ended } from '../lib/ended.js';
 import { discardBody } from '../lib/discard-body.js';
 import { settledWithin } from '../lib/settled-within.js';
 import type { TokenSet } from '../types.js';
@@ -61,7 +62,7 @@ export async function handleUnauthorized(response: Response, request: AuthReques
     // Only the same user's stronger sign-in releases it (another user's rejects it: 'user-changed').
     await stepUpGate.hold(request.signal, request.tokens);
     const tokens = coordinator.tokens;
-    if (!tokens) throw new SessionExpiredError('Signed out', { reason: 'logout' });
+    if (!tokens) throw ended('logout');
     discardBody(response);
     return replay(request, tokens);
   }

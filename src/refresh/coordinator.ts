@@ -17,7 +17,6 @@ import {
   isSessionExpiredError,
   isTransient,
   refreshFailure,
-  type SessionExpiredReason,
 } from '../errors/index.js';
 import { retryAfterMs as retryAfterFrom } from '../lib/retry-after.js';
 import type { EventBus } from '../events.js';
@@ -26,6 +25,7 @@ import type { Dpop } from '../dpop/types.js';
 import { untilAborted } from '../lib/abort.js';
 import { jwtLifetimeMs, maySameUser } from '../lib/claims.js';
 import { serialized } from '../lib/serial.js';
+import { DISPOSED, ENDED, OTHER_TAB, ended, userChanged } from '../lib/ended.js';
 import type { LoginGate, LoginRequiredMode } from '../login-gate.js';
 import { normalizeTokens, tokenExpiry } from '../tokens.js';
 import type { RefreshTrigger, SessionEndReason, TokenSet, TokenStorage } from '../types.js';
@@ -641,29 +641,6 @@ export class RefreshCoordinator {
     else flight = this.#advance();
     flight?.reject(ended('logout', DISPOSED));
   }
-}
-
-const DISPOSED = 'The client was disposed';
-const OTHER_TAB = 'Signed out in another tab';
-
-/** The messages of the ways a session ends (`SessionExpiredError.message`), by reason. */
-const ENDED: Partial<Record<SessionExpiredReason, string>> = {
-  'refresh-rejected': 'The session ended: the refresh was rejected',
-  idle: 'The session ended after a period of inactivity',
-  'no-refresh-token': 'The session ended: the access token was rejected and there is no way to renew it',
-  'other-tab': 'The session ended in another tab',
-  logout: 'Signed out',
-  // Requests made in one user's session are never carried by another user's tokens.
-  'user-changed': 'Another user signed in; this request belonged to the session before',
-};
-
-/** The error of requests whose session is over, with the message for `reason` unless another is given. */
-function ended(reason: SessionExpiredReason, message = ENDED[reason]): SessionExpiredError {
-  return new SessionExpiredError(message, { reason });
-}
-
-function userChanged(): SessionExpiredError {
-  return ended('user-changed');
 }
 
 /** Write `tokens` (clear without them); a failure is logged to `log` when given, and the session goes on. */

@@ -1,5 +1,6 @@
 /** The OAuth 2 refresh_token grant (RFC 6749 section 6), with rotation and DPoP-bound tokens (RFC 9449). */
 import { SessionExpiredError } from '../errors/index.js';
+import { NO_REFRESH_TOKEN, ended } from '../lib/ended.js';
 import type { TokenSet } from '../types.js';
 import { callEndpoint, readTokenEndpointFailure, readTokenResponse } from './http.js';
 import type { RefreshContext, RefreshStrategy } from './types.js';
@@ -74,7 +75,7 @@ export function oauth2Refresh(options: OAuth2RefreshOptions): RefreshStrategy {
     async refresh({ tokens, signal, fetch: fetchFn, dpop }: RefreshContext): Promise<TokenSet> {
       const refreshToken = tokens?.refreshToken;
       if (!refreshToken) {
-        throw new SessionExpiredError('There is no refresh token to renew the session with', { reason: 'no-refresh-token' });
+        throw ended('no-refresh-token', NO_REFRESH_TOKEN);
       }
       const form = new URLSearchParams({ ...extraParams, grant_type: 'refresh_token', refresh_token: refreshToken });
       // With Basic the client is identified by the header; one authentication method per request (section 2.3).
