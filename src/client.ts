@@ -3,7 +3,6 @@
  * the tab channel and the events together. Each of those lives in its own module; this one only connects them.
  */
 import type { KyInstance, RetryOptions } from 'ky';
-import { getAccessToken, refreshIfExpiring, refreshNow } from './access-token.js';
 import { createAttempt, defaultBounding } from './auth-path/attempt.js';
 import { createAuthPath } from './auth-path/auth-path.js';
 import { pageUrl, resolvePrefix, resolveRequestUrl } from './auth-path/url.js';
@@ -182,8 +181,6 @@ interface ClientSession {
   stepUpGate: LoginGate;
   idle: IdleTimer | undefined;
   signal: SessionSignal;
-  /** Sign-outs so far, here or in another tab: `refresh()` compares it across its wait for the stored session. */
-  signOuts(): number;
   /** Stop the coordinator, gates, idle timer, channel and platform listeners. */
   dispose(): void;
 }
@@ -238,7 +235,6 @@ function createSession(options: AuthClientOptions, timeout: number, mode: LoginR
           // notices were held up (frozen in the background) when its own deadline comes.
           sharedActivityKey: crossTab ? `authfetch:${storage.name}:activity` : undefined,
         });
-  let signOuts = 0;
   const coordinator = new RefreshCoordinator({
     storage, strategy: options.refresh, bus, log, clock, fetch: refreshFetch, timeout, refreshLeeway, crossTab, dpop,
     retry: { limit: 2, backoffLimit, maxRetryAfter },
@@ -246,7 +242,7 @@ function createSession(options: AuthClientOptions, timeout: number, mode: LoginR
     onSessionEnd: (reason) => { idle?.stop(); gate.announce(reason); },
     // From a sign-in or a refresh, here or in another tab.
     onTokens: (tokens) => { gate.releaseAll(tokens); idle?.start(); },
-    onLogout: () => { signOuts += 1; idle?.stop(); gate.rejectAll(ended('logout')); stepUpGate.rejectAll(ended('logout')); },
+    onLogout: () => { idle?.stop(); gate.rejectAll(ended('logout')); stepUpGate.rejectAll(ended('logout')); },
     onStatusChange: signal.notify,
   });
   bus.on('login', () => coordinator.tokens && stepUpGate.releaseAll(coordinator.tokens));
@@ -263,11 +259,13 @@ function createSession(options: AuthClientOptions, timeout: number, mode: LoginR
       }),
     );
   }
-  stops.push(onWake(() => { idle?.check(); refreshIfExpiring(coordinator); }));
+  // The page woke up (a tab back from the background, a machine back from sleep): refresh at once if the token is
+  // expiring, instead of trusting timers that slept. A failure is reported by the coordinator (`refreshError`).
+  stops.push(onWake(() => { idle?.check(); coordinator.tokenFor().catch(() => undefined); }));
   const dispose = () => {
     for (const stop of stops) stop?.();
   };
-  return { storage, clock, refreshFetch, coordinator, gate, stepUpGate, idle, signal, signOuts: () => signOuts, dispose };
+  return { storage, clock, refreshFetch, coordinator, gate, stepUpGate, idle, signal, dispose };
 }
 
 /**
@@ -333,8 +331,13 @@ export function createAuthClient(options: AuthClientOptions = {}): AuthClient {
     // Not async: a popup must open synchronously within the app's click handler.
     signIn: (signInOptions) => (signin ? signin.signIn(signInOptions) : noSignIn('signIn')),
     handleRedirect: (url) => (signin ? coordinator.ready.then(() => signin.handleRedirect(url)) : noSignIn('handleRedirect')),
-    getAccessToken: () => getAccessToken(coordinator),
-    refresh: () => refreshNow(coordinator, refresh !== undefined, session.signOuts),
+    // The coordinator's token policy: after a transient refresh failure the token is still given while it has not
+    // expired; after the session ended or changed hands, whatever is current now.
+    getAccessToken: async () => {
+      await coordinator.ready;
+      return (await coordinator.tokenFor())?.accessToken;
+    },
+    refresh: () => coordinator.refreshNow(),
     touch: () => idle?.touch(),
     get session(): AuthSession {
       const current: AuthSession = { status: coordinator.status };

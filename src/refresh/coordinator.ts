@@ -25,7 +25,7 @@ import type { Dpop } from '../dpop/types.js';
 import { untilAborted } from '../lib/abort.js';
 import { jwtLifetimeMs, maySameUser } from '../lib/claims.js';
 import { serialized } from '../lib/serial.js';
-import { DISPOSED, ENDED, OTHER_TAB, ended, userChanged } from '../lib/ended.js';
+import { DISPOSED, ENDED, NO_REFRESH_TOKEN, OTHER_TAB, ended, userChanged } from '../lib/ended.js';
 import type { LoginGate, LoginRequiredMode } from '../login-gate.js';
 import { normalizeTokens, tokenExpiry } from '../tokens.js';
 import type { RefreshTrigger, SessionEndReason, TokenSet, TokenStorage } from '../types.js';
@@ -134,6 +134,8 @@ export class RefreshCoordinator {
   #leewayMs = 0;
   /** The access token of the last token set this client's refresh stored (see `handleNotice`, logout). */
   #lastStored: string | undefined;
+  /** Sign-outs so far, here or in another tab: `refreshNow()` compares it across its wait for the stored session. */
+  #signOuts = 0;
 
   constructor(options: CoordinatorOptions) {
     this.#options = options;
@@ -568,6 +570,21 @@ export class RefreshCoordinator {
     return flight;
   }
 
+  /**
+   * `auth.refresh()`: a refresh now (joining one already running); refused without a strategy or a refresh token.
+   * A sign-out after the call (in the same turn, or while the stored session is still being read) wins: the refresh
+   * was asked for the session as it was, and must not start a new one (a cookie session would mint a token and sign
+   * the user back in).
+   */
+  async refreshNow(): Promise<void> {
+    const signOuts = this.#signOuts;
+    await this.ready;
+    if (this.#signOuts !== signOuts) throw ended('logout');
+    if (!this.#options.strategy) throw new TypeError('authfetch: refresh() needs the refresh option');
+    if (!this.canRefresh(this.tokens) && !this.#flight) throw ended('no-refresh-token', NO_REFRESH_TOKEN);
+    await this.refresh('manual');
+  }
+
   /** Clear tokens here and in other tabs; a refresh in flight is aborted and its requests reject (`'logout'`). */
   async logout(): Promise<void> {
     this.#signedOut('local');
@@ -578,6 +595,7 @@ export class RefreshCoordinator {
   /** The sign-out itself: a new generation, no tokens, the `logout` event, then its refresh's requests rejected. */
   #signedOut(source: 'local' | 'other-tab'): void {
     const flight = this.#begin(undefined);
+    this.#signOuts++;
     this.#say(`signed out (${source})`);
     this.#options.bus.emit('logout', { source });
     flight?.reject(ended('logout', source === 'local' ? undefined : OTHER_TAB));
