@@ -72,7 +72,7 @@ export interface CoordinatorOptions {
   /** Called on logout (here or in another tab): held requests are rejected. */
   onLogout(): void;
   /** Called where `status` changes without an event: the stored session read at start, a refresh starting and settling. */
-  onStatusChange?(): void;
+  onStatusChange(): void;
 }
 
 /** One refresh, as the requests waiting on it see it. Settled by the refresh, or by the end of its generation. */
@@ -101,20 +101,20 @@ const SUPERSEDED = Symbol('superseded');
 export class RefreshCoordinator {
   /** The current token set, mirrored from storage. Read on every request, so it is a plain field. */
   tokens: TokenSet | undefined;
-  /** Why the session ended, while `status` is `expired`. */
-  endReason: SessionEndReason | undefined;
-  /** The tokens of the session that ended last (until the next sign-in or logout): whose held requests wait. */
-  endedTokens: TokenSet | undefined;
-  /**
-   * The user signed out (here or in another tab) and has not signed in since: a 401 to a request without a token
-   * then does not mint one from a cookie session (the user asked to be signed out); `refresh()` or `login()` does.
-   */
-  signedOutByUser = false;
   /** Resolves when the stored tokens have been read once. */
   readonly ready: Promise<void>;
   /** True once `ready` resolved: lets the request path skip an await. */
   isReady = false;
 
+  /** Why the session ended, while `status` is `expired`. */
+  #endReason: SessionEndReason | undefined;
+  /** The tokens of the session that ended last (until the next sign-in or logout): whose held requests wait. */
+  #endedTokens: TokenSet | undefined;
+  /**
+   * The user signed out (here or in another tab) and has not signed in since: a 401 to a request without a token
+   * then does not mint one from a cookie session (the user asked to be signed out); `refresh()` or `login()` does.
+   */
+  #signedOutByUser = false;
   readonly #options: CoordinatorOptions;
   #flight: Flight | undefined;
   /** The transient failures this coordinator has reported (after its own retries); see `isRefreshFailure`. */
@@ -146,10 +146,10 @@ export class RefreshCoordinator {
       .catch((error: unknown) => options.log.warn('authfetch: reading stored tokens failed', error))
       .then((tokens) => {
         // A login() or logout() that ran before the first read finished wins over what storage held.
-        if (this.#generation === generation && this.tokens === undefined && this.endReason === undefined) this.tokens = tokens || undefined;
+        if (this.#generation === generation && this.tokens === undefined && this.#endReason === undefined) this.tokens = tokens || undefined;
         this.isReady = true;
         if (tokens) this.#say('session restored');
-        options.onStatusChange?.();
+        options.onStatusChange();
       });
   }
 
@@ -165,7 +165,7 @@ export class RefreshCoordinator {
 
   /** `signed-out`, `active`, `refreshing` or `expired`. */
   get status(): SessionStatus {
-    return this.#flight ? 'refreshing' : this.tokens ? 'active' : this.endReason ? 'expired' : 'signed-out';
+    return this.#flight ? 'refreshing' : this.tokens ? 'active' : this.#endReason ? 'expired' : 'signed-out';
   }
 
   /** Expiry of the current access token in local epoch ms, judged with the server clock. */
@@ -216,7 +216,7 @@ export class RefreshCoordinator {
   reconfirm(picked: TokenSet): TokenSet {
     const current = this.tokens;
     if (current === picked) return picked;
-    if (!current) throw ended(this.endReason ?? 'logout');
+    if (!current) throw ended(this.#endReason ?? 'logout');
     if (!maySameUser(picked, current)) throw userChanged();
     return current;
   }
@@ -239,11 +239,11 @@ export class RefreshCoordinator {
   async tokenFor(signal?: AbortSignal | null, wait?: SignInWait): Promise<TokenSet | undefined> {
     const tokens = this.tokens;
     // Whose request this is, fixed now: a notice handled while it waits may change what is remembered.
-    const owner = tokens ?? this.endedTokens;
+    const owner = tokens ?? this.#endedTokens;
     const inflight = this.inflight;
     const renewal = inflight ?? (tokens && this.isExpiring(tokens) && this.canRefresh(tokens) ? this.refresh('expiring', tokens) : undefined);
     if (!renewal) {
-      return !tokens && this.endReason && wait?.mode === 'wait' ? this.#signIn(ended(this.endReason), wait, signal, owner) : tokens;
+      return !tokens && this.#endReason && wait?.mode === 'wait' ? this.#signIn(ended(this.#endReason), wait, signal, owner) : tokens;
     }
     try {
       const renewed = await untilAborted(renewal, signal);
@@ -277,16 +277,16 @@ export class RefreshCoordinator {
       // Sent without a token.
       if (this.#flight) return await untilAborted(this.#flight.promise, signal);
       if (this.tokens) return this.tokens; // signed in while this request was out
-      if (this.endReason) return this.#signIn(ended(this.endReason), wait, signal, this.endedTokens);
+      if (this.#endReason) return this.#signIn(ended(this.#endReason), wait, signal, this.#endedTokens);
       // A cookie session can mint a token although we hold none (a reload with a live session), but not after the user
       // signed out: a background request must not sign them back in.
-      if (this.canRefresh(undefined) && !this.signedOutByUser) return await untilAborted(this.refresh('unauthorized'), signal);
+      if (this.canRefresh(undefined) && !this.#signedOutByUser) return await untilAborted(this.refresh('unauthorized'), signal);
       if (wait.mode === 'reject') return undefined;
       wait.gate.announce('signed-out');
       await wait.gate.hold(signal);
       return this.tokens;
     } catch (error) {
-      if (isSessionExpiredError(error)) return this.#signIn(error, wait, signal, sent ?? this.endedTokens);
+      if (isSessionExpiredError(error)) return this.#signIn(error, wait, signal, sent ?? this.#endedTokens);
       throw error;
     }
   }
@@ -317,7 +317,7 @@ export class RefreshCoordinator {
     if (rejected) {
       // The session ended (or the user signed out) after this token was sent: its late 401 must not end the
       // session a second time (a second sessionExpired, with a wrong reason).
-      if (!current && !flight) return Promise.reject(ended(this.endReason ?? 'logout'));
+      if (!current && !flight) return Promise.reject(ended(this.#endReason ?? 'logout'));
       // Another user signed in since this token was sent: their tokens never carry this request.
       if (!maySameUser(rejected, flight ? flight.basis : current)) return Promise.reject(userChanged());
     }
@@ -331,18 +331,17 @@ export class RefreshCoordinator {
     });
     const started: Flight = { promise, resolve, reject, basis: current, generation: this.#generation };
     this.#flight = started;
-    this.#options.onStatusChange?.();
-    const settle = (done: () => void) => {
-      // Unless its generation ended first (it was settled then).
-      if (this.#flight !== started) return;
-      this.#flight = undefined;
-      this.#options.onStatusChange?.();
-      done();
-    };
-    this.#run(trigger, rejected, started).then(
-      (tokens) => settle(() => resolve(tokens)),
-      (error: unknown) => settle(() => reject(error)),
-    );
+    this.#options.onStatusChange();
+    // Settled unless its generation ended first (it was settled then).
+    const settle =
+      <T>(done: (value: T) => void) =>
+      (value: T) => {
+        if (this.#flight !== started) return;
+        this.#flight = undefined;
+        this.#options.onStatusChange();
+        done(value);
+      };
+    this.#run(trigger, rejected, started).then(settle(resolve), settle(reject));
     return promise;
   }
 
@@ -354,7 +353,7 @@ export class RefreshCoordinator {
     this.#session = new AbortController();
     const flight = this.#flight;
     this.#flight = undefined;
-    if (flight) this.#options.onStatusChange?.();
+    if (flight) this.#options.onStatusChange();
     return flight;
   }
 
@@ -455,7 +454,7 @@ export class RefreshCoordinator {
   #take(tokens: TokenSet, event: 'login' | 'refresh', trigger: RefreshTrigger, source: 'local' | 'other-tab'): void {
     const { bus, onTokens } = this.#options;
     this.tokens = tokens;
-    this.endReason = undefined;
+    this.#endReason = undefined;
     const expiresAt = this.expiresAt(tokens);
     this.#say(source === 'local' ? 'refresh succeeded' : `${event} in another tab`);
     if (source === 'local') this.#channel?.post({ type: 'refresh', expiresAt, trigger });
@@ -522,9 +521,9 @@ export class RefreshCoordinator {
     // Another tab's session ended, but this one had none (signed out already, or ended): nothing ends here, and the
     // status stays what it was (a signed-out tab does not turn 'expired' without ever hearing sessionExpired).
     if (fromOtherTab && !this.tokens && !this.#flight) return error;
-    this.endedTokens = this.tokens ?? this.#flight?.basis ?? this.endedTokens;
+    this.#endedTokens = this.tokens ?? this.#flight?.basis ?? this.#endedTokens;
     this.tokens = undefined;
-    this.endReason = reason;
+    this.#endReason = reason;
     const flight = this.#advance();
     const cleared = fromOtherTab || this.#save();
     log.warn(`authfetch: session ended (${reason})`);
@@ -565,8 +564,8 @@ export class RefreshCoordinator {
   #begin(tokens: TokenSet | undefined): Flight | undefined {
     const flight = this.#advance();
     this.tokens = tokens;
-    this.endReason = this.endedTokens = undefined;
-    this.signedOutByUser = !tokens;
+    this.#endReason = this.#endedTokens = undefined;
+    this.#signedOutByUser = !tokens;
     return flight;
   }
 
