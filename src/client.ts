@@ -222,19 +222,19 @@ function createSession(options: AuthClientOptions, timeout: number, mode: LoginR
   const idle =
     idleTimeout === undefined
       ? undefined
-      : createIdleTimer({
+      : createIdleTimer(
           idleTimeout,
           // The warning never comes before the idle period starts.
-          idleWarning: Math.min(idleWarning, idleTimeout),
-          trackActivity: options.trackActivity,
+          Math.min(idleWarning, idleTimeout),
+          options.trackActivity,
           bus,
           log,
-          onIdle: () => void coordinator.endSession('idle'),
-          onLocalActivity: () => channel?.post({ type: 'activity' }),
+          () => void coordinator.endSession('idle'),
+          () => channel?.post({ type: 'activity' }),
           // Activity in any tab counts for all: the channel tells live tabs at once, this record covers a tab whose
           // notices were held up (frozen in the background) when its own deadline comes.
-          sharedActivityKey: crossTab ? `authfetch:${storage.name}:activity` : undefined,
-        });
+          crossTab ? `authfetch:${storage.name}:activity` : undefined,
+        );
   const coordinator = new RefreshCoordinator({
     storage, strategy: options.refresh, bus, log, clock, fetch: refreshFetch, timeout, refreshLeeway, crossTab, dpop,
     retry: { limit: 2, backoffLimit, maxRetryAfter },

@@ -7,26 +7,6 @@ import type { EventBus } from './events.js';
 import { listenOn, onVisible } from './lib/runtime.js';
 import type { Log } from './log.js';
 
-/** Options of the idle timer. */
-export interface IdleOptions {
-  idleTimeout: number;
-  /** At most `idleTimeout`. */
-  idleWarning: number;
-  trackActivity?: boolean;
-  bus: EventBus;
-  log: Log;
-  /** The idle deadline passed. */
-  onIdle(): void;
-  /** Activity happened here: tell other tabs (throttled by the caller's channel use). */
-  onLocalActivity(): void;
-  /**
-   * A `localStorage` key where the time of the last activity in any tab is kept (crossTab). Before ending or
-   * warning, the timer consults it: a tab whose timers and notices were held up (frozen in the background) must
-   * not end the session that a user is using in another tab.
-   */
-  sharedActivityKey?: string;
-}
-
 /**
  * Ends the session after `idleTimeout` without activity, with `sessionWarning` `idleWarning` before.
  * Activity: `touch()`, requests, user input (with `trackActivity`), and activity in other tabs.
@@ -84,9 +64,26 @@ function trackInput(touch: () => void): (() => void)[] {
   return [listenOn(['pointerdown', 'keydown', 'wheel', 'touchstart'], onInput, { passive: true, capture: true }), onVisible(onInput)];
 }
 
-/** Make an idle timer; see {@link IdleTimer}. */
-export function createIdleTimer(options: IdleOptions): IdleTimer {
-  const { idleTimeout, idleWarning, bus, log, sharedActivityKey: key } = options;
+/**
+ * Make an idle timer; see {@link IdleTimer}.
+ * @param idleWarning at most `idleTimeout`
+ * @param trackActivity count the page's input events as activity
+ * @param onIdle the idle deadline passed
+ * @param onLocalActivity activity happened here: tell other tabs (throttled by the caller's channel use)
+ * @param key a `localStorage` key where the time of the last activity in any tab is kept (crossTab). Before ending or
+ *   warning, the timer consults it: a tab whose timers and notices were held up (frozen in the background) must not
+ *   end the session that a user is using in another tab.
+ */
+export function createIdleTimer(
+  idleTimeout: number,
+  idleWarning: number,
+  trackActivity: boolean | undefined,
+  bus: EventBus,
+  log: Log,
+  onIdle: () => void,
+  onLocalActivity: () => void,
+  key?: string,
+): IdleTimer {
   let deadline = 0;
   let warned = false;
   let running = false;
@@ -106,7 +103,7 @@ export function createIdleTimer(options: IdleOptions): IdleTimer {
     if (remaining <= 0) {
       stop();
       log.debug('authfetch: idle timeout reached');
-      options.onIdle();
+      onIdle();
       return;
     }
     if (!warned && remaining <= idleWarning) {
@@ -140,12 +137,12 @@ export function createIdleTimer(options: IdleOptions): IdleTimer {
     if (!fromOtherTab && now - lastBroadcast > Math.min(1000, idleTimeout / 10)) {
       lastBroadcast = now;
       writeShared(key, now);
-      options.onLocalActivity();
+      onLocalActivity();
     }
     schedule();
   };
 
-  const stopInput = options.trackActivity && (globalThis as { document?: unknown }).document ? trackInput(touch) : [];
+  const stopInput = trackActivity && (globalThis as { document?: unknown }).document ? trackInput(touch) : [];
   return {
     start() {
       if (running) return;
