@@ -20,7 +20,7 @@ import { guardStorage } from './guarded-storage.js';
 import { createIdleTimer, type IdleTimer } from './idle-timer.js';
 import { createKyInstance, DEFAULT_MAX_RETRY_AFTER } from './ky-instance.js';
 import { ended } from './lib/ended.js';
-import { tabLock } from './lib/lock.js';
+import { tabLock, type TabLock } from './lib/lock.js';
 import { MAX_TIMER_MS, timerOption } from './lib/options.js';
 import { isBrowserOrWorker, onWake } from './lib/runtime.js';
 import { createSessionSignal, SUBSCRIBE_SESSION, type SessionSignal } from './lib/session-signal.js';
@@ -174,6 +174,8 @@ export interface AuthClient {
 interface ClientSession {
   storage: TokenStorage;
   clock: ServerClock;
+  /** Chosen once: Web Locks across tabs where they exist, else the storage's opt-in fallback, else in-page only. */
+  lock: TabLock;
   /** The underlying fetch for the token endpoint and sign-in; its `Date` header teaches the server clock. */
   refreshFetch: typeof fetch;
   coordinator: RefreshCoordinator;
@@ -203,6 +205,7 @@ function createSession(options: AuthClientOptions, timeout: number, mode: LoginR
   const { dpop, fetch: appFetch } = options;
   const storage = guardStorage(options.storage ?? memoryStorage());
   const clock = new ServerClock();
+  const lock = tabLock(crossTab, storage.lockFallback);
   // `session` changes with these events, and, without one, where the coordinator says so (onStatusChange).
   const signal = createSessionSignal(log);
   for (const type of ['login', 'refresh', 'logout', 'sessionExpired'] as const) bus.on(type, signal.notify);
@@ -236,7 +239,7 @@ function createSession(options: AuthClientOptions, timeout: number, mode: LoginR
           crossTab ? `authfetch:${storage.name}:activity` : undefined,
         );
   const coordinator = new RefreshCoordinator({
-    storage, strategy: options.refresh, bus, log, clock, fetch: refreshFetch, timeout, refreshLeeway, crossTab, dpop,
+    storage, strategy: options.refresh, bus, log, clock, fetch: refreshFetch, timeout, refreshLeeway, lock, dpop,
     retry: { limit: 2, backoffLimit, maxRetryAfter },
     // Right after `sessionExpired` was emitted, before the requests waiting on the session reject.
     onSessionEnd: (reason) => { idle?.stop(); gate.announce(reason); },
@@ -265,7 +268,7 @@ function createSession(options: AuthClientOptions, timeout: number, mode: LoginR
   const dispose = () => {
     for (const stop of stops) stop?.();
   };
-  return { storage, clock, refreshFetch, coordinator, gate, stepUpGate, idle, signal, dispose };
+  return { storage, clock, lock, refreshFetch, coordinator, gate, stepUpGate, idle, signal, dispose };
 }
 
 /**
@@ -312,8 +315,7 @@ export function createAuthClient(options: AuthClientOptions = {}): AuthClient {
     // writes keep the order of the calls, also before the first read of storage finished (that read then loses).
     await coordinator.login(normalizeTokens(input, { receivedAt: Date.now() }));
   };
-  const lock = tabLock(crossTab, storage.lockFallback);
-  const signin = attachSignIn(refresh, { fetch: session.refreshFetch, timeout, dpop, name: storage.name, lock, log, login, tokens: () => coordinator.tokens });
+  const signin = attachSignIn(refresh, { fetch: session.refreshFetch, timeout, dpop, name: storage.name, lock: session.lock, log, login, tokens: () => coordinator.tokens });
   const noSignIn = (member: string) => Promise.reject(new TypeError(`authfetch: ${member}() needs refresh: oidc()`));
   const signOutLocally = async () => {
     await coordinator.logout();

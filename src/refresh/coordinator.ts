@@ -31,7 +31,7 @@ import { normalizeTokens, tokenExpiry } from '../tokens.js';
 import type { RefreshTrigger, SessionEndReason, TokenSet, TokenStorage } from '../types.js';
 import type { Log } from '../log.js';
 import type { TabChannel, TabNotice } from './channel.js';
-import { tabLock, type TabLock } from '../lib/lock.js';
+import type { TabLock } from '../lib/lock.js';
 import type { RefreshStrategy } from './types.js';
 
 /** The session states of `auth.session.status`. */
@@ -60,7 +60,8 @@ export interface CoordinatorOptions {
   /** In seconds. */
   refreshLeeway: number;
   retry: RefreshRetryPolicy;
-  crossTab: boolean;
+  /** The client's lock: one refresh at a time across tabs and clients sharing the storage name. */
+  lock: TabLock;
   dpop?: Dpop;
   /**
    * Called when the session has ended, right after `sessionExpired` was emitted and before any request waiting on
@@ -125,8 +126,6 @@ export class RefreshCoordinator {
   /** Aborted when the current generation ends: the strategy's signal and the retry waits hang off it. */
   #session = new AbortController();
   #disposed = false;
-  /** Chosen once: Web Locks across tabs where they exist, else the storage's opt-in fallback, else in-page only. */
-  #lock: TabLock;
   /** Counts notices that change the session, so a slow storage read for an older notice is dropped. */
   #noticeSeq = 0;
   /** A one-entry cache of the leeway for the current token set (it is read before every request). */
@@ -139,7 +138,6 @@ export class RefreshCoordinator {
 
   constructor(options: CoordinatorOptions) {
     this.#options = options;
-    this.#lock = tabLock(options.crossTab, options.storage.lockFallback);
     const generation = this.#generation;
     this.ready = options.storage
       .get()
@@ -372,7 +370,7 @@ export class RefreshCoordinator {
   }
 
   async #run(trigger: RefreshTrigger, rejected: TokenSet | undefined, flight: Flight): Promise<TokenSet> {
-    const { storage, log, bus } = this.#options;
+    const { storage, log, bus, lock } = this.#options;
     const signal = this.#session.signal;
     const stale = () => this.#generation !== flight.generation;
     const over = () => {
@@ -380,7 +378,7 @@ export class RefreshCoordinator {
     };
     this.#say(`refresh (${trigger})`);
     // Waiting for the lock ends with the generation: a refresh queued behind another tab's is dropped at a logout.
-    return this.#lock.run(`authfetch:${storage.name}:refresh`, async () => {
+    return lock.run(`authfetch:${storage.name}:refresh`, async () => {
       over();
       // Another tab (or client over this storage, or a notice that arrived while we waited for the lock) may have
       // refreshed already: use those tokens rather than spend a rotated refresh token twice (RFC 9700 section 4.14.2:
