@@ -313,7 +313,7 @@ export function createAuthClient(options: AuthClientOptions = {}): AuthClient {
   const login = async (input: TokenSet | OAuthTokenResponse): Promise<void> => {
     // The session changes within this call (a request started right after it never sees the old one), and storage
     // writes keep the order of the calls, also before the first read of storage finished (that read then loses).
-    await coordinator.login(normalizeTokens(input, { receivedAt: Date.now() }));
+    await coordinator.login(normalizeTokens(input));
   };
   const signin = attachSignIn(refresh, { fetch: session.refreshFetch, timeout, dpop, name: storage.name, lock: session.lock, log, login, tokens: () => coordinator.tokens });
   const noSignIn = (member: string) => Promise.reject(new TypeError(`authfetch: ${member}() needs refresh: oidc()`));

@@ -20,12 +20,6 @@ export interface OAuthTokenResponse {
   scope?: string;
 }
 
-/** Where the number that turns `expires_in` into `expiresAt` comes from. */
-export interface NormalizeContext {
-  /** Local time (epoch ms) when the token response arrived; `expires_in` counts from here (RFC 6749 5.1). */
-  receivedAt?: number;
-}
-
 /**
  * An access token as it must be to go in an `Authorization` header: RFC 6750 section 2.1's `b64token` (the `token68`
  * of RFC 9110 section 11.2, which RFC 9449 section 7.1 uses for DPoP too). Anything else (CR/LF, spaces, controls,
@@ -92,11 +86,13 @@ const unusable = (what: string) => new TokenResponseError(`The token response ${
  * `TokenResponseError` when there is no access token: the caller reports it, it never reaches the app as an uncaught
  * exception.
  *
+ * @param receivedAt local time (epoch ms) when the token response arrived; `expires_in` counts from here (RFC 6749
+ *   section 5.1). Default: now.
  * @param previous the token set being replaced: a refresh response without a new refresh token keeps the old one.
  * @param wireOnly the input is an OAuth token endpoint's answer (RFC 6749 section 5.1): only its snake_case members
  *   count, so a server cannot hand over a whole `TokenSet` (an `idToken` no check has seen) as `accessToken` & co.
  */
-export function normalizeTokens(input: unknown, context: NormalizeContext = {}, previous?: TokenSet, wireOnly = false): TokenSet {
+export function normalizeTokens(input: unknown, receivedAt = Date.now(), previous?: TokenSet, wireOnly = false): TokenSet {
   if (typeof input !== 'object' || input === null) throw unusable('is not an object');
   // Members are read as own properties only: a response (or an app's parse) with a crafted prototype or a
   // `__proto__` member cannot smuggle in a token, and the token set built here is a fresh plain object.
@@ -123,7 +119,7 @@ export function normalizeTokens(input: unknown, context: NormalizeContext = {}, 
     const expiresIn = own(raw, 'expires_in') ?? undefined;
     if (expiresIn !== undefined) {
       const seconds = typeof expiresIn === 'number' || (typeof expiresIn === 'string' && /^\s*\d+(?:\.\d+)?\s*$/.test(expiresIn)) ? Number(expiresIn) : Number.NaN;
-      const expiresAt = (context.receivedAt ?? Date.now()) + seconds * 1000;
+      const expiresAt = receivedAt + seconds * 1000;
       // Negative, NaN, or so large that the expiry is no time at all (1e306 s is Infinity ms): refused, not stored.
       if (!(seconds >= 0) || !isUsableTime(expiresAt)) throw unusable('has an expires_in that is not a usable number of seconds');
       tokens.expiresAt = expiresAt;

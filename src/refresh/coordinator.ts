@@ -501,7 +501,7 @@ export class RefreshCoordinator {
     try {
       const signal = controller.signal;
       // A custom strategy may hand back anything: normalise (and validate) once more.
-      return normalizeTokens(await untilAborted(Promise.resolve((strategy as RefreshStrategy).refresh({ tokens: basis, signal, fetch, dpop })), signal), { receivedAt: Date.now() }, basis);
+      return normalizeTokens(await untilAborted(Promise.resolve((strategy as RefreshStrategy).refresh({ tokens: basis, signal, fetch, dpop })), signal), undefined, basis);
     } finally {
       clearTimeout(timer);
       session.removeEventListener('abort', onSessionEnd);

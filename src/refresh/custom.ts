@@ -26,7 +26,7 @@ export function customRefresh(
     async refresh(context: RefreshContext): Promise<TokenSet> {
       const result = await fn(context);
       // expires_in counts from when the answer arrived, which is now, not when the call started.
-      return normalizeTokens(result, { receivedAt: Date.now() }, context.tokens);
+      return normalizeTokens(result, undefined, context.tokens);
     },
   };
 }

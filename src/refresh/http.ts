@@ -87,8 +87,8 @@ export async function readTokenResponse(
     throw refused(`The refresh endpoint answered ${status} with a body that is not JSON`);
   }
   return typeof parse === 'function'
-    ? normalizeTokens(parse(body), { receivedAt }, previous)
-    : normalizeTokens(body, { receivedAt }, previous, parse === 'oauth');
+    ? normalizeTokens(parse(body), receivedAt, previous)
+    : normalizeTokens(body, receivedAt, previous, parse === 'oauth');
 }
 
 /** A token endpoint's error answer, read once: its OAuth `error` code (when usable) and the typed error for it. */

@@ -71,7 +71,7 @@ export async function exchangeCode(code: string, transaction: SignInTransaction,
       maxAge: transaction.maxAge,
       algorithms: as.id_token_signing_alg_values_supported,
     });
-    return normalizeTokens(body, { receivedAt });
+    return normalizeTokens(body, receivedAt);
   } catch (error) {
     throw signInFailure(error);
   }
