@@ -193,7 +193,7 @@ export class RefreshCoordinator {
   }
 
   /** Whether a refresh can be attempted for these tokens. */
-  canRefresh(tokens: TokenSet | undefined): boolean {
+  #canRefresh(tokens: TokenSet | undefined): boolean {
     const strategy = this.#options.strategy;
     return !!strategy && (!strategy.requiresRefreshToken || tokens?.refreshToken !== undefined);
   }
@@ -239,7 +239,7 @@ export class RefreshCoordinator {
     // Whose request this is, fixed now: a notice handled while it waits may change what is remembered.
     const owner = tokens ?? this.#endedTokens;
     const inflight = this.inflight;
-    const renewal = inflight ?? (tokens && this.isExpiring(tokens) && this.canRefresh(tokens) ? this.refresh('expiring', tokens) : undefined);
+    const renewal = inflight ?? (tokens && this.isExpiring(tokens) && this.#canRefresh(tokens) ? this.refresh('expiring', tokens) : undefined);
     if (!renewal) {
       return !tokens && this.#endReason && wait?.mode === 'wait' ? this.#signIn(ended(this.#endReason), wait, signal, owner) : tokens;
     }
@@ -267,7 +267,7 @@ export class RefreshCoordinator {
       if (sent) {
         // End the session only while the rejected token is still the current one: when it is already gone (the
         // session ended or the user signed out meanwhile), refresh() says so without ending it a second time.
-        if (!this.canRefresh(sent) && this.tokens?.accessToken === sent.accessToken) {
+        if (!this.#canRefresh(sent) && this.tokens?.accessToken === sent.accessToken) {
           return this.#signIn(await this.endSession('no-refresh-token'), wait, signal, sent);
         }
         return await untilAborted(this.refresh('unauthorized', sent), signal);
@@ -278,7 +278,7 @@ export class RefreshCoordinator {
       if (this.#endReason) return this.#signIn(ended(this.#endReason), wait, signal, this.#endedTokens);
       // A cookie session can mint a token although we hold none (a reload with a live session), but not after the user
       // signed out: a background request must not sign them back in.
-      if (this.canRefresh(undefined) && !this.#signedOutByUser) return await untilAborted(this.refresh('unauthorized'), signal);
+      if (this.#canRefresh(undefined) && !this.#signedOutByUser) return await untilAborted(this.refresh('unauthorized'), signal);
       if (wait.mode === 'reject') return undefined;
       wait.gate.announce('signed-out');
       await wait.gate.hold(signal);
@@ -400,7 +400,7 @@ export class RefreshCoordinator {
         if (basis.accessToken !== this.tokens?.accessToken) this.#take(basis, 'refresh', trigger, 'other-tab');
         return basis;
       }
-      if (!this.canRefresh(basis)) throw await this.endSession('no-refresh-token');
+      if (!this.#canRefresh(basis)) throw await this.endSession('no-refresh-token');
       let tokens: TokenSet;
       try {
         tokens = await this.#attemptWithRetries(basis, signal);
@@ -545,10 +545,7 @@ export class RefreshCoordinator {
     const flight = this.#begin(tokens);
     const generation = this.#generation;
     this.#noteLifetime(tokens);
-    if (flight) {
-      if (maySameUser(flight.basis, tokens)) flight.resolve(tokens);
-      else flight.reject(userChanged());
-    }
+    handOver(flight, tokens);
     await this.#save(tokens);
     const expiresAt = this.expiresAt(tokens);
     this.#channel?.post({ type: 'login', expiresAt });
@@ -578,7 +575,7 @@ export class RefreshCoordinator {
     await this.ready;
     if (this.#signOuts !== signOuts) throw ended('logout');
     if (!this.#options.strategy) throw new TypeError('authfetch: refresh() needs the refresh option');
-    if (!this.canRefresh(this.tokens) && !this.#flight) throw ended('no-refresh-token', NO_REFRESH_TOKEN);
+    if (!this.#canRefresh(this.tokens) && !this.#flight) throw ended('no-refresh-token', NO_REFRESH_TOKEN);
     await this.refresh('manual');
   }
 
@@ -615,11 +612,8 @@ export class RefreshCoordinator {
       const before = this.tokens;
       // Read behind this page's own queued writes: a sign-out here after that sign-in there must win.
       const stored = await this.#write((s) => s.get().catch(() => undefined));
-      if (flight) {
-        if (stored && maySameUser(flight.basis, stored)) flight.resolve(stored);
-        // Empty: a sign-out there followed the sign-in (its notice is on the way).
-        else flight.reject(stored ? userChanged() : ended('logout', OTHER_TAB));
-      }
+      // Empty: a sign-out there followed the sign-in (its notice is on the way).
+      handOver(flight, stored);
       // While we read, a later notice (a logout) or a local sign-in, refresh or sign-out may have changed the
       // session: that one is newer, and this read must not bring back the tokens it replaced.
       if (seq !== this.#noticeSeq || this.#generation !== generation || this.tokens !== before) return;
@@ -656,6 +650,15 @@ export class RefreshCoordinator {
     else flight = this.#advance();
     flight?.reject(ended('logout', DISPOSED));
   }
+}
+
+/**
+ * A sign-in ended the generation of `flight`: its requests go on with the new `tokens` when they are the same user's,
+ * reject with `'user-changed'` when not, and as signed out in another tab when there are none.
+ */
+function handOver(flight: Flight | undefined, tokens: TokenSet | undefined): void {
+  if (tokens && maySameUser(flight?.basis, tokens)) flight?.resolve(tokens);
+  else flight?.reject(tokens ? userChanged() : ended('logout', OTHER_TAB));
 }
 
 /** Write `tokens` (clear without them); a failure is logged to `log` when given, and the session goes on. */
