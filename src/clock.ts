@@ -49,9 +49,4 @@ export class ServerClock {
     this.known = true;
     if (fromIssuer) this.#issuerKnown = true;
   }
-
-  /** Local time expressed in the server's clock. */
-  serverNow(): number {
-    return Date.now() + this.offsetMs;
-  }
 }
