@@ -3,7 +3,7 @@
  *
  * 1. prepare the request and resolve its URL once (request.ts, url.ts);
  * 2. attach the token (attach-token.ts), after the refresh in flight or an early refresh when the token is expiring
- *    (tokens-for-request.ts);
+ *    (the coordinator's token policy, `tokenFor`, with the request's signal, login gate and mode);
  * 3. send one attempt, bounded by the per-attempt timeout (send.ts, attempt.ts; with `dpop()`, the proof and
  *    the redirects it follows itself come from dpop-steps.ts, through the `dpop()` object);
  * 4. after a 401, wait for the coordinator and replay once (after-unauthorized.ts).
@@ -13,7 +13,6 @@
 import type { AuthPathContext, AuthPathOptions } from './context.js';
 import { prepareRequest } from './request.js';
 import { send } from './send.js';
-import { tokensForRequest } from './tokens-for-request.js';
 
 export type { AuthPathOptions } from './context.js';
 
@@ -39,7 +38,7 @@ function authFetch(path: AuthPathContext, input: RequestInfo | URL, init: Reques
     const current = coordinator.tokens;
     if (current && !coordinator.inflight && !coordinator.isExpiring(current)) return send(request, current);
     // Tokens picked before an await: a sign-in or sign-out since then wins (coordinator.reconfirm).
-    return tokensForRequest(request).then((tokens) => send(request, tokens && coordinator.reconfirm(tokens)));
+    return coordinator.tokenFor(request.signal, path).then((tokens) => send(request, tokens && coordinator.reconfirm(tokens)));
   } catch (error) {
     return Promise.reject(error);
   }
