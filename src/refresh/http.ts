@@ -21,6 +21,12 @@ import { redactUrl } from '../lib/redact-url.js';
 import { normalizeTokens } from '../tokens.js';
 import type { TokenSet } from '../types.js';
 
+/** A token or session endpoint's request as errors and messages name it: its method and URL. */
+export interface EndpointRequest {
+  method: string;
+  url: string;
+}
+
 /** The most of a successful token response that is read, in bytes: tokens are kilobytes, not megabytes. */
 export const MAX_TOKEN_RESPONSE_BYTES = 128 * 1024;
 
@@ -31,8 +37,8 @@ export const MAX_TOKEN_RESPONSE_BYTES = 128 * 1024;
  * was sent the first time. Any other failure without a response is a `NetworkError` (or `TimeoutError`) with the
  * platform's error as `cause`, except an abort, which passes through as it is.
  */
-export async function callEndpoint(fetchFn: typeof fetch, url: string, init: RequestInit): Promise<Response> {
-  const where = { method: init.method ?? 'GET', url };
+export async function callEndpoint(fetchFn: typeof fetch, request: EndpointRequest, init: RequestInit): Promise<Response> {
+  const url = request.url;
   try {
     try {
       return await fetchFn(url, { ...init, cache: 'no-store' });
@@ -42,10 +48,10 @@ export async function callEndpoint(fetchFn: typeof fetch, url: string, init: Req
     }
   } catch (error) {
     if (init.signal?.aborted) throw error;
-    const typed = errorFromFailure(error, where);
+    const typed = errorFromFailure(error, request);
     // The endpoint gave no answer: whatever the platform threw (an option it refuses, a CSP block), the refresh
     // failed for want of a response, which is what NetworkError means; the cause keeps the details.
-    throw isAuthFetchError(typed) ? typed : new NetworkError(undefined, { ...where, cause: error });
+    throw isAuthFetchError(typed) ? typed : new NetworkError(undefined, { ...request, cause: error });
   }
 }
 
@@ -65,7 +71,7 @@ function isCacheOptionRefused(error: unknown): boolean {
  */
 export async function readTokenResponse(
   response: Response,
-  request: { method: string; url: string },
+  request: EndpointRequest,
   previous: TokenSet | undefined,
   parse?: ((body: unknown) => unknown) | 'oauth',
 ): Promise<TokenSet> {
@@ -110,7 +116,7 @@ export interface TokenEndpointFailure {
  */
 export async function readTokenEndpointFailure(
   response: Response,
-  request: { method: string; url: string },
+  request: EndpointRequest,
   secrets: readonly (string | undefined)[],
 ): Promise<TokenEndpointFailure> {
   const body = await readErrorBody(response, 5_000, false);
@@ -136,6 +142,6 @@ export async function readTokenEndpointFailure(
 }
 
 /** `POST https://auth.example/token` for a message: the method and the URL without query or user info. */
-function where(request: { method: string; url: string }): string {
+export function where(request: EndpointRequest): string {
   return `${request.method} ${redactUrl(request.url)}`;
 }

@@ -90,7 +90,7 @@ export function oauth2Refresh(options: OAuth2RefreshOptions): RefreshStrategy {
         if (basic) headers.authorization = basic;
         // RFC 9449 section 5: the token request carries a proof without `ath`.
         if (dpop) headers.dpop = await dpop.proof('POST', tokenEndpoint);
-        const response = await callEndpoint(fetchFn, tokenEndpoint, {
+        const response = await callEndpoint(fetchFn, request, {
           method: 'POST',
           headers,
           body: form,

@@ -1,10 +1,9 @@
 /** Cookie sessions and backends-for-frontend: an httpOnly cookie renews the access token. */
 import { SessionExpiredError, TokenResponseError } from '../errors/index.js';
 import type { TokenSet } from '../types.js';
-import { callEndpoint, readTokenEndpointFailure, readTokenResponse } from './http.js';
+import { callEndpoint, readTokenEndpointFailure, readTokenResponse, where } from './http.js';
 import type { RefreshContext, RefreshStrategy } from './types.js';
 import { discardBody } from '../lib/discard-body.js';
-import { redactUrl } from '../lib/redact-url.js';
 import { originOf } from '../origins.js';
 
 /** Options of `sessionRefresh`. */
@@ -39,18 +38,18 @@ export function sessionRefresh(options: SessionRefreshOptions): RefreshStrategy 
     requiresRefreshToken: false,
     async refresh({ tokens, signal, fetch: fetchFn }: RefreshContext): Promise<TokenSet> {
       const target = resolveAgainstPage(url);
-      const response = await callEndpoint(fetchFn, target, {
+      const request = { method, url: target };
+      const response = await callEndpoint(fetchFn, request, {
         method,
         credentials,
         signal,
         headers: { accept: 'application/json' },
       });
-      const request = { method, url: target };
       // A session endpoint may move within its origin (redirects are followed), but an answer from another origin
       // (an open redirect) is not this session's: its tokens would replace the user's.
       if (response.redirected && originOf(response.url) !== originOf(target)) {
         discardBody(response);
-        throw new TokenResponseError(`The session endpoint redirected to another origin; its answer is not used: ${method} ${redactUrl(target)}`, {
+        throw new TokenResponseError(`The session endpoint redirected to another origin; its answer is not used: ${where(request)}`, {
           status: response.status,
         });
       }
