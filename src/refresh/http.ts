@@ -97,13 +97,12 @@ export async function readTokenResponse(
     : normalizeTokens(body, receivedAt, previous, parse === 'oauth');
 }
 
-/** A token endpoint's error answer, read once: its OAuth `error` code (when usable) and the typed error for it. */
-export interface TokenEndpointFailure {
-  /** The OAuth `error` code (RFC 6749 section 5.2), only when it is one and carries none of the request's secrets. */
-  oauthError?: string;
-  /** The typed error: the HTTP error for a transient status (5xx, 429, 408, 425), else a `TokenResponseError`. */
-  error: AuthFetchError;
-}
+/**
+ * A token endpoint's error answer, read once: its OAuth `error` code (RFC 6749 section 5.2; only when it is one and
+ * carries none of the request's secrets), and the typed error: the HTTP error for a transient status (5xx, 429, 408,
+ * 425), else a `TokenResponseError`.
+ */
+export type TokenEndpointFailure = [oauthError: string | undefined, error: AuthFetchError];
 
 /**
  * Read a non-2xx answer of a token or session endpoint once and type it. A transient status keeps its HTTP error
@@ -132,13 +131,15 @@ export async function readTokenEndpointFailure(
       if (value !== null && /^[\w ,:-]{1,32}$/.test(value)) headers.set(name, value);
     }
     const kept = new Response(null, { status: response.status, headers });
-    return { oauthError, error: await errorFromResponse(kept, request, { body: undefined }) };
+    return [oauthError, await errorFromResponse(kept, request, { body: undefined })];
   }
-  const error = new TokenResponseError(
-    `The token endpoint ${oauthError === undefined ? 'gave an unusable answer' : 'refused the request'} (status ${response.status}): ${where(request)}`,
-    { status: response.status, oauthError },
-  );
-  return { oauthError, error };
+  return [
+    oauthError,
+    new TokenResponseError(
+      `The token endpoint ${oauthError === undefined ? 'gave an unusable answer' : 'refused the request'} (status ${response.status}): ${where(request)}`,
+      { status: response.status, oauthError },
+    ),
+  ];
 }
 
 /** `POST https://auth.example/token` for a message: the method and the URL without query or user info. */

@@ -104,14 +104,14 @@ export function oauth2Refresh(options: OAuth2RefreshOptions): RefreshStrategy {
         const nonce = response.headers.get('dpop-nonce');
         if (dpop && nonce) dpop.rememberNonce(tokenEndpoint, nonce);
         if (response.ok) return readTokenResponse(response, request, tokens, 'oauth');
-        const failure = await readTokenEndpointFailure(response, request, secrets);
-        if (nonceTry && nonce && failure.oauthError === 'use_dpop_nonce') continue;
+        const [oauthError, error] = await readTokenEndpointFailure(response, request, secrets);
+        if (nonceTry && nonce && oauthError === 'use_dpop_nonce') continue;
         // RFC 6749 section 5.2: the refresh token is invalid, expired, revoked or spent. Its description is the
         // server's text (one echoed the request, refresh token included): never kept.
-        if (failure.oauthError === 'invalid_grant') {
+        if (oauthError === 'invalid_grant') {
           throw new SessionExpiredError('The token endpoint rejected the refresh token (invalid_grant)', { reason: 'refresh-rejected' });
         }
-        throw failure.error;
+        throw error;
       }
     },
   };

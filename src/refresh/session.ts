@@ -57,7 +57,7 @@ export function sessionRefresh(options: SessionRefreshOptions): RefreshStrategy 
         discardBody(response);
         throw new SessionExpiredError('The session endpoint answered 401: the session is over', { reason: 'refresh-rejected' });
       }
-      if (!response.ok) throw (await readTokenEndpointFailure(response, request, [])).error;
+      if (!response.ok) throw (await readTokenEndpointFailure(response, request, []))[1];
       // The cookie-held session is not renewed by a refresh token: keep none from before.
       return readTokenResponse(response, request, tokens && { ...tokens, refreshToken: undefined }, parse);
     },
