@@ -100,8 +100,6 @@ const SUPERSEDED = Symbol('superseded');
 
 /** Single-flight refresh, token state, session generations, the one token policy, and the cross-tab side of all. */
 export class RefreshCoordinator {
-  /** The current token set, mirrored from storage. Read on every request, so it is a plain field. */
-  tokens: TokenSet | undefined;
   /** Resolves when the stored tokens have been read once. */
   readonly ready: Promise<void>;
   /** True once `ready` resolved: lets the request path skip an await. */
@@ -116,6 +114,8 @@ export class RefreshCoordinator {
    * then does not mint one from a cookie session (the user asked to be signed out); `refresh()` or `login()` does.
    */
   #signedOutByUser = false;
+  /** The current token set, mirrored from storage. */
+  #tokens: TokenSet | undefined;
   readonly #options: CoordinatorOptions;
   #flight: Flight | undefined;
   /** The transient failures this coordinator has reported (after its own retries); see `isRefreshFailure`. */
@@ -144,11 +144,16 @@ export class RefreshCoordinator {
       .catch((error: unknown) => options.log.warn('authfetch: reading stored tokens failed', error))
       .then((tokens) => {
         // A login() or logout() that ran before the first read finished wins over what storage held.
-        if (this.#generation === generation && this.tokens === undefined && this.#endReason === undefined) this.tokens = tokens || undefined;
+        if (this.#generation === generation && this.#tokens === undefined && this.#endReason === undefined) this.#tokens = tokens || undefined;
         this.isReady = true;
         if (tokens) this.#say('session restored');
         options.onStatusChange();
       });
+  }
+
+  /** The current token set (read on every request). */
+  get tokens(): TokenSet | undefined {
+    return this.#tokens;
   }
 
   /** A debug line of the lifecycle log. */
@@ -163,11 +168,11 @@ export class RefreshCoordinator {
 
   /** `signed-out`, `active`, `refreshing` or `expired`. */
   get status(): SessionStatus {
-    return this.#flight ? 'refreshing' : this.tokens ? 'active' : this.#endReason ? 'expired' : 'signed-out';
+    return this.#flight ? 'refreshing' : this.#tokens ? 'active' : this.#endReason ? 'expired' : 'signed-out';
   }
 
   /** Expiry of the current access token in local epoch ms, judged with the server clock. */
-  expiresAt(tokens = this.tokens): number | undefined {
+  expiresAt(tokens = this.#tokens): number | undefined {
     return tokens && tokenExpiry(tokens, this.#options.clock.offsetMs);
   }
 
@@ -212,7 +217,7 @@ export class RefreshCoordinator {
    * (`'user-changed'`, or why the session is gone: its end reason, or `'logout'`).
    */
   reconfirm(picked: TokenSet): TokenSet {
-    const current = this.tokens;
+    const current = this.#tokens;
     if (current === picked) return picked;
     if (!current) throw ended(this.#endReason ?? 'logout');
     if (!maySameUser(picked, current)) throw userChanged();
@@ -235,7 +240,7 @@ export class RefreshCoordinator {
    * @param wait the auth path's login gate and mode; absent for the app's own calls
    */
   async tokenFor(signal?: AbortSignal | null, wait?: SignInWait): Promise<TokenSet | undefined> {
-    const tokens = this.tokens;
+    const tokens = this.#tokens;
     // Whose request this is, fixed now: a notice handled while it waits may change what is remembered.
     const owner = tokens ?? this.#endedTokens;
     const inflight = this.inflight;
@@ -246,12 +251,12 @@ export class RefreshCoordinator {
     try {
       const renewed = await untilAborted(renewal, signal);
       // The app's call: a sign-in or sign-out while it waited wins (what `reconfirm` gives, or nothing).
-      return wait ? renewed : this.tokens;
+      return wait ? renewed : this.#tokens;
     } catch (error) {
-      if (isSessionExpiredError(error)) return wait ? this.#signIn(error, wait, signal, owner) : this.tokens;
+      if (isSessionExpiredError(error)) return wait ? this.#signIn(error, wait, signal, owner) : this.#tokens;
       if (inflight || signal?.aborted || !tokens) throw error;
-      if (wait) return this.tokens ?? tokens;
-      if (this.tokens === tokens && (this.expiresAt(tokens) ?? 0) > Date.now()) return tokens;
+      if (wait) return this.#tokens ?? tokens;
+      if (this.#tokens === tokens && (this.expiresAt(tokens) ?? 0) > Date.now()) return tokens;
       throw error;
     }
   }
@@ -267,14 +272,14 @@ export class RefreshCoordinator {
       if (sent) {
         // End the session only while the rejected token is still the current one: when it is already gone (the
         // session ended or the user signed out meanwhile), refresh() says so without ending it a second time.
-        if (!this.#canRefresh(sent) && this.tokens?.accessToken === sent.accessToken) {
+        if (!this.#canRefresh(sent) && this.#tokens?.accessToken === sent.accessToken) {
           return this.#signIn(await this.endSession('no-refresh-token'), wait, signal, sent);
         }
         return await untilAborted(this.refresh('unauthorized', sent), signal);
       }
       // Sent without a token.
       if (this.#flight) return await untilAborted(this.#flight.promise, signal);
-      if (this.tokens) return this.tokens; // signed in while this request was out
+      if (this.#tokens) return this.#tokens; // signed in while this request was out
       if (this.#endReason) return this.#signIn(ended(this.#endReason), wait, signal, this.#endedTokens);
       // A cookie session can mint a token although we hold none (a reload with a live session), but not after the user
       // signed out: a background request must not sign them back in.
@@ -282,7 +287,7 @@ export class RefreshCoordinator {
       if (wait.mode === 'reject') return undefined;
       wait.gate.announce('signed-out');
       await wait.gate.hold(signal);
-      return this.tokens;
+      return this.#tokens;
     } catch (error) {
       if (isSessionExpiredError(error)) return this.#signIn(error, wait, signal, sent ?? this.#endedTokens);
       throw error;
@@ -298,8 +303,8 @@ export class RefreshCoordinator {
     // Another user's sign-in never carries this request either.
     if (wait.mode === 'reject' || error.reason === 'logout' || error.reason === 'user-changed') throw error;
     await wait.gate.hold(signal, owner);
-    if (!this.tokens) throw error;
-    return this.tokens;
+    if (!this.#tokens) throw error;
+    return this.#tokens;
   }
 
   /**
@@ -310,7 +315,7 @@ export class RefreshCoordinator {
    */
   refresh(trigger: RefreshTrigger, rejected?: TokenSet): Promise<TokenSet> {
     if (this.#disposed) return Promise.reject(ended('logout', DISPOSED));
-    const current = this.tokens;
+    const current = this.#tokens;
     const flight = this.#flight;
     if (rejected) {
       // The session ended (or the user signed out) after this token was sent: its late 401 must not end the
@@ -383,12 +388,12 @@ export class RefreshCoordinator {
       // Another tab (or client over this storage, or a notice that arrived while we waited for the lock) may have
       // refreshed already: use those tokens rather than spend a rotated refresh token twice (RFC 9700 section 4.14.2:
       // a rotated refresh token used twice may revoke the whole grant).
-      let basis = this.tokens;
+      let basis = this.#tokens;
       if (storage.shared) {
         const read = await this.#write(() => storage.get().then((stored) => ({ stored }), () => undefined));
         over();
         if (read?.stored) basis = read.stored;
-        else if (read && this.tokens) {
+        else if (read && this.#tokens) {
           // Shared storage is the truth: it is empty, so another tab signed out or ended the session while we
           // waited (its notice may still be on the way). Spending our stale refresh token now would be a reuse.
           throw await this.endSession('other-tab', undefined, true);
@@ -397,7 +402,7 @@ export class RefreshCoordinator {
       if (rejected && basis && basis.accessToken !== rejected.accessToken && !this.isExpiring(basis)) {
         // Another user signed in in another tab: its notice brings the sign-in; these requests are not theirs.
         if (!maySameUser(rejected, basis)) throw userChanged();
-        if (basis.accessToken !== this.tokens?.accessToken) this.#take(basis, 'refresh', trigger, 'other-tab');
+        if (basis.accessToken !== this.#tokens?.accessToken) this.#take(basis, 'refresh', trigger, 'other-tab');
         return basis;
       }
       if (!this.#canRefresh(basis)) throw await this.endSession('no-refresh-token');
@@ -451,7 +456,7 @@ export class RefreshCoordinator {
    */
   #take(tokens: TokenSet, event: 'login' | 'refresh', trigger: RefreshTrigger, source: 'local' | 'other-tab'): void {
     const { bus, onTokens } = this.#options;
-    this.tokens = tokens;
+    this.#tokens = tokens;
     this.#endReason = undefined;
     const expiresAt = this.expiresAt(tokens);
     this.#say(source === 'local' ? 'refresh succeeded' : `${event} in another tab`);
@@ -518,9 +523,9 @@ export class RefreshCoordinator {
     const error = isSessionExpiredError(cause) && cause.reason === reason ? cause : new SessionExpiredError(ENDED[reason], { reason, cause });
     // Another tab's session ended, but this one had none (signed out already, or ended): nothing ends here, and the
     // status stays what it was (a signed-out tab does not turn 'expired' without ever hearing sessionExpired).
-    if (fromOtherTab && !this.tokens && !this.#flight) return error;
-    this.#endedTokens = this.tokens ?? this.#flight?.basis ?? this.#endedTokens;
-    this.tokens = undefined;
+    if (fromOtherTab && !this.#tokens && !this.#flight) return error;
+    this.#endedTokens = this.#tokens ?? this.#flight?.basis ?? this.#endedTokens;
+    this.#tokens = undefined;
     this.#endReason = reason;
     const flight = this.#advance();
     const cleared = fromOtherTab || this.#save();
@@ -558,7 +563,7 @@ export class RefreshCoordinator {
   /** A sign-in or sign-out: a new generation with these tokens (or none), no ended session. Returns the old flight. */
   #begin(tokens: TokenSet | undefined): Flight | undefined {
     const flight = this.#advance();
-    this.tokens = tokens;
+    this.#tokens = tokens;
     this.#endReason = this.#endedTokens = undefined;
     this.#signedOutByUser = !tokens;
     return flight;
@@ -575,7 +580,7 @@ export class RefreshCoordinator {
     await this.ready;
     if (this.#signOuts !== signOuts) throw ended('logout');
     if (!this.#options.strategy) throw new TypeError('authfetch: refresh() needs the refresh option');
-    if (!this.#canRefresh(this.tokens) && !this.#flight) throw ended('no-refresh-token', NO_REFRESH_TOKEN);
+    if (!this.#canRefresh(this.#tokens) && !this.#flight) throw ended('no-refresh-token', NO_REFRESH_TOKEN);
     await this.refresh('manual');
   }
 
@@ -609,14 +614,14 @@ export class RefreshCoordinator {
       // A sign-in elsewhere starts a new generation here too: a refresh of ours must not overwrite it.
       const flight = type === 'login' ? this.#advance() : undefined;
       const generation = this.#generation;
-      const before = this.tokens;
+      const before = this.#tokens;
       // Read behind this page's own queued writes: a sign-out here after that sign-in there must win.
       const stored = await this.#write((s) => s.get().catch(() => undefined));
       // Empty: a sign-out there followed the sign-in (its notice is on the way).
       handOver(flight, stored);
       // While we read, a later notice (a logout) or a local sign-in, refresh or sign-out may have changed the
       // session: that one is newer, and this read must not bring back the tokens it replaced.
-      if (seq !== this.#noticeSeq || this.#generation !== generation || this.tokens !== before) return;
+      if (seq !== this.#noticeSeq || this.#generation !== generation || this.#tokens !== before) return;
       if (!stored || stored.accessToken === before?.accessToken) return;
       // A tab that had no session and now has one was signed in, whichever notice it heard last.
       this.#take(stored, type === 'login' || !before ? 'login' : 'refresh', notice.trigger ?? 'unauthorized', 'other-tab');
