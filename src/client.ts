@@ -239,8 +239,7 @@ function createSession(options: AuthClientOptions, timeout: number, mode: LoginR
           crossTab ? `authfetch:${storage.name}:activity` : undefined,
         );
   const coordinator = new RefreshCoordinator({
-    storage, strategy: options.refresh, bus, log, clock, fetch: refreshFetch, timeout, refreshLeeway, lock, dpop,
-    retry: { limit: 2, backoffLimit, maxRetryAfter },
+    storage, strategy: options.refresh, bus, log, clock, fetch: refreshFetch, timeout, refreshLeeway, lock, dpop, backoffLimit, maxRetryAfter,
     // Right after `sessionExpired` was emitted, before the requests waiting on the session reject.
     onSessionEnd: (reason) => { idle?.stop(); gate.announce(reason); },
     // From a sign-in or a refresh, here or in another tab.

@@ -37,15 +37,8 @@ import type { RefreshStrategy } from './types.js';
 /** The session states of `auth.session.status`. */
 export type SessionStatus = 'signed-out' | 'active' | 'refreshing' | 'expired';
 
-/** How transient refresh failures are retried. */
-export interface RefreshRetryPolicy {
-  /** Retries after the first attempt. */
-  limit: number;
-  /** Upper bound of one backoff delay, in ms. */
-  backoffLimit: number;
-  /** The longest `Retry-After` waited for, in ms; a longer one ends the retries at once. */
-  maxRetryAfter: number;
-}
+/** Retries of a transient refresh failure after the first attempt. */
+const REFRESH_RETRIES = 2;
 
 /** What the coordinator needs from the client. */
 export interface CoordinatorOptions {
@@ -59,7 +52,10 @@ export interface CoordinatorOptions {
   timeout: number;
   /** In seconds. */
   refreshLeeway: number;
-  retry: RefreshRetryPolicy;
+  /** Upper bound of one backoff delay between refresh attempts, in ms. */
+  backoffLimit: number;
+  /** The longest `Retry-After` waited for, in ms; a longer one ends the retries at once. */
+  maxRetryAfter: number;
   /** The client's lock: one refresh at a time across tabs and clients sharing the storage name. */
   lock: TabLock;
   dpop?: Dpop;
@@ -466,23 +462,23 @@ export class RefreshCoordinator {
     onTokens(tokens);
   }
 
-  /** One refresh with up to `retry.limit` retries of transient failures, exponential backoff and jitter. */
+  /** One refresh with up to {@link REFRESH_RETRIES} retries of transient failures, exponential backoff and jitter. */
   async #attemptWithRetries(basis: TokenSet | undefined, signal: AbortSignal): Promise<TokenSet> {
-    const { retry } = this.#options;
+    const { backoffLimit, maxRetryAfter } = this.#options;
     for (let attempt = 0; ; attempt++) {
       try {
         return await this.#attempt(basis, signal);
       } catch (error) {
-        if (attempt >= retry.limit || !isTransient(error) || signal.aborted) throw error;
+        if (attempt >= REFRESH_RETRIES || !isTransient(error) || signal.aborted) throw error;
         // Exponential backoff with "equal jitter": half fixed, half random, so tabs and clients spread out.
-        const base = Math.min(retry.backoffLimit, 300 * 2 ** attempt) / 2;
+        const base = Math.min(backoffLimit, 300 * 2 ** attempt) / 2;
         let delay = base + Math.random() * base;
         // Retry-After (RFC 9110 10.2.3) on a 429, and on a 503 too, where a server in maintenance sends it. Honoured
         // up to maxRetryAfter; a server asking for longer gets its error handed on now, not a refresh held for an hour.
         const { code, retryAfterMs = code === 'ERR_SERVER' ? retryAfterFrom((error as { response: Response }).response.headers) : undefined } =
           error as { code: string; retryAfterMs?: number };
         if (retryAfterMs !== undefined) {
-          if (retryAfterMs > retry.maxRetryAfter) throw error;
+          if (retryAfterMs > maxRetryAfter) throw error;
           delay = Math.max(delay, retryAfterMs);
         }
         this.#say(`refresh attempt ${attempt + 1} failed (${code}); retry in ${Math.round(delay)} ms`);
