@@ -271,19 +271,20 @@ export class RefreshCoordinator {
         if (!this.#canRefresh(sent) && this.#tokens?.accessToken === sent.accessToken) {
           return this.#signIn(await this.endSession('no-refresh-token'), wait, signal, sent);
         }
-        return await untilAborted(this.refresh('unauthorized', sent), signal);
+      } else if (!this.#flight) {
+        // Sent without a token, and no refresh in flight (one in flight is joined below).
+        if (this.#tokens) return this.#tokens; // signed in while this request was out
+        if (this.#endReason) return this.#signIn(ended(this.#endReason), wait, signal, this.#endedTokens);
+        // A cookie session can mint a token although we hold none (a reload with a live session), but not after the
+        // user signed out: a background request must not sign them back in.
+        if (!this.#canRefresh(undefined) || this.#signedOutByUser) {
+          if (wait.mode === 'reject') return undefined;
+          wait.gate.announce('signed-out');
+          await wait.gate.hold(signal);
+          return this.#tokens;
+        }
       }
-      // Sent without a token.
-      if (this.#flight) return await untilAborted(this.#flight.promise, signal);
-      if (this.#tokens) return this.#tokens; // signed in while this request was out
-      if (this.#endReason) return this.#signIn(ended(this.#endReason), wait, signal, this.#endedTokens);
-      // A cookie session can mint a token although we hold none (a reload with a live session), but not after the user
-      // signed out: a background request must not sign them back in.
-      if (this.#canRefresh(undefined) && !this.#signedOutByUser) return await untilAborted(this.refresh('unauthorized'), signal);
-      if (wait.mode === 'reject') return undefined;
-      wait.gate.announce('signed-out');
-      await wait.gate.hold(signal);
-      return this.#tokens;
+      return await untilAborted(this.refresh('unauthorized', sent), signal);
     } catch (error) {
       if (isSessionExpiredError(error)) return this.#signIn(error, wait, signal, sent ?? this.#endedTokens);
       throw error;
