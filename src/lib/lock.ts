@@ -18,12 +18,6 @@ export interface TabLock {
   run<T>(name: string, fn: () => Promise<T>, signal?: AbortSignal): Promise<T>;
 }
 
-/** Whether Web Locks can be used here: they exist only in secure contexts of browsers and workers. */
-export function hasWebLocks(): boolean {
-  const locks = (globalThis as { navigator?: { locks?: { request?: unknown } } }).navigator?.locks;
-  return typeof locks?.request === 'function';
-}
-
 /**
  * The lock of a client: the in-page lock (a queue per name, shared with every client of this page), then, with
  * `crossTab`, a Web Lock where there is one, else `fallback` (an opt-in cross-tab lock for pages without Web Locks),
@@ -35,8 +29,9 @@ export function tabLock(crossTab: boolean, fallback?: TabLock): TabLock {
       untilAborted(
         serialized(name, async () => {
           signal?.throwIfAborted();
-          // An exclusive lock (the default mode); an absent signal is no signal.
-          if (crossTab && hasWebLocks()) return (await navigator.locks.request(name, { signal }, fn)) as T;
+          // An exclusive lock (the default mode); an absent signal is no signal. Web Locks exist only in secure
+          // contexts of browsers and workers.
+          if (crossTab && typeof (globalThis as { navigator?: { locks?: { request?: unknown } } }).navigator?.locks?.request === 'function') return (await navigator.locks.request(name, { signal }, fn)) as T;
           return crossTab && fallback ? fallback.run(name, fn, signal) : fn();
         }),
         signal,
