@@ -27,7 +27,7 @@ import { createSessionSignal, SUBSCRIBE_SESSION, type SessionSignal } from './li
 import { createLog, type Log } from './log.js';
 import { createLoginGate, type LoginGate, type LoginRequiredMode } from './login-gate.js';
 import { createOriginMatcher, originOf, type OriginRule } from './origins.js';
-import { openTabChannel } from './refresh/channel.js';
+import { openTabChannel, type SessionNotice } from './refresh/channel.js';
 import { RefreshCoordinator, type SessionStatus } from './refresh/coordinator.js';
 import type { RefreshStrategy } from './refresh/types.js';
 import { attachSignIn } from './signin/hook.js';
@@ -220,7 +220,7 @@ function createSession(options: AuthClientOptions, timeout: number, mode: LoginR
   // Requests that met a step-up challenge wait for a sign-in (here or in another tab), not for any refresh.
   const stepUpGate = createLoginGate(loginTimeout, mode, bus, log);
   const channel = crossTab
-    ? openTabChannel(storage.name, (notice) => (notice.type === 'activity' ? idle?.touch(true) : void coordinator.handleNotice(notice)))
+    ? openTabChannel(storage.name, (notice) => (notice.type === 'activity' ? idle?.touch(true) : void coordinator.handleNotice(notice as SessionNotice)))
     : undefined;
   const idle =
     idleTimeout === undefined

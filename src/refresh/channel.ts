@@ -21,6 +21,9 @@ export interface TabNotice {
   from: string;
 }
 
+/** A notice about the session (the coordinator's); `activity` notices go to the idle timer. */
+export type SessionNotice = TabNotice & { type: Exclude<TabNotice['type'], 'activity'> };
+
 /** An open channel. */
 export interface TabChannel {
   post(notice: Omit<TabNotice, 'version' | 'from'>): void;

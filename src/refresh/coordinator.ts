@@ -30,7 +30,7 @@ import type { LoginGate, LoginRequiredMode } from '../login-gate.js';
 import { normalizeTokens, tokenExpiry } from '../tokens.js';
 import type { RefreshTrigger, SessionEndReason, TokenSet, TokenStorage } from '../types.js';
 import type { Log } from '../log.js';
-import type { TabChannel, TabNotice } from './channel.js';
+import type { SessionNotice, TabChannel } from './channel.js';
 import type { TabLock } from '../lib/lock.js';
 import type { RefreshStrategy } from './types.js';
 
@@ -599,7 +599,7 @@ export class RefreshCoordinator {
   }
 
   /** React to another tab's notice. Tokens never travel in notices: shared storage is re-read. */
-  async handleNotice(notice: TabNotice): Promise<void> {
+  async handleNotice(notice: SessionNotice): Promise<void> {
     const { storage, dpop } = this.#options;
     const type = notice.type;
     // The other tab may have signed in or out with a DPoP key it rotated (rotateOnLogout): re-read the shared key
@@ -622,7 +622,8 @@ export class RefreshCoordinator {
       if (!stored || stored.accessToken === before?.accessToken) return;
       // A tab that had no session and now has one was signed in, whichever notice it heard last.
       this.#take(stored, type === 'login' || !before ? 'login' : 'refresh', notice.trigger ?? 'unauthorized', 'other-tab');
-    } else if (type === 'logout' || type === 'session-end') {
+    } else {
+      // 'logout' or 'session-end'.
       this.#noticeSeq++;
       if (type === 'logout') this.#signedOut('other-tab');
       else await this.endSession('other-tab', undefined, true);
