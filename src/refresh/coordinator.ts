@@ -262,19 +262,19 @@ export class RefreshCoordinator {
    * rejected token `sent`: a late 401 for a token already renewed replays without a second refresh.
    */
   async afterUnauthorized(sent: TokenSet | undefined, signal: AbortSignal | null | undefined, wait: SignInWait): Promise<TokenSet | undefined> {
-    // `#signIn` is returned, not awaited, inside the try: its own rejection (logout, loginTimeout) is final and
-    // must not be caught below and held a second time.
+    // A session found over is thrown to the catch, which returns `#signIn` there, not awaited: its own rejection
+    // (logout, loginTimeout) is final and must not be caught and held a second time.
     try {
       if (sent) {
         // End the session only while the rejected token is still the current one: when it is already gone (the
         // session ended or the user signed out meanwhile), refresh() says so without ending it a second time.
         if (!this.#canRefresh(sent) && this.#tokens?.accessToken === sent.accessToken) {
-          return this.#signIn(await this.endSession('no-refresh-token'), wait, signal, sent);
+          throw await this.endSession('no-refresh-token');
         }
       } else if (!this.#flight) {
         // Sent without a token, and no refresh in flight (one in flight is joined below).
         if (this.#tokens) return this.#tokens; // signed in while this request was out
-        if (this.#endReason) return this.#signIn(ended(this.#endReason), wait, signal, this.#endedTokens);
+        if (this.#endReason) throw ended(this.#endReason);
         // A cookie session can mint a token although we hold none (a reload with a live session), but not after the
         // user signed out: a background request must not sign them back in.
         if (!this.#canRefresh(undefined) || this.#signedOutByUser) {
