@@ -387,10 +387,11 @@ export class RefreshCoordinator {
       // a rotated refresh token used twice may revoke the whole grant).
       let basis = this.#tokens;
       if (storage.shared) {
-        const read = await this.#write(() => storage.get().then((stored) => ({ stored }), () => undefined));
+        // `null`: the read failed (nothing is known; go on with ours).
+        const stored = await this.#write(() => storage.get().catch(() => null));
         over();
-        if (read?.stored) basis = read.stored;
-        else if (read && this.#tokens) {
+        if (stored) basis = stored;
+        else if (stored === undefined && this.#tokens) {
           // Shared storage is the truth: it is empty, so another tab signed out or ended the session while we
           // waited (its notice may still be on the way). Spending our stale refresh token now would be a reuse.
           throw await this.endSession('other-tab', undefined, true);
@@ -421,25 +422,25 @@ export class RefreshCoordinator {
       if (stale()) throw SUPERSEDED;
       // Compare and set, in the page's write order: a sign-in or sign-out queued after this write lands after it,
       // and one that landed before it (another client over the same storage) wins over this late result.
-      const changed = await this.#write(async (): Promise<{ now: TokenSet | undefined } | undefined> => {
-        if (stale()) return { now: undefined };
+      // What is stored now when it changed (`null`: emptied); `undefined` when this result was stored (or is stale).
+      const changed = await this.#write(async (): Promise<TokenSet | null | undefined> => {
+        if (stale()) return;
         if (storage.shared) {
           const now = await storage.get().catch(() => basis);
-          if (now?.accessToken !== basis?.accessToken) return { now };
+          if (now?.accessToken !== basis?.accessToken) return now ?? null;
         }
         await put(storage, log, tokens);
         this.#lastStored = tokens.accessToken;
       });
       // Disposed while it ran (over shared storage, see dispose()): stored for the other tabs, nothing more.
       over();
-      if (changed) {
+      if (changed !== undefined) {
         // The shared storage changed while this refresh ran (another client signed in or out there): its result is
         // dropped, and the waiting requests follow what is stored now. The other client's notice brings the events.
-        const { now } = changed;
-        if (!now) throw await this.endSession('other-tab', undefined, true);
-        if (!maySameUser(rejected ?? basis, now)) throw userChanged();
-        this.#take(now, 'refresh', trigger, 'other-tab');
-        return now;
+        if (!changed) throw await this.endSession('other-tab', undefined, true);
+        if (!maySameUser(rejected ?? basis, changed)) throw userChanged();
+        this.#take(changed, 'refresh', trigger, 'other-tab');
+        return changed;
       }
       this.#noteLifetime(tokens);
       this.#take(tokens, 'refresh', trigger, 'local');
