@@ -459,8 +459,7 @@ export class RefreshCoordinator {
     const expiresAt = this.expiresAt(tokens);
     this.#say(source === 'local' ? 'refresh succeeded' : `${event} in another tab`);
     if (source === 'local') this.#channel?.post({ type: 'refresh', expiresAt, trigger });
-    if (event === 'login') bus.emit('login', { expiresAt, source });
-    else bus.emit('refresh', { expiresAt, trigger, source });
+    bus.emit(event, event === 'login' ? { expiresAt, source } : { expiresAt, trigger, source });
     onTokens(tokens);
   }
 
