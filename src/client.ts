@@ -170,7 +170,10 @@ export interface AuthClient {
   dispose(): void;
 }
 
-/** The session's parts, made and wired: what the auth path and the client's members work with. */
+/**
+ * The session's parts, made and wired: what the client's members work with, and what the auth path is built from
+ * (spread into its options: it reads its own, the coordinator, the gates and the clock).
+ */
 interface ClientSession {
   storage: TokenStorage;
   clock: ServerClock;
@@ -304,7 +307,7 @@ export function createAuthClient(options: AuthClientOptions = {}): AuthClient {
   const { coordinator, storage, idle, signal } = session;
   const errors = new ErrorMapper(() => coordinator.tokens !== undefined, localize);
   const authPath = createAuthPath({
-    coordinator, gate: session.gate, stepUpGate: session.stepUpGate, mode, isAuthorized, clock: session.clock, bus, log, errors, dpop,
+    ...session, mode, isAuthorized, bus, log, errors, dpop,
     attempt: createAttempt({ fetch: appFetch, timeout, bounding: defaultBounding(appFetch, timeout) }),
     resolveUrl: (input) => resolveRequestUrl(input, base),
     onActivity: () => idle?.touch(),
