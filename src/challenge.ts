@@ -193,14 +193,10 @@ export function summarizeChallenges(challenges: readonly Challenge[]): Challenge
     // `toString` would otherwise read as a param.
     const raw = Object.hasOwn(chosen.params, name) ? chosen.params[name] : undefined;
     if (typeof raw !== 'string') continue;
-    let value: unknown = raw;
-    if (LIST_PARAMS.includes(name)) {
-      const items = raw.split(/[ \t]+/).filter(Boolean);
-      value = items.length > 0 ? items : undefined;
-    } else if (name === 'max_age') {
+    const items = raw.split(/[ \t]+/).filter(Boolean);
+    const value =
       // RFC 9470 section 3: max_age is seconds since authentication, a non-negative integer (as in OIDC Core).
-      value = /^\d+$/.test(raw) && Number.isSafeInteger(+raw) ? +raw : undefined;
-    }
+      name === 'max_age' ? (/^\d+$/.test(raw) && Number.isSafeInteger(+raw) ? +raw : undefined) : LIST_PARAMS.includes(name) ? items[0] && items : raw;
     // error_description -> errorDescription, acr_values -> acrValues, max_age -> maxAge.
     if (value !== undefined) summary[name.replace(/_(.)/g, (_, letter: string) => letter.toUpperCase())] = value;
   }
