@@ -15,7 +15,9 @@ import {
   ServerError,
   UnauthorizedError,
   safeStatusText,
+  type ForbiddenErrorOptions,
   type HttpErrorOptions,
+  type RateLimitErrorOptions,
   type UnauthorizedReason,
 } from './http.js';
 
@@ -93,10 +95,14 @@ export async function errorFromResponse(
             : SESSION_ENDED,
     });
   }
-  if (status === 403) return new ForbiddenError(undefined, { ...base, requiredScope: requiredScope(summarizeChallenges(challenges), secrets) });
-  if (status === 404) return new NotFoundError(undefined, base);
-  if (status === 429) return new RateLimitError(undefined, { ...base, retryAfterMs: retryAfterMs(headers) });
-  return new (status > 499 && status < 600 ? ServerError : HttpError)(undefined, base);
+  // Each class takes the fields it has (403 requiredScope, 429 retryAfterMs) and ignores the others.
+  return new ((
+    status === 403 ? ForbiddenError : status === 404 ? NotFoundError : status === 429 ? RateLimitError : status > 499 && status < 600 ? ServerError : HttpError
+  ) as new (message: undefined, options: ForbiddenErrorOptions & RateLimitErrorOptions) => HttpError)(undefined, {
+    ...base,
+    requiredScope: requiredScope(summarizeChallenges(challenges), secrets),
+    retryAfterMs: retryAfterMs(headers),
+  });
 }
 
 function unauthorizedReason(summary: ChallengeSummary, credentialsSent: boolean | undefined): UnauthorizedReason {
@@ -118,8 +124,9 @@ function requiredScope(summary: ChallengeSummary, secrets: readonly (string | un
   const scopes = (summary.error === 'insufficient_scope' && summary.scope) || [];
   const kept = scopes
     .map((scope) => /^[\x21\x23-\x5b\x5d-\x7e]{1,128}$/.test(scope) && serverText(scope, secrets, 128))
-    .filter((scope) => typeof scope === 'string')
-    .slice(0, 32);
+    // serverText gives a non-empty string or nothing.
+    .filter(Boolean)
+    .slice(0, 32) as string[];
   return kept[0] ? kept : undefined;
 }
 
