@@ -140,7 +140,7 @@ function redactSecrets(body: unknown, secrets: readonly (string | undefined)[] =
   const present = secrets.filter(Boolean) as string[];
   if (!present[0]) return body;
   const redact = (text: string): string => present.reduce((out, secret) => out.replaceAll(secret, '[redacted]'), text);
-  // A copy built with an explicit stack, not recursion: 64 KiB of `[[[[...]]]]` parses into 32k levels, deeper than
+  // A copy built with a work list, not recursion: 64 KiB of `[[[[...]]]]` parses into 32k levels, deeper than
   // the call stack allows. `copy` gives a string redacted, a primitive as it is, and an object an empty copy that
   // the loop below fills.
   const pending: Array<[object, Record<string, unknown>]> = [];
@@ -152,8 +152,8 @@ function redactSecrets(body: unknown, secrets: readonly (string | undefined)[] =
     return target;
   };
   const root = copy(body);
-  for (let next = pending.pop(); next; next = pending.pop()) {
-    const [source, target] = next;
+  // for-of goes on to the pairs pushed while it runs.
+  for (const [source, target] of pending) {
     for (const [key, value] of Object.entries(source)) {
       // defineProperty: a key named `__proto__` stays a plain own property of the copy.
       Object.defineProperty(target, Array.isArray(target) ? key : redact(key), { value: copy(value), enumerable: true, writable: true, configurable: true });
