@@ -14,7 +14,6 @@ import {
   RateLimitError,
   ServerError,
   UnauthorizedError,
-  safeStatusText,
   type ForbiddenErrorOptions,
   type HttpErrorOptions,
   type RateLimitErrorOptions,
@@ -76,7 +75,7 @@ export async function errorFromResponse(
   const { status, headers } = response;
   const { secrets } = options;
   const body = redactSecrets('body' in options ? options.body : await readErrorBody(response, options.bodyTimeout ?? 5_000), secrets);
-  const base: HttpErrorOptions = { response, method: request.method, url: request.url, body, statusText: safeStatusText(response.statusText, secrets) };
+  const base: HttpErrorOptions = { response, method: request.method, url: request.url, body, statusText: serverText(response.statusText, secrets) ?? '' };
   const challenges = parseChallenges(headers.get('www-authenticate'));
   if (status === 401) {
     // Server text: an `error_description` or a token68 may echo the token the request carried.
