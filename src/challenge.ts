@@ -115,14 +115,13 @@ export function parseChallenges(header: string | null | undefined): Challenge[] 
   const s = header;
   const at = (pattern: RegExp, i: number) => ((pattern.lastIndex = i), pattern.exec(s));
   const skip = (i: number) => (at(ELEMENT, i), ELEMENT.lastIndex);
+  // The challenge params go to: none before the first challenge and after a token68 (params there belong to none).
   let current: Challenge | undefined;
-  // False before the first challenge and after a token68: params there belong to no challenge.
-  let acceptParams = false;
   let match: RegExpExecArray | null;
 
   for (let i = 0; (at(SEPARATORS, i), (i = SEPARATORS.lastIndex)) < s.length; ) {
     if ((match = at(PARAM, i))) {
-      if (current && acceptParams) {
+      if (current) {
         const name = match[1]!.toLowerCase();
         // A quoted-pair loses its backslash; a lone one at the very end escapes nothing and is dropped.
         const value = match[2]?.replace(/\\([\s\S]?)/g, '$1') ?? match[3]!;
@@ -134,12 +133,11 @@ export function parseChallenges(header: string | null | undefined): Challenge[] 
       // A new challenge: auth-scheme [ 1*SP ( token68 / #auth-param ) ].
       current = { scheme: match[1]!.toLowerCase(), params: Object.create(null) as Record<string, string> };
       challenges.push(current);
-      acceptParams = true;
       i = SCHEME.lastIndex;
       if ((match = at(TOKEN68, i))) {
         // token68 only when it fills the whole element: `abc=` followed by a comma is token68, `abc=def` a param.
         current.token68 = match[1]!;
-        acceptParams = false;
+        current = undefined;
         i = TOKEN68.lastIndex;
       } else if (s[i] !== ',' && !at(PARAM, i)) {
         // The first element after a scheme must be an auth-param, which the next turn of the loop reads. If it is
