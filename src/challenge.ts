@@ -115,7 +115,8 @@ export function parseChallenges(header: string | null | undefined): Challenge[] 
   const s = header;
   const at = (pattern: RegExp, i: number) => ((pattern.lastIndex = i), pattern.exec(s));
   const skip = (i: number) => (at(ELEMENT, i), ELEMENT.lastIndex);
-  // The challenge params go to: none before the first challenge and after a token68 (params there belong to none).
+  // The challenge that takes the params read: none before the first challenge and after a token68 (params there
+  // belong to no challenge).
   let current: Challenge | undefined;
   let match: RegExpExecArray | null;
 
