@@ -100,8 +100,9 @@ export abstract class AuthFetchError extends Error {
    * @param options `cause`, and overrides for `userMessage` and `action`.
    */
   constructor(message: string, options: AuthFetchErrorOptions = {}) {
-    // Pass `cause` only when given, so that `'cause' in error` stays meaningful.
-    super(message, 'cause' in options ? { cause: options.cause } : undefined);
+    // Error reads only `cause` from its options, and sets it only when the options have one (`'cause' in options`),
+    // so that `'cause' in error` stays meaningful.
+    super(message, options);
     // The instance's code is its class's static one, so that each class writes its code once.
     this.code = (new.target as unknown as { code: ErrorCode }).code;
     this.userMessage = options.userMessage ?? 'Something went wrong. Please try again.';
