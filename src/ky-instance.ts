@@ -123,10 +123,8 @@ export function createKyInstance(
     for (const method of ['get', 'post', 'put', 'patch', 'delete', 'head'] as const) {
       (wrapped as unknown as Record<string, unknown>)[method] = (input: Input, options?: Options) => wrapped(input, { ...options, method });
     }
-    wrapped.create = (defaults: Options = {}) => {
-      const [options, prefixOfCreated] = kyOptions(defaults, base);
-      return wrap(root.extend(options), prefixOfCreated);
-    };
+    // `create` is `auth.http`'s own `extend`: from its defaults, never from this instance's.
+    wrapped.create = (defaults: Options = {}) => top.extend(defaults);
     wrapped.extend = (defaults: Options | ((parent: Options) => Options)) => {
       let derivedPrefix = prefix;
       const derived = instance.extend((parent: Options) => {
@@ -142,5 +140,6 @@ export function createKyInstance(
     (wrapped as { retry: KyInstance['retry'] }).retry = instance.retry;
     return wrapped;
   };
-  return wrap(root, base);
+  const top = wrap(root, base);
+  return top;
 }
