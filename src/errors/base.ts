@@ -110,6 +110,15 @@ export abstract class AuthFetchError extends Error {
   }
 
   /**
+   * The brand, `true`: on the prototype, not enumerable, so invisible to JSON, Object.keys and structured clone,
+   * visible to the guards.
+   * @internal
+   */
+  get [ERROR_BRAND](): true {
+    return true;
+  }
+
+  /**
    * A plain, token-free object: `name`, `code`, `message`, `userMessage`, `action` and the scalar fields of the
    * class (`status`, `statusText`, `method`, `url` without query, `reason`, `retryAfterMs`, `requiredScope`,
    * `timeout`, `oauthError`). Never the `Response`, headers, body or `cause`. `JSON.stringify(error)` uses it; post
@@ -126,9 +135,6 @@ export abstract class AuthFetchError extends Error {
     return json as unknown as AuthFetchErrorJSON;
   }
 }
-
-// On the prototype, not enumerable: invisible to JSON, Object.keys and structured clone, visible to the guards.
-Object.defineProperty(AuthFetchError.prototype, ERROR_BRAND, { value: true });
 
 /** The options with a class's defaults for `userMessage` and `action` filled in. @internal */
 export function withDefaults<T extends AuthFetchErrorOptions>(options: T, userMessage: string, action: UserAction): T {
