@@ -63,7 +63,8 @@ export function resolvePrefix(prefix: string | URL, optionName: string, base = d
  * prefix it derives from (so `'v2'` under `https://api/` is `https://api/v2/`), ending in `/`.
  */
 export function resolveDerivedPrefix(prefixUrl: string | URL, parent: string | undefined): string {
-  return withSlash(typeof prefixUrl === 'string' ? resolveRequestUrl(prefixUrl, parent) : prefixUrl.href);
+  // A URL's href is absolute and resolves to itself.
+  return withSlash(resolveRequestUrl(String(prefixUrl), parent));
 }
 
 /**
