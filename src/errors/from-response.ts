@@ -109,7 +109,8 @@ function unauthorizedReason(summary: ChallengeSummary, credentialsSent: boolean 
   if (summary.error === 'insufficient_user_authentication') return 'step-up-required';
   if (summary.error === 'invalid_token') {
     // RFC 6750 has no separate code for expiry; servers say it in error_description ("The access token expired").
-    return /expir(?:y|ed|es|ation)/i.test(summary.errorDescription ?? '') ? 'expired-token' : 'invalid-token';
+    // (No description reads as 'undefined', which names no expiry.)
+    return /expir(?:y|ed|es|ation)/i.test(summary.errorDescription as string) ? 'expired-token' : 'invalid-token';
   }
   // RFC 6750 section 3.1: a request without credentials gets a challenge without an error code.
   if (summary.error === undefined && credentialsSent === false) return 'missing-credentials';
