@@ -44,7 +44,8 @@ export function dispatch(request: AuthRequest, headers: AttemptHeaders, manualRe
   // first cost a second Request and a second signal hook-up per attempt (bench/overhead.ts). A body is teed by
   // clone() so the template can be sent again on a replay.
   const input = template ? (template.body ? template.clone() : template) : request.url;
-  let init: RequestInit | undefined = template && request.ownsTemplate ? undefined : { ...request.init, headers };
+  // An owned template (only a Request input is owned) carries the headers itself.
+  let init: RequestInit | undefined = request.ownsTemplate ? undefined : { ...request.init, headers };
   if ((request.manualRedirect = !!manualRedirect)) (init ??= {}).redirect = 'manual';
   // The per-attempt timeout covers the wait for the response headers only (as ky's does), never the time a request
   // spends held for a refresh or a sign-in, and never the body download.
