@@ -17,7 +17,7 @@ function attach(request: AuthRequest, accessToken: string): Promise<Response> {
     const headers = withAuthorization(request, `DPoP ${accessToken}`);
     if (headers instanceof Headers) headers.set('dpop', proof);
     else headers.dpop = proof;
-    return dispatch(request, headers, (request.template ? request.template.redirect : (request.init?.redirect ?? 'follow')) === 'follow');
+    return dispatch(request, headers, ((request.template ?? request.init)?.redirect ?? 'follow') === 'follow');
   });
 }
 
