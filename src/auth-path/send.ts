@@ -64,21 +64,15 @@ function handleFailure(error: unknown, request: AuthRequest): never {
   throw request.path.errors.forFailure(error, request);
 }
 
-/**
- * Only the request's own origin speaks for the session: an answer from another origin, reached by redirects, is
- * handed back untouched (no refresh, no step-up, no events, its DPoP-Nonce and Date ignored). `redirected` is read
- * first: it is false on almost every response, and cheap.
- */
-export function speaksForSession(response: Response, request: AuthRequest): boolean {
-  return !request.leftOrigin && (!response.redirected || sameOrigin(response.url, request.url));
-}
-
 /** An attempt's response: handed back as it is, or, for a 401 with a token, on to {@link handleUnauthorized}. */
 function handleResponse(response: Response, request: AuthRequest): Response | Promise<Response> {
   const path = request.path;
-  const followed = path.dpop?.receive!(response, request);
+  // Only the request's own origin speaks for the session: an answer from another origin, reached by redirects, is
+  // handed back untouched (no refresh, no step-up, no events, its DPoP-Nonce and Date ignored). `redirected` is read
+  // first: it is false on almost every response, and cheap.
+  const own = !request.leftOrigin && (!response.redirected || sameOrigin(response.url, request.url));
+  const followed = path.dpop?.receive!(response, request, own);
   if (followed) return followed;
-  const own = speaksForSession(response, request);
   // Only a non-2xx response ever gets a typed error, the one reader of this note: a 2xx skips the WeakMap entry
   // (a WeakMap entry per response is GC work on every request).
   if (!response.ok) path.errors.noteCredentials(response, own ? request.tokens : undefined);
