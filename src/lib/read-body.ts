@@ -23,7 +23,7 @@ export async function readBounded(
   let timer: ReturnType<typeof setTimeout> | undefined;
   // Without timeoutMs, a deadline that never comes.
   const deadline = new Promise<undefined>((resolve) => {
-    if (timeoutMs !== undefined) timer = setTimeout(() => resolve(undefined), timeoutMs);
+    if (timeoutMs !== undefined) timer = setTimeout(resolve, timeoutMs); // called with no argument: undefined
   });
   try {
     // No stream (`response.body` of an empty answer) is an empty, complete body.
