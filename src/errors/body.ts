@@ -25,7 +25,8 @@ export async function readErrorBody(response: Response, timeoutMs: number, clone
   }
   if (!read?.bytes.length) return undefined;
   const contentType = response.headers.get('content-type') ?? '';
-  const label = /;\s*charset\s*=\s*"?([^";\s]+)"?/i.exec(contentType)?.[1] ?? 'utf-8';
+  // No charset: no label, which TextDecoder reads as UTF-8.
+  const label = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(contentType)?.[1];
   let decoder: TextDecoder;
   try {
     decoder = new TextDecoder(label, { fatal: true });
