@@ -184,7 +184,7 @@ export function summarizeChallenges(challenges: readonly Challenge[]): Challenge
     challenges.find((c) => isBearerLike(c) && Object.hasOwn(c.params, 'error')) ??
     challenges.find(isBearerLike) ??
     challenges[0];
-  if (chosen === undefined) return {};
+  if (!chosen) return {};
 
   const summary: Record<string, unknown> = { scheme: chosen.scheme };
   for (const name of SUMMARY_PARAMS) {

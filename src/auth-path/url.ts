@@ -83,7 +83,7 @@ export function resolveRequestUrl(input: string, prefix: string | undefined): st
   let end = input.length;
   while (input.charCodeAt(end - 1) <= 0x20) end -= 1; // NaN before the start
   const text = input.slice(0, end).replace(DROPPED, '');
-  if (prefix !== undefined && !NOT_A_PATH.test(text)) {
+  if (prefix && !NOT_A_PATH.test(text)) {
     // `prefix` ends in "/" and `text` does not start with a slash, so the result keeps the prefix's origin.
     return prefix + text.replace(LEADING_SLASH, '');
   }
