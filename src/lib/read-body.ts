@@ -23,7 +23,8 @@ export async function readBounded(
   let timer: ReturnType<typeof setTimeout> | undefined;
   // Without timeoutMs, a deadline that never comes.
   const deadline = new Promise<undefined>((resolve) => {
-    if (timeoutMs !== undefined) timer = setTimeout(resolve, timeoutMs); // called with no argument: undefined
+    // Called with no argument: undefined.
+    if (timeoutMs !== undefined) timer = setTimeout(resolve as () => void, timeoutMs);
   });
   try {
     // No stream (`response.body` of an empty answer) is an empty, complete body.
