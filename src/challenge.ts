@@ -115,14 +115,14 @@ export function parseChallenges(header: string | null | undefined): Challenge[] 
   const s = header;
   const at = (pattern: RegExp, i: number) => ((pattern.lastIndex = i), pattern.exec(s));
   const skip = (i: number) => (at(ELEMENT, i), ELEMENT.lastIndex);
+  // The challenge that takes the params read: none before the first challenge and after a token68 (params there
+  // belong to no challenge).
   let current: Challenge | undefined;
-  // False before the first challenge and after a token68: params there belong to no challenge.
-  let acceptParams = false;
   let match: RegExpExecArray | null;
 
   for (let i = 0; (at(SEPARATORS, i), (i = SEPARATORS.lastIndex)) < s.length; ) {
     if ((match = at(PARAM, i))) {
-      if (current && acceptParams) {
+      if (current) {
         const name = match[1]!.toLowerCase();
         // A quoted-pair loses its backslash; a lone one at the very end escapes nothing and is dropped.
         const value = match[2]?.replace(/\\([\s\S]?)/g, '$1') ?? match[3]!;
@@ -134,12 +134,11 @@ export function parseChallenges(header: string | null | undefined): Challenge[] 
       // A new challenge: auth-scheme [ 1*SP ( token68 / #auth-param ) ].
       current = { scheme: match[1]!.toLowerCase(), params: Object.create(null) as Record<string, string> };
       challenges.push(current);
-      acceptParams = true;
       i = SCHEME.lastIndex;
       if ((match = at(TOKEN68, i))) {
         // token68 only when it fills the whole element: `abc=` followed by a comma is token68, `abc=def` a param.
         current.token68 = match[1]!;
-        acceptParams = false;
+        current = undefined;
         i = TOKEN68.lastIndex;
       } else if (s[i] !== ',' && !at(PARAM, i)) {
         // The first element after a scheme must be an auth-param, which the next turn of the loop reads. If it is
@@ -185,7 +184,7 @@ export function summarizeChallenges(challenges: readonly Challenge[]): Challenge
     challenges.find((c) => isBearerLike(c) && Object.hasOwn(c.params, 'error')) ??
     challenges.find(isBearerLike) ??
     challenges[0];
-  if (chosen === undefined) return {};
+  if (!chosen) return {};
 
   const summary: Record<string, unknown> = { scheme: chosen.scheme };
   for (const name of SUMMARY_PARAMS) {
@@ -193,14 +192,10 @@ export function summarizeChallenges(challenges: readonly Challenge[]): Challenge
     // `toString` would otherwise read as a param.
     const raw = Object.hasOwn(chosen.params, name) ? chosen.params[name] : undefined;
     if (typeof raw !== 'string') continue;
-    let value: unknown = raw;
-    if (LIST_PARAMS.includes(name)) {
-      const items = raw.split(/[ \t]+/).filter(Boolean);
-      value = items.length > 0 ? items : undefined;
-    } else if (name === 'max_age') {
+    const items = raw.split(/[ \t]+/).filter(Boolean);
+    const value =
       // RFC 9470 section 3: max_age is seconds since authentication, a non-negative integer (as in OIDC Core).
-      value = /^\d+$/.test(raw) && Number.isSafeInteger(+raw) ? +raw : undefined;
-    }
+      name === 'max_age' ? (/^\d+$/.test(raw) && Number.isSafeInteger(+raw) ? +raw : undefined) : LIST_PARAMS.includes(name) ? items[0] && items : raw;
     // error_description -> errorDescription, acr_values -> acrValues, max_age -> maxAge.
     if (value !== undefined) summary[name.replace(/_(.)/g, (_, letter: string) => letter.toUpperCase())] = value;
   }

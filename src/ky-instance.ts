@@ -8,7 +8,6 @@
 import ky, { isHTTPError, type Input, type KyInstance, type Options, type ResponsePromise, type RetryOptions } from 'ky';
 import { isAuthFetchError, isTransient, type ErrorMapper } from './errors/index.js';
 import { kyRetryDelayMs, retryAfterMs as retryAfterFrom } from './lib/retry-after.js';
-import { isRefusedRedirect } from './auth-path/redirect.js';
 import { resolveDerivedPrefix, resolveRequestUrl } from './auth-path/url.js';
 
 /** The longest `Retry-After` honoured unless `retry.maxRetryAfter` says otherwise, in ms. */
@@ -38,7 +37,7 @@ function guardRetry(retry: RetryOptions, isRefreshFailure: (error: unknown) => b
     ...retry,
     shouldRetry: async (state) => {
       const { error } = state;
-      if (isRefreshFailure(error) || isRefusedRedirect(error)) return false;
+      if (isRefreshFailure(error)) return false;
       // ky only caps a long Retry-After at maxRetryAfter and waits that long; a server asking for longer than that
       // gets its error handed to the app now (RFC 9110 section 10.2.3).
       if (isHTTPError(error) && afterStatusCodes?.includes(error.response.status)) {
@@ -50,7 +49,8 @@ function guardRetry(retry: RetryOptions, isRefreshFailure: (error: unknown) => b
         if ((retryAfterFrom(headers) ?? 0) > maxRetryAfter || kyAfter > maxRetryAfter) return false;
         if (Number.isNaN(kyAfter) && statusCodes?.includes(status) !== false) return (await shouldRetry?.(state)) ?? true;
       }
-      // A session that ended, a refused token, a non-replayable body: running the auth path again cannot help.
+      // A session that ended, a refused token, a non-replayable body, a redirect a DPoP proof may not follow (action
+      // contact-support): running the auth path again cannot help.
       // Transient failures keep ky's default treatment (network failures retried for idempotent methods).
       if ((isAuthFetchError(error) && !isTransient(error)) || (error instanceof TypeError && !isHTTPError(error))) return false;
       return shouldRetry?.(state);
@@ -123,10 +123,8 @@ export function createKyInstance(
     for (const method of ['get', 'post', 'put', 'patch', 'delete', 'head'] as const) {
       (wrapped as unknown as Record<string, unknown>)[method] = (input: Input, options?: Options) => wrapped(input, { ...options, method });
     }
-    wrapped.create = (defaults: Options = {}) => {
-      const [options, prefixOfCreated] = kyOptions(defaults, base);
-      return wrap(root.extend(options), prefixOfCreated);
-    };
+    // `create` is `auth.http`'s own `extend`: from its defaults, never from this instance's.
+    wrapped.create = (defaults: Options = {}) => top.extend(defaults);
     wrapped.extend = (defaults: Options | ((parent: Options) => Options)) => {
       let derivedPrefix = prefix;
       const derived = instance.extend((parent: Options) => {
@@ -142,5 +140,6 @@ export function createKyInstance(
     (wrapped as { retry: KyInstance['retry'] }).retry = instance.retry;
     return wrapped;
   };
-  return wrap(root, base);
+  const top = wrap(root, base);
+  return top;
 }

@@ -10,6 +10,8 @@
 import { decodeJwt } from 'jose';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { UnauthorizedError, createAuthClient, customRefresh, dpop, type AuthClient, type AuthClientOptions, type AuthEventType } from '../src/index.js';
+import { refusedRedirectError } from '../src/auth-path/redirect.js';
+import { isTransient } from '../src/errors/index.js';
 import { redirectVia, startRecordingServer, type Recorded, type RecordingServer } from './helpers/recording.js';
 import { recordEvents } from './helpers/events.js';
 
@@ -219,6 +221,14 @@ describe('DPoP only', () => {
     let url = `${api.url}/end`;
     for (let i = 0; i < 21; i += 1) url = redirectVia(api, `/loop${i}`, url);
     await expect(auth.fetch(url)).rejects.toMatchObject({ code: 'ERR_NETWORK' });
+  });
+
+  // A browser's opaque redirect (test/browser/urls.test.ts) is refused with this error; auth.http must not retry it,
+  // which its action says (retrying would meet the same redirect).
+  it('a refused redirect is not transient, so auth.http does not retry it', () => {
+    const error = refusedRedirectError({ method: 'GET', url: `${api.url}/moved` });
+    expect(error).toMatchObject({ code: 'ERR_NETWORK', action: 'contact-support' });
+    expect(isTransient(error)).toBe(false);
   });
 });
 

@@ -17,7 +17,8 @@ export function withAuthorization(request: AuthRequest, authorization?: string):
   const template = request.template;
   const given = template ? template.headers : request.init?.headers;
   if (given === undefined) return authorization ? { authorization } : {};
-  const own = template && request.ownsTemplate ? template.headers : new Headers(given);
+  // Only a Request input can be owned (src/auth-path/request.ts): `given` is then its headers.
+  const own = request.ownsTemplate ? (given as Headers) : new Headers(given);
   if (authorization) own.set('authorization', authorization);
   return own;
 }

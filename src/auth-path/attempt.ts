@@ -169,13 +169,10 @@ function boundByHeadersTimeout(call: FetchCall, timeout: number, bySignal: Attem
       return globalDispatcher()!.dispatch(options, handler);
     },
   };
-  /** Whether the global dispatcher was seen (once undici is loaded it stays set). */
-  let dispatcherKnown = false;
   return (input, init: (RequestInit & { dispatcher?: unknown }) | undefined, target, onResponse, onError) => {
-    dispatcherKnown ||= globalDispatcher() !== undefined;
     // An app's own dispatcher for this request, none known yet (the first fetch of the process loads undici, which
     // sets it), or a global fetch that is no longer Node's own (it would ignore the dispatcher): an AbortSignal then.
-    if (init?.dispatcher !== undefined || !dispatcherKnown || !isNodeBuiltinFetch(globalThis.fetch)) {
+    if (init?.dispatcher !== undefined || !globalDispatcher() || !isNodeBuiltinFetch(globalThis.fetch)) {
       return bySignal(input, init, target, onResponse, onError);
     }
     (init ??= {}).dispatcher = dispatcher;

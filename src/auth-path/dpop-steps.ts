@@ -6,7 +6,7 @@ import { withAuthorization } from './attach-token.js';
 import { followRedirect } from './follow-redirect.js';
 import { isRedirect } from './redirect.js';
 import type { AuthRequest } from './request.js';
-import { dispatch, speaksForSession } from './send.js';
+import { dispatch } from './send.js';
 
 /** Send an attempt with a DPoP-bound token: `Authorization: DPoP <token>` and a fresh proof. */
 function attach(request: AuthRequest, accessToken: string): Promise<Response> {
@@ -17,17 +17,18 @@ function attach(request: AuthRequest, accessToken: string): Promise<Response> {
     const headers = withAuthorization(request, `DPoP ${accessToken}`);
     if (headers instanceof Headers) headers.set('dpop', proof);
     else headers.dpop = proof;
-    return dispatch(request, headers, (request.template ? request.template.redirect : (request.init?.redirect ?? 'follow')) === 'follow');
+    return dispatch(request, headers, ((request.template ?? request.init)?.redirect ?? 'follow') === 'follow');
   });
 }
 
 /**
  * A response, before the core reads it: a redirect the auth path follows itself is followed (the promise of the next
  * hop), and a `DPoP-Nonce` from the request's own origin is remembered for that origin (RFC 9449 section 8/9).
+ * @param own the response speaks for the session (src/auth-path/send.ts decides it once per response)
  */
-function receive(response: Response, request: AuthRequest): Promise<Response> | undefined {
+function receive(response: Response, request: AuthRequest, own: boolean): Promise<Response> | undefined {
   if (request.manualRedirect && isRedirect(response)) return followRedirect(response, request);
-  const nonce = request.authorized && speaksForSession(response, request) && response.headers.get('dpop-nonce');
+  const nonce = request.authorized && own && response.headers.get('dpop-nonce');
   if (nonce) request.path.dpop!.rememberNonce(request.url, nonce);
   return undefined;
 }

@@ -65,23 +65,16 @@ export function requestForHop(request: Request, url: string, method: string, dro
   return new Request(url, init);
 }
 
-/** The refused-redirect errors made here. */
-const refused = new WeakSet<object>();
-
-/** The failure of a DPoP-bound request whose redirect a browser keeps opaque: it is not followed. */
+/**
+ * The failure of a DPoP-bound request whose redirect a browser keeps opaque: it is not followed. Its action,
+ * `contact-support`, makes it a failure that is not transient (src/errors/transient.ts), so `auth.http` does not
+ * retry it: a retry would meet the same redirect.
+ */
 export function refusedRedirectError({ method, url }: { method: string; url: string }): NetworkError {
-  const error = new NetworkError(
+  return new NetworkError(
     `Redirect not followed: ${method} ${redactUrl(url)}: a DPoP proof may not follow a redirect whose target the browser hides`,
     { method, url, action: 'contact-support' },
   );
-  refused.add(error);
-  return error;
-}
-
-/** Whether an error is a refused redirect (retrying it would meet the same redirect). */
-export function isRefusedRedirect(error: unknown): boolean {
-  // WeakSet.has answers false for a primitive (ECMAScript: "CanBeHeldWeakly"), never throws.
-  return refused.has(error as object);
 }
 
 /** A redirect that cannot be followed (too many, no usable `Location`): a network error, as fetch reports it. */

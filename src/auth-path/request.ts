@@ -62,13 +62,10 @@ export function prepareRequest(
   let template: Request | undefined;
   let ownsTemplate = false;
   // Not a Request (of this realm or another: an iframe's, a test environment's).
-  if (
-    input instanceof URL ||
-    !(input instanceof Request || (typeof (input as Partial<Request>)?.url === 'string' && typeof (input as Partial<Request>).clone === 'function'))
-  ) {
-    // fetch takes any object with a stringifier (a `Location`, a URL of another realm or a router's URL-like): it is
-    // the string it turns into, resolved as fetch resolves it.
-    url = input instanceof URL ? input.href : path.resolveUrl(String(input));
+  if (!(input instanceof Request || (typeof (input as Partial<Request>)?.url === 'string' && typeof (input as Partial<Request>).clone === 'function'))) {
+    // fetch takes any object with a stringifier (a URL, a `Location`, a router's URL-like): it is the string it turns
+    // into, resolved as fetch resolves it. A URL's href is absolute and reads back as itself.
+    url = path.resolveUrl(String(input));
     method = (init?.method ?? 'GET').toUpperCase();
   } else {
     // A Request (ky always passes one). Merge init into a template (our own object then); its body is teed per

@@ -44,7 +44,8 @@ export function dispatch(request: AuthRequest, headers: AttemptHeaders, manualRe
   // first cost a second Request and a second signal hook-up per attempt (bench/overhead.ts). A body is teed by
   // clone() so the template can be sent again on a replay.
   const input = template ? (template.body ? template.clone() : template) : request.url;
-  let init: RequestInit | undefined = template && request.ownsTemplate ? undefined : { ...request.init, headers };
+  // An owned template (only a Request input is owned) carries the headers itself.
+  let init: RequestInit | undefined = request.ownsTemplate ? undefined : { ...request.init, headers };
   if ((request.manualRedirect = !!manualRedirect)) (init ??= {}).redirect = 'manual';
   // The per-attempt timeout covers the wait for the response headers only (as ky's does), never the time a request
   // spends held for a refresh or a sign-in, and never the body download.
@@ -63,21 +64,15 @@ function handleFailure(error: unknown, request: AuthRequest): never {
   throw request.path.errors.forFailure(error, request);
 }
 
-/**
- * Only the request's own origin speaks for the session: an answer from another origin, reached by redirects, is
- * handed back untouched (no refresh, no step-up, no events, its DPoP-Nonce and Date ignored). `redirected` is read
- * first: it is false on almost every response, and cheap.
- */
-export function speaksForSession(response: Response, request: AuthRequest): boolean {
-  return !request.leftOrigin && (!response.redirected || sameOrigin(response.url, request.url));
-}
-
 /** An attempt's response: handed back as it is, or, for a 401 with a token, on to {@link handleUnauthorized}. */
 function handleResponse(response: Response, request: AuthRequest): Response | Promise<Response> {
   const path = request.path;
-  const followed = path.dpop?.receive!(response, request);
+  // Only the request's own origin speaks for the session: an answer from another origin, reached by redirects, is
+  // handed back untouched (no refresh, no step-up, no events, its DPoP-Nonce and Date ignored). `redirected` is read
+  // first: it is false on almost every response, and cheap.
+  const own = !request.leftOrigin && (!response.redirected || sameOrigin(response.url, request.url));
+  const followed = path.dpop?.receive!(response, request, own);
   if (followed) return followed;
-  const own = speaksForSession(response, request);
   // Only a non-2xx response ever gets a typed error, the one reader of this note: a 2xx skips the WeakMap entry
   // (a WeakMap entry per response is GC work on every request).
   if (!response.ok) path.errors.noteCredentials(response, own ? request.tokens : undefined);

@@ -63,7 +63,8 @@ export function resolvePrefix(prefix: string | URL, optionName: string, base = d
  * prefix it derives from (so `'v2'` under `https://api/` is `https://api/v2/`), ending in `/`.
  */
 export function resolveDerivedPrefix(prefixUrl: string | URL, parent: string | undefined): string {
-  return withSlash(typeof prefixUrl === 'string' ? resolveRequestUrl(prefixUrl, parent) : prefixUrl.href);
+  // A URL's href is absolute and resolves to itself.
+  return withSlash(resolveRequestUrl(String(prefixUrl), parent));
 }
 
 /**
@@ -82,7 +83,7 @@ export function resolveRequestUrl(input: string, prefix: string | undefined): st
   let end = input.length;
   while (input.charCodeAt(end - 1) <= 0x20) end -= 1; // NaN before the start
   const text = input.slice(0, end).replace(DROPPED, '');
-  if (prefix !== undefined && !NOT_A_PATH.test(text)) {
+  if (prefix && !NOT_A_PATH.test(text)) {
     // `prefix` ends in "/" and `text` does not start with a slash, so the result keeps the prefix's origin.
     return prefix + text.replace(LEADING_SLASH, '');
   }

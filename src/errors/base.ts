@@ -100,12 +100,22 @@ export abstract class AuthFetchError extends Error {
    * @param options `cause`, and overrides for `userMessage` and `action`.
    */
   constructor(message: string, options: AuthFetchErrorOptions = {}) {
-    // Pass `cause` only when given, so that `'cause' in error` stays meaningful.
-    super(message, 'cause' in options ? { cause: options.cause } : undefined);
+    // Error reads only `cause` from its options, and sets it only when the options have one (`'cause' in options`),
+    // so that `'cause' in error` stays meaningful.
+    super(message, options);
     // The instance's code is its class's static one, so that each class writes its code once.
     this.code = (new.target as unknown as { code: ErrorCode }).code;
     this.userMessage = options.userMessage ?? 'Something went wrong. Please try again.';
     this.action = options.action ?? 'retry';
+  }
+
+  /**
+   * The brand, `true`: on the prototype, not enumerable, so invisible to JSON, Object.keys and structured clone,
+   * visible to the guards.
+   * @internal
+   */
+  get [ERROR_BRAND](): true {
+    return true;
   }
 
   /**
@@ -125,9 +135,6 @@ export abstract class AuthFetchError extends Error {
     return json as unknown as AuthFetchErrorJSON;
   }
 }
-
-// On the prototype, not enumerable: invisible to JSON, Object.keys and structured clone, visible to the guards.
-Object.defineProperty(AuthFetchError.prototype, ERROR_BRAND, { value: true });
 
 /** The options with a class's defaults for `userMessage` and `action` filled in. @internal */
 export function withDefaults<T extends AuthFetchErrorOptions>(options: T, userMessage: string, action: UserAction): T {

@@ -16,17 +16,17 @@ export const MAX_ERROR_BODY_BYTES = 65_536; // 64 KiB
  * @internal
  */
 export async function readErrorBody(response: Response, timeoutMs: number, clone = true): Promise<unknown> {
-  let stream: ReadableStream<Uint8Array> | null;
+  let read: Awaited<ReturnType<typeof readBounded>>;
   try {
-    if (response.body === null || response.bodyUsed) return undefined;
-    stream = clone ? response.clone().body : response.body;
+    // A used body cannot be read again, nor cloned; clone() also throws for a body being read.
+    if (!response.bodyUsed) read = await readBounded(clone ? response.clone().body : response.body, MAX_ERROR_BODY_BYTES, timeoutMs);
   } catch {
     return undefined;
   }
-  const read = await readBounded(stream, MAX_ERROR_BODY_BYTES, timeoutMs);
   if (!read?.bytes.length) return undefined;
   const contentType = response.headers.get('content-type') ?? '';
-  const label = /;\s*charset\s*=\s*"?([^";\s]+)"?/i.exec(contentType)?.[1] ?? 'utf-8';
+  // No charset: no label, which TextDecoder reads as UTF-8.
+  const label = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(contentType)?.[1];
   let decoder: TextDecoder;
   try {
     decoder = new TextDecoder(label, { fatal: true });
@@ -41,10 +41,10 @@ export async function readErrorBody(response: Response, timeoutMs: number, clone
   } catch {
     return undefined;
   }
-  if (!/^(?:application|text)\/(?:[\w.!#$&^-]+\+)?json$/i.test(contentType.split(';')[0]!.trim())) return text;
   try {
-    return JSON.parse(text) as unknown;
+    if (/^(?:application|text)\/(?:[\w.!#$&^-]+\+)?json$/i.test(contentType.split(';')[0]!.trim())) return JSON.parse(text) as unknown;
   } catch {
-    return text;
+    // Not JSON after all: the text.
   }
+  return text;
 }

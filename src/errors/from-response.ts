@@ -14,8 +14,9 @@ import {
   RateLimitError,
   ServerError,
   UnauthorizedError,
-  safeStatusText,
+  type ForbiddenErrorOptions,
   type HttpErrorOptions,
+  type RateLimitErrorOptions,
   type UnauthorizedReason,
 } from './http.js';
 
@@ -74,7 +75,7 @@ export async function errorFromResponse(
   const { status, headers } = response;
   const { secrets } = options;
   const body = redactSecrets('body' in options ? options.body : await readErrorBody(response, options.bodyTimeout ?? 5_000), secrets);
-  const base: HttpErrorOptions = { response, method: request.method, url: request.url, body, statusText: safeStatusText(response.statusText, secrets) };
+  const base: HttpErrorOptions = { response, method: request.method, url: request.url, body, statusText: serverText(response.statusText, secrets) ?? '' };
   const challenges = parseChallenges(headers.get('www-authenticate'));
   if (status === 401) {
     // Server text: an `error_description` or a token68 may echo the token the request carried.
@@ -93,10 +94,14 @@ export async function errorFromResponse(
             : SESSION_ENDED,
     });
   }
-  if (status === 403) return new ForbiddenError(undefined, { ...base, requiredScope: requiredScope(summarizeChallenges(challenges), secrets) });
-  if (status === 404) return new NotFoundError(undefined, base);
-  if (status === 429) return new RateLimitError(undefined, { ...base, retryAfterMs: retryAfterMs(headers) });
-  return new (status > 499 && status < 600 ? ServerError : HttpError)(undefined, base);
+  // Each class takes the fields it has (403 requiredScope, 429 retryAfterMs) and ignores the others.
+  return new ((
+    status === 403 ? ForbiddenError : status === 404 ? NotFoundError : status === 429 ? RateLimitError : status > 499 && status < 600 ? ServerError : HttpError
+  ) as new (message: undefined, options: ForbiddenErrorOptions & RateLimitErrorOptions) => HttpError)(undefined, {
+    ...base,
+    requiredScope: requiredScope(summarizeChallenges(challenges), secrets),
+    retryAfterMs: retryAfterMs(headers),
+  });
 }
 
 function unauthorizedReason(summary: ChallengeSummary, credentialsSent: boolean | undefined): UnauthorizedReason {
@@ -104,7 +109,8 @@ function unauthorizedReason(summary: ChallengeSummary, credentialsSent: boolean 
   if (summary.error === 'insufficient_user_authentication') return 'step-up-required';
   if (summary.error === 'invalid_token') {
     // RFC 6750 has no separate code for expiry; servers say it in error_description ("The access token expired").
-    return /expir(?:y|ed|es|ation)/i.test(summary.errorDescription ?? '') ? 'expired-token' : 'invalid-token';
+    // (No description reads as 'undefined', which names no expiry.)
+    return /expir(?:y|ed|es|ation)/i.test(summary.errorDescription as string) ? 'expired-token' : 'invalid-token';
   }
   // RFC 6750 section 3.1: a request without credentials gets a challenge without an error code.
   if (summary.error === undefined && credentialsSent === false) return 'missing-credentials';
@@ -118,8 +124,9 @@ function requiredScope(summary: ChallengeSummary, secrets: readonly (string | un
   const scopes = (summary.error === 'insufficient_scope' && summary.scope) || [];
   const kept = scopes
     .map((scope) => /^[\x21\x23-\x5b\x5d-\x7e]{1,128}$/.test(scope) && serverText(scope, secrets, 128))
-    .filter((scope) => typeof scope === 'string')
-    .slice(0, 32);
+    // serverText gives a non-empty string or nothing.
+    .filter(Boolean)
+    .slice(0, 32) as string[];
   return kept[0] ? kept : undefined;
 }
 
@@ -133,7 +140,7 @@ function redactSecrets(body: unknown, secrets: readonly (string | undefined)[] =
   const present = secrets.filter(Boolean) as string[];
   if (!present[0]) return body;
   const redact = (text: string): string => present.reduce((out, secret) => out.replaceAll(secret, '[redacted]'), text);
-  // A copy built with an explicit stack, not recursion: 64 KiB of `[[[[...]]]]` parses into 32k levels, deeper than
+  // A copy built with a work list, not recursion: 64 KiB of `[[[[...]]]]` parses into 32k levels, deeper than
   // the call stack allows. `copy` gives a string redacted, a primitive as it is, and an object an empty copy that
   // the loop below fills.
   const pending: Array<[object, Record<string, unknown>]> = [];
@@ -145,8 +152,8 @@ function redactSecrets(body: unknown, secrets: readonly (string | undefined)[] =
     return target;
   };
   const root = copy(body);
-  for (let next = pending.pop(); next; next = pending.pop()) {
-    const [source, target] = next;
+  // for-of goes on to the pairs pushed while it runs.
+  for (const [source, target] of pending) {
     for (const [key, value] of Object.entries(source)) {
       // defineProperty: a key named `__proto__` stays a plain own property of the copy.
       Object.defineProperty(target, Array.isArray(target) ? key : redact(key), { value: copy(value), enumerable: true, writable: true, configurable: true });

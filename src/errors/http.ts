@@ -111,17 +111,10 @@ export class HttpError extends AuthFetchError {
         transient ? 'retry' : 'contact-support',
       ),
     );
-    Object.assign(this, { status, statusText: options.statusText ?? safeStatusText(response.statusText), method, url, response, body: options.body });
-  }}
-
-/**
- * A reason phrase fit to keep in `statusText` (and so in `toJSON()`, which apps log): RFC 9110 section 15 lets a
- * server send any text there, and one that echoes the request hands back its `Authorization` header. Control
- * characters are removed, the length capped, and a phrase carrying one of `secrets` dropped (empty string).
- * @internal
- */
-export function safeStatusText(statusText: string, secrets: readonly (string | undefined)[] = []): string {
-  return serverText(statusText, secrets) ?? '';
+    // RFC 9110 section 15 lets a server send any reason phrase, and one that echoes the request hands back its
+    // `Authorization` header: serverText removes control characters, caps it and drops one carrying a secret.
+    Object.assign(this, { status, statusText: options.statusText ?? serverText(response.statusText) ?? '', method, url, response, body: options.body });
+  }
 }
 
 /** Why a 401 happened, as far as the `WWW-Authenticate` challenge (RFC 6750 section 3.1, RFC 9470) tells. */

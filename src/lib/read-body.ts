@@ -16,26 +16,26 @@ export async function readBounded(
   timeoutMs?: number,
 ): Promise<{ bytes: Uint8Array; complete: boolean } | undefined> {
   let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
-  const chunks: Uint8Array[] = [];
+  // Filled in place: a body ends up in one array without a second copy; only the part read is handed out.
+  const bytes = new Uint8Array(maxBytes);
   let size = 0;
   let complete = false;
   let timer: ReturnType<typeof setTimeout> | undefined;
   // Without timeoutMs, a deadline that never comes.
   const deadline = new Promise<undefined>((resolve) => {
-    if (timeoutMs !== undefined) timer = setTimeout(() => resolve(undefined), timeoutMs);
+    // Called with no argument: undefined.
+    if (timeoutMs !== undefined) timer = setTimeout(resolve as () => void, timeoutMs);
   });
   try {
-    if (stream === null) return { bytes: new Uint8Array(0), complete: true };
-    reader = stream.getReader();
-    while (size <= maxBytes) {
-      const result = await Promise.race([reader.read(), deadline]);
+    // No stream (`response.body` of an empty answer) is an empty, complete body.
+    for (reader = stream?.getReader(), complete = !reader; !complete && size <= maxBytes; ) {
+      const result = await Promise.race([reader!.read(), deadline]);
       if (!result) return undefined; // stalled past the deadline
-      if (result.done) {
-        complete = true;
-        break;
+      if (!(complete = result.done)) {
+        // Only the last chunk can reach past maxBytes (reading stops there): it is cut at the limit.
+        bytes.set(result.value.subarray(0, maxBytes - size), size);
+        size += result.value.byteLength;
       }
-      chunks.push(result.value);
-      size += result.value.byteLength;
     }
   } catch {
     // A used or locked stream, or one that broke mid-body.
@@ -44,13 +44,6 @@ export async function readBounded(
     clearTimeout(timer);
     if (!complete) reader?.cancel().catch(() => undefined);
   }
-  const bytes = new Uint8Array(Math.min(size, maxBytes));
-  let offset = 0;
-  // Only the last chunk can reach past maxBytes (reading stops there), so every chunk starts within `bytes`.
-  for (const chunk of chunks) {
-    bytes.set(chunk.subarray(0, bytes.length - offset), offset);
-    offset += chunk.byteLength;
-  }
   // A body of exactly maxBytes that then ends is complete; one that went past it is cut.
-  return { bytes, complete: complete && size <= maxBytes };
+  return { bytes: bytes.subarray(0, size), complete: complete && size <= maxBytes };
 }

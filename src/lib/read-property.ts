@@ -8,9 +8,9 @@
  * ```
  */
 export function readProperty(value: unknown, key: PropertyKey): unknown {
-  if ((typeof value !== 'object' && typeof value !== 'function') || value === null) return undefined;
   try {
-    return (value as Record<PropertyKey, unknown>)[key];
+    // Objects and functions only (Object() wraps a primitive, and gives null and undefined a new object).
+    return Object(value) === value ? (value as Record<PropertyKey, unknown>)[key] : undefined;
   } catch {
     return undefined;
   }

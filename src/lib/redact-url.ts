@@ -15,8 +15,6 @@ export function redactUrl(url: string): string {
     return parsed.href;
   } catch {
     // A relative or malformed URL: cut by hand rather than show it whole.
-    const cut = url.search(/[?#]/);
-    const head = cut === -1 ? url : url.slice(0, cut);
-    return head.replace(/^([a-z][a-z\d+.-]*:\/\/)[^/@]*@/i, '$1');
+    return url.split(/[?#]/)[0]!.replace(/^([a-z][a-z\d+.-]*:\/\/)[^/@]*@/i, '$1');
   }
 }
