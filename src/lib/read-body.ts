@@ -16,8 +16,9 @@ export async function readBounded(
   timeoutMs?: number,
 ): Promise<{ bytes: Uint8Array; complete: boolean } | undefined> {
   let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
-  // Filled in place: a body ends up in one array without a second copy; only the part read is handed out.
-  const bytes = new Uint8Array(maxBytes);
+  // Chunks are kept as they come and joined once: nothing the size of the limit is allocated for a short body (an
+  // error body each of a thousand failing requests reads, say).
+  const chunks: Uint8Array[] = [];
   let size = 0;
   let complete = false;
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -32,8 +33,7 @@ export async function readBounded(
       const result = await Promise.race([reader!.read(), deadline]);
       if (!result) return undefined; // stalled past the deadline
       if (!(complete = result.done)) {
-        // Only the last chunk can reach past maxBytes (reading stops there): it is cut at the limit.
-        bytes.set(result.value.subarray(0, maxBytes - size), size);
+        chunks.push(result.value);
         size += result.value.byteLength;
       }
     }
@@ -44,6 +44,13 @@ export async function readBounded(
     clearTimeout(timer);
     if (!complete) reader?.cancel().catch(() => undefined);
   }
-  // A body of exactly maxBytes that then ends is complete; one that went past it is cut.
-  return { bytes: bytes.subarray(0, size), complete: complete && size <= maxBytes };
+  // Only the last chunk can reach past maxBytes (reading stops there): it is cut at the limit. A body of exactly
+  // maxBytes that then ends is complete; one that went past it is cut.
+  const bytes = new Uint8Array(Math.min(size, maxBytes));
+  size = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk.subarray(0, bytes.length - size), size);
+    size += chunk.byteLength;
+  }
+  return { bytes, complete: complete && size <= maxBytes };
 }
