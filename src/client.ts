@@ -295,6 +295,9 @@ export function createAuthClient(options: AuthClientOptions = {}): AuthClient {
   const mode = options.loginRequired ?? 'reject';
   if (mode !== 'reject' && mode !== 'wait') throw new TypeError("authfetch: option loginRequired must be 'reject' or 'wait'");
   if (typeof (appFetch === undefined ? globalThis.fetch : appFetch) !== 'function') throw new TypeError('authfetch: no fetch is available; pass the fetch option');
+  // The auth path's DPoP steps are members of the object dpop() returns (src/auth-path/dpop-steps.ts): an object
+  // without them would fail every response later, so it fails here.
+  if (dpop && !dpop.receive) throw new TypeError('authfetch: option dpop must come from dpop()');
   const base = options.baseUrl === undefined ? undefined : resolvePrefix(options.baseUrl, 'baseUrl');
   const defaultOrigins = [base, pageUrl()].filter((url) => url !== undefined && originOf(url) !== undefined) as string[];
   const isAuthorized = createOriginMatcher(options.authorizedOrigins ?? defaultOrigins);
