@@ -73,7 +73,7 @@ export async function handleUnauthorized(response: Response, request: AuthReques
   if (!renewed) return finalUnauthorized(response, request);
   discardBody(response);
   if (request.oneShotBody) {
-    throw new TypeError('authfetch: a 401 needs a replay, but the body is a one-shot ReadableStream (or async iterable) that cannot be sent again');
+    throw new TypeError('authfetch: a 401 needs a replay, but the body is a one-shot ReadableStream (or async iterable) that cannot be sent again; pass a string, Blob, FormData or URLSearchParams');
   }
   request.replayed = true;
   request.nonceRetried = false;
