@@ -89,13 +89,12 @@ export const auth = createAuthClient({
   },
 };
 
-// What oidc() may add to the core app, min+gzip. DESIGN.md's budget is 9 KiB; oauth4webapi's own share of a sign-in
-// flow is about 6 KiB of it (discovery, PKCE, client authentication, code exchange with ID token validation,
-// refresh, revocation), and authfetch's sign-in (redirect, popup hand-over, one-exchange-per-code transactions,
-// logout) measures about 4 KiB more. The check holds the measured size (10.3 KiB) with a little room for the other
-// changes of this round, so that growth fails loudly; the gap to the budget is reported, not hidden.
+// What oidc() may add to the core app, min+gzip: DESIGN.md's budget, 9 KiB, checked as it is. oauth4webapi's share is
+// PKCE, the token endpoint request and client authentication (about 5 kB minified); the discovery, the checks of the
+// authorization response, the token response and the ID token (OIDC Core 3.1.3.7), the redirect and popup hand-over,
+// the one-exchange-per-code transactions and logout are authfetch's own (src/signin/).
 const OIDC_BUDGET_BYTES = 9 * 1024;
-const OIDC_LIMIT_BYTES = 11 * 1024;
+const OIDC_LIMIT_BYTES = OIDC_BUDGET_BYTES;
 const OAUTH4WEBAPI = /(^|\/)node_modules\/oauth4webapi\//;
 
 // Strings only the subpath entries hold: the core app and dist/index.js must have none of them.
@@ -126,8 +125,8 @@ const KIB = 1024;
 // `contract`: the budget the design promises. `ceiling`: what this check enforces today. Lower the ceiling with every
 // cut (to the new size, rounded up to 0.1 KiB); it may never be raised to let a change through unexamined.
 const BUDGETS = {
-  core: { contract: 12 * KIB, ceiling: 24.9 * KIB },
-  full: { contract: 20 * KIB, ceiling: 30.6 * KIB },
+  core: { contract: 12 * KIB, ceiling: 21.3 * KIB },
+  full: { contract: 20 * KIB, ceiling: 27.7 * KIB },
 };
 const breakdown = !process.argv.includes('--no-breakdown');
 
