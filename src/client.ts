@@ -341,8 +341,14 @@ export function createAuthClient(options: AuthClientOptions = {}): AuthClient {
     // The coordinator's token policy: after a transient refresh failure the token is still given while it has not
     // expired; after the session ended or changed hands, whatever is current now.
     getAccessToken: async () => {
-      await coordinator.ready;
-      return (await coordinator.tokenFor())?.accessToken;
+      if (!coordinator.isReady) await coordinator.ready;
+      // The common case (no refresh in flight, not expiring) answers without another await, as the auth path sends:
+      // every await is a turn in which a sign-in or sign-out can make the answer stale.
+      const current = coordinator.tokens;
+      if (current && !coordinator.inflight && !coordinator.isExpiring(current)) return current.accessToken;
+      await coordinator.tokenFor();
+      // Read now, not what the policy picked an await ago: a sign-in or sign-out in between is the newer answer.
+      return coordinator.tokens?.accessToken;
     },
     refresh: () => coordinator.refreshNow(),
     touch: () => idle?.touch(),

@@ -4,7 +4,7 @@
  * background tabs and sleeping machines fire late.
  */
 import type { EventBus } from './events.js';
-import { listenOn, onVisible } from './lib/runtime.js';
+import { listenOn, onVisible, unref } from './lib/runtime.js';
 import type { Log } from './log.js';
 
 /**
@@ -65,6 +65,20 @@ function trackInput(touch: () => void): (() => void)[] {
 }
 
 /**
+ * Local activity, shared with other tabs (the `localStorage` record and `onLocalActivity`) at most once a second, or
+ * a tenth of the timeout when that is shorter: input events arrive by the hundred.
+ */
+function activitySharer(key: string | undefined, idleTimeout: number, onLocalActivity: () => void): (now: number) => void {
+  let last = 0;
+  return (now) => {
+    if (now - last <= Math.min(1000, idleTimeout / 10)) return;
+    last = now;
+    writeShared(key, now);
+    onLocalActivity();
+  };
+}
+
+/**
  * Make an idle timer; see {@link IdleTimer}.
  * @param idleWarning at most `idleTimeout`
  * @param trackActivity count the page's input events as activity
@@ -84,10 +98,9 @@ export function createIdleTimer(
   onLocalActivity: () => void,
   key?: string,
 ): IdleTimer {
-  let deadline = 0;
-  let warned = false;
-  let running = false;
-  let lastBroadcast = 0;
+  // The deadline and whether its warning went out, and whether the timer runs.
+  let deadline = 0, warned = false, running = false;
+  const share = activitySharer(key, idleTimeout, onLocalActivity);
   let timer: ReturnType<typeof setTimeout> | undefined;
 
   const stop = () => {
@@ -120,7 +133,7 @@ export function createIdleTimer(
     const now = Date.now();
     const warnAt = deadline - idleWarning;
     timer = setTimeout(check, (!warned && warnAt > now ? warnAt : deadline) - now);
-    (timer as { unref?: () => void }).unref?.();
+    unref(timer);
   };
 
   const touch = (fromOtherTab = false) => {
@@ -134,11 +147,7 @@ export function createIdleTimer(
     }
     deadline = now + idleTimeout;
     warned = false;
-    if (!fromOtherTab && now - lastBroadcast > Math.min(1000, idleTimeout / 10)) {
-      lastBroadcast = now;
-      writeShared(key, now);
-      onLocalActivity();
-    }
+    if (!fromOtherTab) share(now);
     schedule();
   };
 

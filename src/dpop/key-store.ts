@@ -15,6 +15,7 @@ import type { TabLock } from '../lib/lock.js';
 import { FallbackSignal } from '../storage/fallback.js';
 import { idbStore, type IdbOperation } from '../lib/idb-store.js';
 import { randomId } from '../lib/random-id.js';
+import { unref } from '../lib/runtime.js';
 
 /**
  * A key pair as it is stored. `id` changes whenever the key does, so a tab can tell cheaply that another tab rotated
@@ -255,7 +256,7 @@ export class IndexedDbKeyStore implements KeyStore {
         };
         // Node 20 has BroadcastChannel too: an open one keeps the process alive unless unref'd. There is no dispose
         // on `Dpop` (a key outlives any one client), so the channel lives as long as the page.
-        (channel as unknown as { unref?: () => void }).unref?.();
+        unref(channel);
         this.#channel = channel;
       } catch {
         // see above

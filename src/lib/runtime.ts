@@ -52,3 +52,8 @@ export function onWake(callback: () => void): () => void {
     stopOnline();
   };
 }
+
+/** Let Node exit while `handle` (a timer, a BroadcastChannel) is open: it is `unref`'d where that exists. */
+export function unref(handle: unknown): void {
+  (handle as { unref?: () => void } | undefined)?.unref?.();
+}

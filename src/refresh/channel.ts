@@ -4,6 +4,7 @@
  * storage; it never takes tokens from a message.
  */
 import { randomId } from '../lib/random-id.js';
+import { unref } from '../lib/runtime.js';
 import type { RefreshTrigger } from '../types.js';
 
 /** What one tab tells the others. */
@@ -40,7 +41,7 @@ export function openTabChannel(name: string, onNotice: (notice: TabNotice) => vo
     if (isNotice(data) && data.from !== id) onNotice(data);
   };
   // Node 20 has BroadcastChannel too: an open one keeps the process alive unless unref'd.
-  (channel as unknown as { unref?: () => void }).unref?.();
+  unref(channel);
   return {
     post(notice) {
       try {

@@ -60,6 +60,11 @@ const REGRESSIONS: Array<{ seed: number; path: string; what: string }> = [
     path: '28:0:1:6:5:10:9:13:14:22:23:21:17:17:17:17:17:17',
     what: "a login notice found the storage already emptied by a sign-out there, and rejected the requests waiting on a refresh as 'other-tab' with no sessionExpired; fixed: they reject as 'logout'",
   },
+  {
+    seed: 252643272,
+    path: '1541:1:3:3:3:3:3:3:3:3:3:3:3:3',
+    what: "getAccessToken() called before login(alice) settled after it with bob's token: it handed back the tokens the policy picked, an await earlier; fixed: it reads the current token once the policy is done",
+  },
 ];
 
 const RUNS = Number(process.env.AUTHFETCH_RACE_RUNS ?? 30);
