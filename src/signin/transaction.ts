@@ -6,7 +6,9 @@
  * once, under a lock shared by the tabs: a callback URL open in two tabs (a duplicated tab, a reload during the
  * exchange) is exchanged by one of them only, since an authorization code is single-use (RFC 6749 section 4.1.2) and
  * a second exchange would make the provider revoke what the first obtained. The claimed entry is replaced by a small
- * "consumed" marker, so the other tab knows the response was handled rather than forged.
+ * "consumed" marker, so the other tab knows the response was handled rather than forged. `localStorage` reaches other
+ * tabs' processes late (Chromium sends writes between renderers asynchronously), so the claim is also a shared Web
+ * Lock held for the page's life, `<key>:claimed`: the browser answers `navigator.locks.query()` for all tabs at once.
  * A popup sign-in keeps its transaction in this page's memory: the popup hands the response back to this page,
  * which alone holds the verifier.
  */
@@ -116,6 +118,8 @@ export class TransactionStore {
       const entry: unknown = fromMemory ? inMemory.get(key) : parse(storage?.getItem(key));
       if (isMarker(entry)) return { status: 'consumed', appState: entry.appState };
       if (!isTransaction(entry) || (!fromMemory && Date.now() - entry.createdAt > TRANSACTION_TTL_MS)) return { status: 'unknown' };
+      // Claimed a moment ago in another tab whose marker has not reached this one's localStorage yet.
+      if (!fromMemory && (await claimedElsewhere(key))) return { status: 'consumed', appState: entry.appState };
       const marker: ConsumedMarker = { consumed: true, appState: entry.appState, createdAt: Date.now() };
       if (fromMemory) {
         inMemory.set(key, marker);
@@ -126,6 +130,7 @@ export class TransactionStore {
           storage?.removeItem(key);
         }
       }
+      if (!fromMemory) holdClaim(key);
       return { status: 'claimed', transaction: entry };
     });
   }
@@ -144,6 +149,31 @@ export class TransactionStore {
     } catch {
       // A storage that fails here fails for save too, which falls back to memory.
     }
+  }
+}
+
+/** Web Locks, where there are (secure contexts of browsers). */
+interface ClaimLocks {
+  request(name: string, options: { mode: 'shared' }, hold: () => Promise<void>): Promise<void>;
+  query(): Promise<{ held?: { name?: string }[] }>;
+}
+const claimLocks = (): ClaimLocks | undefined => (globalThis as { navigator?: { locks?: ClaimLocks } }).navigator?.locks;
+
+/** Whether a tab of this origin holds the claim of `key` (see the module comment); no Web Locks, no answer. */
+async function claimedElsewhere(key: string): Promise<boolean> {
+  try {
+    return (await claimLocks()?.query())?.held?.some((lock) => lock.name === `${key}:claimed`) ?? false;
+  } catch {
+    return false;
+  }
+}
+
+/** Hold the claim of `key` for this page's life; requested before the claim's own lock is released. */
+function holdClaim(key: string): void {
+  try {
+    claimLocks()?.request(`${key}:claimed`, { mode: 'shared' }, () => new Promise<void>(() => undefined)).catch(() => undefined);
+  } catch {
+    // no Web Locks here: the localStorage marker is all there is
   }
 }
 
