@@ -342,10 +342,8 @@ export function createAuthClient(options: AuthClientOptions = {}): AuthClient {
     // expired; after the session ended or changed hands, whatever is current now.
     getAccessToken: async () => {
       if (!coordinator.isReady) await coordinator.ready;
-      // The common case (no refresh in flight, not expiring) answers without another await, as the auth path sends:
-      // every await is a turn in which a sign-in or sign-out can make the answer stale.
-      const current = coordinator.tokens;
-      if (current && !coordinator.inflight && !coordinator.isExpiring(current)) return current.accessToken;
+      const current = coordinator.readyTokens;
+      if (current) return current.accessToken;
       await coordinator.tokenFor();
       // Read now, not what the policy picked an await ago: a sign-in or sign-out in between is the newer answer.
       return coordinator.tokens?.accessToken;

@@ -35,8 +35,8 @@ function authFetch(path: AuthPathContext, input: RequestInfo | URL, init: Reques
     if (!request.authorized) return send(request);
     path.onActivity();
     // The common case (signed in, no refresh in flight, not expiring) goes out at once, without an async hop.
-    const current = coordinator.tokens;
-    if (current && !coordinator.inflight && !coordinator.isExpiring(current)) return send(request, current);
+    const current = coordinator.readyTokens;
+    if (current) return send(request, current);
     // Tokens picked before an await: a sign-in or sign-out since then wins (coordinator.reconfirm).
     return coordinator.tokenFor(request.signal, path).then((tokens) => send(request, tokens && coordinator.reconfirm(tokens)));
   } catch (error) {

@@ -177,7 +177,7 @@ export class RefreshCoordinator {
    * so a token that lives 20 s is not refreshed before every request. A JWT `exp` is judged by the server's clock
    * once a `Date` header was seen, by the local clock before.
    */
-  isExpiring(tokens: TokenSet): boolean {
+  #isExpiring(tokens: TokenSet): boolean {
     const expiresAt = this.expiresAt(tokens);
     return expiresAt !== undefined && expiresAt - Date.now() <= (tokens === this.#leewayTokens ? this.#leewayMs : this.#noteLifetime(tokens));
   }
@@ -226,6 +226,16 @@ export class RefreshCoordinator {
   }
 
   /**
+   * The token policy's common case, answered without an await: the current tokens when there is nothing to wait for
+   * (no refresh in flight, not expiring), else `undefined` and the caller asks {@link tokenFor}. Every await is a turn
+   * in which a sign-in or sign-out can make an answer stale.
+   */
+  get readyTokens(): TokenSet | undefined {
+    const tokens = this.#tokens;
+    return tokens && !this.#flight && !this.#isExpiring(tokens) ? tokens : undefined;
+  }
+
+  /**
    * The token policy, the one for every caller (the auth path, `getAccessToken`, wake-up): the tokens to use now.
    * After the refresh in flight; after a refresh started now when the token is expiring and renewable; else the
    * current tokens. After a transient failure (reported as `refreshError`) the old token may be good a while yet: a
@@ -240,7 +250,7 @@ export class RefreshCoordinator {
     // Whose request this is, fixed now: a notice handled while it waits may change what is remembered.
     const owner = tokens ?? this.#endedTokens;
     const inflight = this.inflight;
-    const renewal = inflight ?? (tokens && this.isExpiring(tokens) && this.#canRefresh(tokens) ? this.refresh('expiring', tokens) : undefined);
+    const renewal = inflight ?? (tokens && this.#isExpiring(tokens) && this.#canRefresh(tokens) ? this.refresh('expiring', tokens) : undefined);
     if (!renewal) {
       return !tokens && this.#endReason && wait?.mode === 'wait' ? this.#signIn(ended(this.#endReason), wait, signal, owner) : tokens;
     }
@@ -397,7 +407,7 @@ export class RefreshCoordinator {
           throw await this.endSession('other-tab', undefined, true);
         }
       }
-      if (rejected && basis && basis.accessToken !== rejected.accessToken && !this.isExpiring(basis)) {
+      if (rejected && basis && basis.accessToken !== rejected.accessToken && !this.#isExpiring(basis)) {
         // Another user signed in in another tab: its notice brings the sign-in; these requests are not theirs.
         if (!maySameUser(rejected, basis)) throw userChanged();
         if (basis.accessToken !== this.#tokens?.accessToken) this.#take(basis, 'refresh', trigger, 'other-tab');
