@@ -7,6 +7,7 @@
  * which is not in the core bundle unless imported.
  */
 import { untilAborted } from './abort.js';
+import { webLocks } from './runtime.js';
 import { serialized } from './serial.js';
 
 /** A lock for work that one tab (or client) at a time may do. */
@@ -31,7 +32,8 @@ export function tabLock(crossTab: boolean, fallback?: TabLock): TabLock {
           signal?.throwIfAborted();
           // An exclusive lock (the default mode); an absent signal is no signal. Web Locks exist only in secure
           // contexts of browsers and workers.
-          if (crossTab && typeof (globalThis as { navigator?: { locks?: { request?: unknown } } }).navigator?.locks?.request === 'function') return (await navigator.locks.request(name, { signal }, fn)) as T;
+          const locks = crossTab ? webLocks() : undefined;
+          if (locks) return (await locks.request(name, { signal }, fn)) as T;
           return crossTab && fallback ? fallback.run(name, fn, signal) : fn();
         }),
         signal,

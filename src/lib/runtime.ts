@@ -57,3 +57,9 @@ export function onWake(callback: () => void): () => void {
 export function unref(handle: unknown): void {
   (handle as { unref?: () => void } | undefined)?.unref?.();
 }
+
+/** Web Locks, where they exist (secure contexts of browsers and workers); elsewhere `undefined`. */
+export function webLocks(): LockManager | undefined {
+  const locks = (globalThis as { navigator?: { locks?: LockManager } }).navigator?.locks;
+  return typeof locks?.request === 'function' ? locks : undefined;
+}

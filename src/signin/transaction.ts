@@ -13,6 +13,7 @@
  * which alone holds the verifier.
  */
 import type { TabLock } from '../lib/lock.js';
+import { webLocks } from '../lib/runtime.js';
 
 /** One sign-in in progress. */
 export interface SignInTransaction {
@@ -152,17 +153,10 @@ export class TransactionStore {
   }
 }
 
-/** Web Locks, where there are (secure contexts of browsers). */
-interface ClaimLocks {
-  request(name: string, options: { mode: 'shared' }, hold: () => Promise<void>): Promise<void>;
-  query(): Promise<{ held?: { name?: string }[] }>;
-}
-const claimLocks = (): ClaimLocks | undefined => (globalThis as { navigator?: { locks?: ClaimLocks } }).navigator?.locks;
-
 /** Whether a tab of this origin holds the claim of `key` (see the module comment); no Web Locks, no answer. */
 async function claimedElsewhere(key: string): Promise<boolean> {
   try {
-    return (await claimLocks()?.query())?.held?.some((lock) => lock.name === `${key}:claimed`) ?? false;
+    return (await webLocks()?.query())?.held?.some((lock) => lock.name === `${key}:claimed`) ?? false;
   } catch {
     return false;
   }
@@ -171,7 +165,7 @@ async function claimedElsewhere(key: string): Promise<boolean> {
 /** Hold the claim of `key` for this page's life; requested before the claim's own lock is released. */
 function holdClaim(key: string): void {
   try {
-    claimLocks()?.request(`${key}:claimed`, { mode: 'shared' }, () => new Promise<void>(() => undefined)).catch(() => undefined);
+    webLocks()?.request(`${key}:claimed`, { mode: 'shared' }, () => new Promise<void>(() => undefined)).catch(() => undefined);
   } catch {
     // no Web Locks here: the localStorage marker is all there is
   }
